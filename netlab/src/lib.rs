@@ -1,0 +1,1 @@
+//! netlab: labs of Linux network namespaces that reproduce Docker's networking.

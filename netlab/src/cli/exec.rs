@@ -1,0 +1,116 @@
+//! `netlab exec` and `netlab shell`: processes in a container or on the lab host, with
+//! this terminal as their stdio.
+
+use anyhow::bail;
+
+use super::LabSession;
+use crate::client::Lab;
+use crate::proto::Target;
+
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Run on the lab host (the simulated Docker host) instead of in a container.
+    #[arg(long)]
+    host: bool,
+    /// Set an environment variable (KEY=VALUE); repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// `NAME CMD...`, or `CMD...` with --host; a `--` before CMD is allowed.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShellArgs {
+    /// A container to open the shell in (default: the lab host).
+    name: Option<String>,
+}
+
+fn split(host: bool, mut args: Vec<String>) -> anyhow::Result<(Target, Vec<String>)> {
+    let target = if host {
+        Target::Host
+    } else {
+        let name = args.remove(0);
+        if name == "--" {
+            bail!("give the container's name before `--`, or use --host for the lab host");
+        }
+        Target::Container(name)
+    };
+    if args.first().is_some_and(|a| a == "--") {
+        args.remove(0);
+    }
+    if args.is_empty() {
+        bail!("give the command to run, e.g. `netlab exec web -- ip addr`");
+    }
+    Ok((target, args))
+}
+
+fn run_attached(
+    lab: &Lab,
+    target: &Target,
+    argv: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<u8> {
+    let code = lab.exec_with(
+        target,
+        argv,
+        env,
+        [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
+    )?;
+    Ok(u8::try_from(code).unwrap_or(255))
+}
+
+pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
+    let (target, argv) = split(a.host, a.args)?;
+    let env = a
+        .env
+        .iter()
+        .map(|e| crate::model::env::parse_env_arg(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lab = match target {
+        Target::Host => LabSession::open_or_create(lab)?.commit()?,
+        Target::Container(_) => Lab::open(lab)?,
+    };
+    run_attached(&lab, &target, &argv, &env)
+}
+
+pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
+    let (target, lab) = match a.name {
+        Some(n) => (Target::Container(n), Lab::open(lab_name)?),
+        None => (
+            Target::Host,
+            LabSession::open_or_create(lab_name)?.commit()?,
+        ),
+    };
+    let place = match &target {
+        Target::Host => "lab host".to_string(),
+        Target::Container(n) => n.clone(),
+    };
+    let shell = if std::path::Path::new("/bin/bash").exists() {
+        "/bin/bash"
+    } else {
+        "/bin/sh"
+    };
+    let env = vec![
+        (
+            "PS1".to_string(),
+            format!("[netlab {lab_name}: {place}] \\w# "),
+        ),
+        (
+            "TERM".to_string(),
+            std::env::var("TERM").unwrap_or_else(|_| "xterm".into()),
+        ),
+    ];
+    eprintln!("netlab: shell on {place} of lab {lab_name:?}; `exit` to leave");
+    let argv = if shell == "/bin/bash" {
+        vec![shell.to_string(), "--norc".into(), "-i".into()]
+    } else {
+        vec![shell.to_string(), "-i".into()]
+    };
+    run_attached(&lab, &target, &argv, &env)
+}

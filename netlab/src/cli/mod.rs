@@ -1,0 +1,155 @@
+//! The `netlab` command line: Docker's grammar with `netlab` for `docker`. Each subcommand
+//! lives in its own file and is a thin layer over [`crate::client::Lab`].
+
+mod containers;
+mod exec;
+mod inspect;
+mod labs;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::Lab;
+use crate::error::Error;
+use crate::model::LabSpec;
+use crate::model::lab::DEFAULT_LAB;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netlab",
+    version,
+    about = "Docker's networking, rebuilt on real Linux namespaces: labs of containers on a bridge",
+    long_about = "netlab builds labs: a simulated Docker host (its own network namespace with a bridge) \
+and containers (network namespaces with a veth on that bridge), using rtnetlink and nftables. \
+A lab touches nothing in the real machine's network and vanishes without a trace when it ends, \
+even after SIGKILL.\n\nThe commands read like the article's docker commands: `netlab run -d --name \
+mongodb ...`, `netlab inspect mongodb | grep IPAddress`, `netlab exec --host -- curl ...`."
+)]
+pub struct Cli {
+    /// The lab to act on; created with default settings by the first command that needs it.
+    #[arg(long, global = true, env = "NETLAB_LAB", default_value = DEFAULT_LAB)]
+    lab: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create and start a container (`docker run`).
+    Run(run::RunArgs),
+    /// List containers (`docker ps`).
+    Ps(containers::PsArgs),
+    /// Print a container's output (`docker logs`).
+    Logs(containers::LogsArgs),
+    /// Stop running containers: SIGTERM, then SIGKILL after the timeout (`docker stop`).
+    Stop(containers::StopArgs),
+    /// Start stopped containers again (`docker start`).
+    Start(containers::NamesArgs),
+    /// Remove containers (`docker rm`).
+    Rm(containers::RmArgs),
+    /// Show containers in Docker's JSON shape (`docker inspect`).
+    Inspect(inspect::InspectArgs),
+    /// Run a command in a container, or with --host on the lab host (`docker exec`).
+    Exec(exec::ExecArgs),
+    /// An interactive shell on the lab host (or in a container), where the article's
+    /// `curl http://<container-ip>:8080` works as written.
+    Shell(exec::ShellArgs),
+    /// End the lab: stop every container and remove everything it created.
+    Down,
+    /// Create and list labs.
+    #[command(subcommand)]
+    Lab(labs::LabCmd),
+    #[command(name = "__supervisor", hide = true)]
+    Supervisor(SupervisorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SupervisorArgs {
+    #[arg(long)]
+    spec: String,
+    #[arg(long)]
+    owned: bool,
+}
+
+/// Exit code for netlab's own errors, as Docker uses 125 for the daemon's.
+const EXIT_ERROR: u8 = 125;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Cmd::Supervisor(a) = &cli.command {
+        init_tracing("warn");
+        match serde_json::from_str::<LabSpec>(&a.spec) {
+            Ok(spec) => crate::supervisor::main(spec, a.owned),
+            Err(e) => {
+                eprintln!("netlab __supervisor: bad --spec: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    init_tracing("warn");
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = match e.downcast_ref::<Error>() {
+                Some(Error::CommandNotFound { .. }) => 127,
+                _ => EXIT_ERROR,
+            };
+            eprintln!("netlab: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let lab = cli.lab;
+    match cli.command {
+        Cmd::Run(a) => run::run(&lab, a),
+        Cmd::Ps(a) => containers::ps(&lab, a),
+        Cmd::Logs(a) => containers::logs(&lab, a),
+        Cmd::Stop(a) => containers::stop(&lab, a),
+        Cmd::Start(a) => containers::start(&lab, a),
+        Cmd::Rm(a) => containers::rm(&lab, a),
+        Cmd::Inspect(a) => inspect::inspect(&lab, a),
+        Cmd::Exec(a) => exec::exec(&lab, a),
+        Cmd::Shell(a) => exec::shell(&lab, a),
+        Cmd::Down => labs::down(&lab),
+        Cmd::Lab(c) => labs::lab(&lab, c),
+        Cmd::Supervisor(_) => Ok(0),
+    }
+}
+
+/// The lab for a command that needs one: opened, or created with default settings. A lab
+/// created here stays owned by this process until `commit`, so a failing or killed command
+/// leaves no half-made lab behind.
+pub(crate) struct LabSession {
+    pub lab: Lab,
+}
+
+impl LabSession {
+    pub fn open_or_create(name: &str) -> Result<Self, Error> {
+        let (lab, created) = Lab::open_or_create(&LabSpec::new(name))?;
+        if created {
+            eprintln!(
+                "netlab: created lab {name:?} (bridge docker0, 172.17.0.1/16); end it with `netlab --lab {name} down`"
+            );
+        }
+        Ok(LabSession { lab })
+    }
+
+    pub fn commit(mut self) -> Result<Lab, Error> {
+        self.lab.detach()?;
+        Ok(self.lab)
+    }
+}

@@ -1,0 +1,97 @@
+//! `netlab run`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::LabSession;
+use crate::model::{CommandSpec, ContainerSpec, env, port};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container's ID.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// The container's name (Docker's rules: letters, digits, `_`, `.`, `-`).
+    #[arg(long)]
+    name: Option<String>,
+    /// The container's hostname (default: its name).
+    #[arg(long = "hostname")]
+    hostname: Option<String>,
+    /// Set an environment variable (KEY=VALUE); repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Read variables from a file of KEY=VALUE lines.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_file: Vec<PathBuf>,
+    /// Expose a port or range to links: PORT[/tcp|/udp] or START-END[/proto].
+    #[arg(long = "expose", value_name = "PORT")]
+    expose: Vec<String>,
+    /// Working directory of the command.
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// The command: one string runs through `/bin/sh -c` (so $VARS expand inside the
+    /// container, like the article's CMD line); several words run exactly as given.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    command: Vec<String>,
+}
+
+/// Parses everything `netlab run` was given into a spec; no lab is touched if this fails.
+pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
+    let mut cmd = a.command.clone();
+    if cmd.first().is_some_and(|c| c == "--") {
+        cmd.remove(0);
+    }
+    let command = CommandSpec::from_args(cmd)?;
+    let name = match &a.name {
+        Some(n) => n.clone(),
+        None => format!(
+            "c{:08x}",
+            std::process::id()
+                ^ (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0))
+        ),
+    };
+    let mut spec = ContainerSpec::new(&name, command);
+    spec.hostname = a.hostname.clone();
+    spec.workdir = a.workdir.clone();
+    for f in &a.env_file {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read --env-file {}", f.display()))?;
+        spec.env
+            .extend(env::parse_env_file(&text, &f.display().to_string())?);
+    }
+    for e in &a.env {
+        spec.env.push(env::parse_env_arg(e)?);
+    }
+    for x in &a.expose {
+        for p in port::parse_expose(x)? {
+            if !spec.expose.contains(&p) {
+                spec.expose.push(p);
+            }
+        }
+    }
+    spec.validate()?;
+    Ok(spec)
+}
+
+pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
+    let spec = spec(&a)?;
+    let session = LabSession::open_or_create(lab)?;
+    let state = session.lab.run(&spec)?;
+    let lab = session.commit()?;
+    if a.detach {
+        println!("{}", state.id);
+        return Ok(0);
+    }
+    lab.logs(&state.name, true, &std::io::stdout(), &std::io::stderr())?;
+    let code = lab.wait(&state.name)?;
+    Ok(u8::try_from(code).unwrap_or(255))
+}

@@ -1,0 +1,454 @@
+//! The library API: create, use and end labs. The CLI is a thin layer over this, and tests
+//! use it directly.
+//!
+//! A `Lab` talks to the lab's supervisor over the lab's control socket. An owned lab (from
+//! [`Lab::create`]) ends when its `Lab` is dropped and also, because the supervisor watches
+//! a pipe whose other end only the owner holds, when the owning process dies in any way,
+//! SIGKILL included.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::model::{ContainerSpec, ContainerState, LabSpec};
+use crate::proto::{LabInfo, Request, Response, Target};
+use crate::sys::{ctl, fdpass, launch};
+
+/// A lab, seen from a client.
+#[derive(Debug)]
+pub struct Lab {
+    name: String,
+    /// Write end of the owner pipe; `Some` while this handle owns the lab.
+    owner: Option<OwnedFd>,
+    supervisor_pid: i32,
+}
+
+/// What a finished `exec` produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+/// The `netlab` binary that runs supervisors: `$NETLAB_BIN`, this very program when it is
+/// netlab, a `netlab` next to it or one directory up (tests run from `target/*/deps`),
+/// else `netlab` on PATH.
+pub fn netlab_bin() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("NETLAB_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if exe.file_name().is_some_and(|n| n == "netlab") {
+            return Ok(exe);
+        }
+        if let Some(dir) = exe.parent() {
+            for cand in [dir.join("netlab"), dir.join("../netlab")] {
+                if cand.is_file() {
+                    return Ok(cand);
+                }
+            }
+        }
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    crate::model::command::resolve_program("netlab", &path).map_err(|_| Error::Unsupported {
+        problem: "cannot find the netlab binary that runs labs".into(),
+        fix: "build it with `cargo build -p netlab`, or set NETLAB_BIN to its path".into(),
+    })
+}
+
+impl Lab {
+    /// Creates a lab owned by this handle: it ends when the handle is dropped or this
+    /// process dies.
+    pub fn create(spec: &LabSpec) -> Result<Lab> {
+        Self::launch(spec, true)
+    }
+
+    /// Creates a lab that lives until `down`, like one made by the CLI.
+    pub fn create_detached(spec: &LabSpec) -> Result<Lab> {
+        let mut lab = Self::launch(spec, true)?;
+        lab.detach()?;
+        Ok(lab)
+    }
+
+    /// Opens an existing lab.
+    pub fn open(name: &str) -> Result<Lab> {
+        let conn = ctl::connect(&ctl::socket_name(uid(), name))?
+            .ok_or_else(|| Error::LabNotFound { lab: name.into() })?;
+        let (pid, _) = ctl::peer(&conn)?;
+        Ok(Lab {
+            name: name.into(),
+            owner: None,
+            supervisor_pid: pid,
+        })
+    }
+
+    /// Opens the lab, or creates it with `spec` owned by this handle; the bool says
+    /// whether it was created. The CLI detaches a lab it created once its command worked,
+    /// so a command that fails or is killed half-way leaves no lab behind.
+    pub fn open_or_create(spec: &LabSpec) -> Result<(Lab, bool)> {
+        match Self::open(&spec.name) {
+            Ok(l) => Ok((l, false)),
+            Err(Error::LabNotFound { .. }) => match Self::launch(spec, true) {
+                Ok(l) => Ok((l, true)),
+                // Somebody else created it meanwhile.
+                Err(Error::LabExists { .. }) => Ok((Self::open(&spec.name)?, false)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of the caller's running labs.
+    pub fn list() -> Vec<String> {
+        ctl::list_labs(uid())
+    }
+
+    fn launch(spec: &LabSpec, owned: bool) -> Result<Lab> {
+        spec.validate()?;
+        let sock = ctl::socket_name(uid(), &spec.name);
+        let listener = ctl::bind(&sock)?.ok_or_else(|| Error::LabExists {
+            lab: spec.name.clone(),
+        })?;
+        let listener = OwnedFd::from(listener);
+        let (owner_r, owner_w) = launch::pipe()?;
+        let (status_r, status_w) = launch::pipe()?;
+        let mut cmd = Command::new(netlab_bin()?);
+        let spec_json = serde_json::to_string(spec).map_err(|e| Error::Io {
+            op: "encode lab spec".into(),
+            message: e.to_string(),
+        })?;
+        cmd.arg("__supervisor").arg("--spec").arg(spec_json);
+        if owned {
+            cmd.arg("--owned");
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        if std::env::var_os("NETLAB_SUPERVISOR_LOG").is_none() {
+            cmd.stderr(Stdio::null());
+        }
+        let mut child =
+            launch::spawn_supervisor(cmd, &listener, owned.then_some(&owner_r), &status_w)?;
+        drop((listener, owner_r, status_w));
+        let mut status = String::new();
+        let _ = std::fs::File::from(status_r).read_to_string(&mut status);
+        let _ = child.wait();
+        match status.strip_prefix("err ") {
+            Some(json) => {
+                return Err(serde_json::from_str(json.trim()).unwrap_or_else(|_| {
+                    Error::Supervisor {
+                        lab: spec.name.clone(),
+                        problem: json.trim().to_string(),
+                    }
+                }));
+            }
+            None if status.trim() != "ok" => {
+                return Err(Error::Supervisor {
+                    lab: spec.name.clone(),
+                    problem: "the supervisor ended during start-up without a word; run with NETLAB_SUPERVISOR_LOG=1 to see its log".into(),
+                });
+            }
+            None => {}
+        }
+        let mut lab = Self::open(&spec.name)?;
+        lab.owner = owned.then_some(owner_w);
+        tracing::info!(lab = %spec.name, pid = lab.supervisor_pid, "lab created");
+        Ok(lab)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The supervisor's PID as this process sees it.
+    pub fn supervisor_pid(&self) -> i32 {
+        self.supervisor_pid
+    }
+
+    /// Whether dropping this handle ends the lab.
+    pub fn is_owner(&self) -> bool {
+        self.owner.is_some()
+    }
+
+    fn connect(&self) -> Result<UnixStream> {
+        ctl::connect(&ctl::socket_name(uid(), &self.name))?.ok_or_else(|| Error::LabNotFound {
+            lab: self.name.clone(),
+        })
+    }
+
+    fn call_on(
+        &self,
+        conn: &UnixStream,
+        req: &Request,
+        fds: &[i32],
+    ) -> Result<(Response, Vec<OwnedFd>)> {
+        let lost = |e: std::io::Error| Error::Supervisor {
+            lab: self.name.clone(),
+            problem: format!("lost the lab's supervisor: {e}"),
+        };
+        let bytes = serde_json::to_vec(req).map_err(|e| Error::Io {
+            op: "encode request".into(),
+            message: e.to_string(),
+        })?;
+        fdpass::send(conn, &bytes, fds).map_err(lost)?;
+        let (payload, fds) =
+            fdpass::recv(conn)
+                .map_err(lost)?
+                .ok_or_else(|| Error::Supervisor {
+                    lab: self.name.clone(),
+                    problem: "the supervisor closed the connection (the lab ended?)".into(),
+                })?;
+        match serde_json::from_slice::<Response>(&payload) {
+            Ok(Response::Error { error }) => Err(error),
+            Ok(r) => Ok((r, fds)),
+            Err(e) => Err(Error::Supervisor {
+                lab: self.name.clone(),
+                problem: format!("malformed answer: {e}"),
+            }),
+        }
+    }
+
+    fn call(&self, req: &Request) -> Result<Response> {
+        Ok(self.call_on(&self.connect()?, req, &[])?.0)
+    }
+
+    fn unexpected(&self, r: Response) -> Error {
+        Error::Supervisor {
+            lab: self.name.clone(),
+            problem: format!("unexpected answer {r:?}"),
+        }
+    }
+
+    fn container(&self, req: &Request) -> Result<ContainerState> {
+        match self.call(req)? {
+            Response::Container { container } => Ok(container),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    pub fn info(&self) -> Result<LabInfo> {
+        match self.call(&Request::Info)? {
+            Response::Info { info } => Ok(info),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker run -d`.
+    pub fn run(&self, spec: &ContainerSpec) -> Result<ContainerState> {
+        self.container(&Request::Run { spec: spec.clone() })
+    }
+
+    /// `docker ps [-a]`.
+    pub fn ps(&self, all: bool) -> Result<Vec<ContainerState>> {
+        match self.call(&Request::Ps { all })? {
+            Response::Containers { containers } => Ok(containers),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    pub fn inspect(&self, name: &str) -> Result<ContainerState> {
+        self.container(&Request::Inspect { name: name.into() })
+    }
+
+    pub fn start(&self, name: &str) -> Result<ContainerState> {
+        self.container(&Request::Start { name: name.into() })
+    }
+
+    /// `docker stop -t SECS`.
+    pub fn stop(&self, name: &str, timeout_secs: u64) -> Result<()> {
+        self.call(&Request::Stop {
+            name: name.into(),
+            timeout_secs,
+        })
+        .map(drop)
+    }
+
+    pub fn rm(&self, name: &str, force: bool) -> Result<()> {
+        self.call(&Request::Rm {
+            name: name.into(),
+            force,
+        })
+        .map(drop)
+    }
+
+    /// Waits until the container's current run ends; returns its exit code.
+    pub fn wait(&self, name: &str) -> Result<i32> {
+        match self.call(&Request::Wait { name: name.into() })? {
+            Response::Exited { code } => Ok(code),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// Copies the container's output to `out` and `err`; with `follow`, until it ends.
+    pub fn logs(
+        &self,
+        name: &str,
+        follow: bool,
+        out: &impl AsRawFd,
+        err: &impl AsRawFd,
+    ) -> Result<()> {
+        let conn = self.connect()?;
+        self.call_on(
+            &conn,
+            &Request::Logs {
+                name: name.into(),
+                follow,
+            },
+            &[out.as_raw_fd(), err.as_raw_fd()],
+        )
+        .map(drop)
+    }
+
+    /// Runs `argv` at `target` with the given fds as its stdin, stdout and stderr; returns
+    /// its exit code. The process is killed if this call is abandoned.
+    pub fn exec_with(
+        &self,
+        target: &Target,
+        argv: &[String],
+        env: &[(String, String)],
+        stdio: [&dyn AsRawFd; 3],
+    ) -> Result<i32> {
+        let conn = self.connect()?;
+        let req = Request::Exec {
+            target: target.clone(),
+            argv: argv.to_vec(),
+            env: env.to_vec(),
+            workdir: None,
+        };
+        let fds = stdio.map(|f| f.as_raw_fd());
+        match self.call_on(&conn, &req, &fds)?.0 {
+            Response::Exited { code } => Ok(code),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// Runs `argv` at `target` and collects its output.
+    pub fn exec(&self, target: &Target, argv: &[&str]) -> Result<Output> {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let devnull =
+            std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", &e))?;
+        let (out_r, out_w) = launch::pipe()?;
+        let (err_r, err_w) = launch::pipe()?;
+        let reader = |fd: OwnedFd| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = std::fs::File::from(fd).read_to_end(&mut buf);
+                buf
+            })
+        };
+        let (ro, re) = (reader(out_r), reader(err_r));
+        let code = self.exec_with(target, &argv, &[], [&devnull, &out_w, &err_w]);
+        drop((out_w, err_w));
+        let stdout = ro.join().unwrap_or_default();
+        let stderr = re.join().unwrap_or_default();
+        Ok(Output {
+            code: code?,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// A TCP connection opened from inside `target` (the lab host or a container) to
+    /// `addr`. The socket lives in that namespace, so it works for rootless labs too,
+    /// where this process could not enter the namespace itself.
+    pub fn connect_tcp(&self, target: &Target, addr: SocketAddr) -> Result<std::net::TcpStream> {
+        let conn = self.connect()?;
+        let (_, mut fds) = self.call_on(
+            &conn,
+            &Request::Connect {
+                target: target.clone(),
+                addr,
+            },
+            &[],
+        )?;
+        let fd = fds.pop().ok_or_else(|| Error::Supervisor {
+            lab: self.name.clone(),
+            problem: "no socket came back".into(),
+        })?;
+        Ok(std::net::TcpStream::from(fd))
+    }
+
+    /// Makes the lab independent of this handle: it lives until `down`.
+    pub fn detach(&mut self) -> Result<()> {
+        if self.owner.is_some() {
+            self.call(&Request::Detach)?;
+            self.owner = None;
+        }
+        Ok(())
+    }
+
+    /// Ends the lab and waits until its supervisor is gone.
+    pub fn down(mut self) -> Result<()> {
+        self.owner = None;
+        self.down_inner()
+    }
+
+    fn down_inner(&self) -> Result<()> {
+        let conn = self.connect()?;
+        self.call_on(&conn, &Request::Down, &[])?;
+        // The supervisor exits after answering; EOF tells that it is gone.
+        let mut c = &conn;
+        let _ = c.read(&mut [0u8; 1]);
+        Ok(())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.owner.is_some() {
+            if let Err(e) = self.down_inner() {
+                tracing::debug!("ending lab {}: {e}", self.name);
+            }
+            self.owner = None;
+        }
+    }
+}
+
+/// The PID, as this process sees it, of the process that is `inner` in the PID namespace
+/// of `supervisor` (the lab's init).
+pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
+    if inner <= 0 {
+        return None;
+    }
+    let ns = std::fs::read_link(format!("/proc/{supervisor}/ns/pid")).ok()?;
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let nspid: Vec<i32> = status
+            .lines()
+            .find_map(|l| l.strip_prefix("NSpid:"))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if nspid.len() >= 2
+            && nspid.last() == Some(&inner)
+            && std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+                .ok()
+                .as_ref()
+                == Some(&ns)
+        {
+            return Some(pid);
+        }
+    }
+    None
+}

@@ -1,0 +1,168 @@
+//! The one error type of the netlab library.
+//!
+//! Errors cross the control socket between a client and its lab supervisor, so they are
+//! plain data (serde) that keep the kind, the object and the kernel's errno. Every message
+//! says what went wrong and how to fix it; callers match on the variant, never on text.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong in netlab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Error {
+    /// A name of a lab, container or interface breaks the naming rules.
+    #[error("invalid {what} name {name:?}: {reason}")]
+    InvalidName {
+        what: String,
+        name: String,
+        reason: String,
+    },
+    /// A spec (CIDR, port, env line, option) cannot be parsed or is inconsistent.
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidSpec {
+        what: String,
+        value: String,
+        reason: String,
+    },
+    /// A container with this name exists already in the lab.
+    #[error(
+        "a container named {name:?} already exists in lab {lab:?}; remove it with `netlab rm -f {name}` or pick another name"
+    )]
+    DuplicateName { lab: String, name: String },
+    /// No container of that name.
+    #[error("no container named {name:?} in lab {lab:?}; `netlab ps -a` lists the containers")]
+    UnknownContainer { lab: String, name: String },
+    /// The container is in the wrong state for the request.
+    #[error("container {name:?} {problem}; {fix}")]
+    BadState {
+        name: String,
+        problem: String,
+        fix: String,
+    },
+    /// The lab's address range has no address left.
+    #[error(
+        "no free address left in {range} of lab {lab:?}; remove a container or create the lab with a wider --ip-range"
+    )]
+    AddressExhausted { lab: String, range: String },
+    /// An address is taken already.
+    #[error("address {addr} is already used by {owner}; pick another or omit it")]
+    AddressInUse { addr: String, owner: String },
+    /// The command to run does not exist in the container's PATH.
+    #[error(
+        "command {command:?} not found in the container's PATH ({path}); give an absolute path or set PATH with -e PATH=..."
+    )]
+    CommandNotFound { command: String, path: String },
+    /// The lab does not exist (its supervisor is not running).
+    #[error(
+        "lab {lab:?} does not exist; create it with `netlab --lab {lab} lab create` or run a container"
+    )]
+    LabNotFound { lab: String },
+    /// The lab exists already.
+    #[error("lab {lab:?} exists already; use it, or end it first with `netlab --lab {lab} down`")]
+    LabExists { lab: String },
+    /// A kernel operation failed.
+    #[error("{op} {object} failed: {message} (errno {errno}){hint}", hint = hint(*errno))]
+    Kernel {
+        op: String,
+        object: String,
+        errno: i32,
+        message: String,
+    },
+    /// The environment cannot host a lab at all (no namespaces, no binary, ...).
+    #[error("{problem}; {fix}")]
+    Unsupported { problem: String, fix: String },
+    /// The supervisor of the lab went away or answered nonsense.
+    #[error("lab {lab:?}: {problem}")]
+    Supervisor { lab: String, problem: String },
+    /// Plain I/O outside the kernel's networking (files, pipes).
+    #[error("{op}: {message}")]
+    Io { op: String, message: String },
+}
+
+fn hint(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM | libc::EACCES => {
+            "; run as root, or as a user allowed to create user namespaces"
+        }
+        libc::EEXIST => "; the object exists already",
+        _ => "",
+    }
+}
+
+impl Error {
+    /// A failed kernel call: `op` is what we did (`ip link add`), `object` what it was on.
+    pub fn kernel(op: impl Into<String>, object: impl Into<String>, errno: nix::Error) -> Self {
+        Error::Kernel {
+            op: op.into(),
+            object: object.into(),
+            errno: errno as i32,
+            message: errno.desc().to_string(),
+        }
+    }
+
+    /// A failed `std::io` call on a kernel object.
+    pub fn kernel_io(
+        op: impl Into<String>,
+        object: impl Into<String>,
+        err: &std::io::Error,
+    ) -> Self {
+        Error::Kernel {
+            op: op.into(),
+            object: object.into(),
+            errno: err.raw_os_error().unwrap_or(0),
+            message: err.to_string(),
+        }
+    }
+
+    /// A failed rtnetlink request.
+    pub fn netlink(
+        op: impl Into<String>,
+        object: impl Into<String>,
+        err: rtnetlink::Error,
+    ) -> Self {
+        let errno = match &err {
+            rtnetlink::Error::NetlinkError(msg) => msg.raw_code().abs(),
+            _ => 0,
+        };
+        let message = if errno != 0 {
+            nix::Error::from_raw(errno).desc().to_string()
+        } else {
+            err.to_string()
+        };
+        Error::Kernel {
+            op: op.into(),
+            object: object.into(),
+            errno,
+            message,
+        }
+    }
+
+    pub fn io(op: impl Into<String>, err: &std::io::Error) -> Self {
+        Error::Io {
+            op: op.into(),
+            message: err.to_string(),
+        }
+    }
+
+    pub fn spec(
+        what: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidSpec {
+            what: what.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The errno of a kernel error, for callers that treat "already gone" as success.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Kernel { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

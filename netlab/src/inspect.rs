@@ -1,0 +1,164 @@
+//! `docker inspect`'s shape for a container, and the `-f '{{ .A.B }}'` templates.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::model::{ContainerState, ContainerStatus};
+
+fn rfc3339(secs: Option<u64>) -> String {
+    let Some(secs) = secs else {
+        return "0001-01-01T00:00:00Z".into();
+    };
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// One container as `docker inspect` shows it. `pid` is the PID as the caller sees it.
+/// Only one key contains `IPAddress`, so the article's `grep IPAddress` finds one line.
+pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
+    let exposed: Map<String, Value> = c
+        .expose
+        .iter()
+        .map(|p| (p.to_string(), json!({})))
+        .collect();
+    let ports: Map<String, Value> = c
+        .expose
+        .iter()
+        .map(|p| (p.to_string(), Value::Null))
+        .collect();
+    let status = match c.status {
+        ContainerStatus::Created => "created",
+        ContainerStatus::Running => "running",
+        ContainerStatus::Exited => "exited",
+    };
+    json!({
+        "Id": c.id,
+        "Created": rfc3339(Some(c.created)),
+        "Path": c.command.argv().first().cloned().unwrap_or_default(),
+        "Args": c.command.argv().into_iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": status,
+            "Running": c.status == ContainerStatus::Running,
+            "Pid": pid.unwrap_or(0),
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "StartedAt": rfc3339(c.started),
+            "FinishedAt": rfc3339(c.finished),
+        },
+        "Name": format!("/{}", c.name),
+        "Config": {
+            "Hostname": c.hostname,
+            "Env": c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "Cmd": c.command.argv(),
+            "ExposedPorts": exposed,
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "Gateway": c.gateway.to_string(),
+            "IPAddress": c.ip.to_string(),
+            "IPPrefixLen": c.prefix,
+            "MacAddress": c.mac,
+            "Ports": ports,
+            "HostVeth": c.host_veth,
+        },
+    })
+}
+
+/// Renders a Go-template-like format: `{{ .NetworkSettings.IPAddress }}` (field paths),
+/// `{{json .Config.Env}}`; strings print bare, other values as compact JSON.
+pub fn render_template(template: &str, value: &Value) -> Result<String> {
+    let bad = |reason: String| Error::spec("--format", template, reason);
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| bad("a `{{` has no closing `}}`".into()))?;
+        let expr = after[..end].trim();
+        let (as_json, path) = match expr.strip_prefix("json ") {
+            Some(p) => (true, p.trim()),
+            None => (false, expr),
+        };
+        let path = path.strip_prefix('.').ok_or_else(|| {
+            bad(format!(
+                "{expr:?} is not a field path; write it like .NetworkSettings.IPAddress"
+            ))
+        })?;
+        let mut v = value;
+        if !path.is_empty() {
+            for key in path.split('.') {
+                v = v
+                    .get(key)
+                    .ok_or_else(|| bad(format!("there is no field {key:?} in .{path}")))?;
+            }
+        }
+        match v {
+            Value::String(s) if !as_json => out.push_str(s),
+            other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(1_795_000_000)), "2026-11-18T07:46:40Z");
+        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn templates() {
+        let v = json!({"NetworkSettings": {"IPAddress": "172.17.0.2", "IPPrefixLen": 16}, "Config": {"Env": ["A=1"]}});
+        assert_eq!(
+            render_template("{{ .NetworkSettings.IPAddress }}", &v).unwrap(),
+            "172.17.0.2"
+        );
+        assert_eq!(
+            render_template("{{.NetworkSettings.IPPrefixLen}}", &v).unwrap(),
+            "16"
+        );
+        assert_eq!(
+            render_template(
+                "ip={{ .NetworkSettings.IPAddress }}/{{ .NetworkSettings.IPPrefixLen }}",
+                &v
+            )
+            .unwrap(),
+            "ip=172.17.0.2/16"
+        );
+        assert_eq!(
+            render_template("{{json .Config.Env}}", &v).unwrap(),
+            r#"["A=1"]"#
+        );
+        assert_eq!(
+            render_template("{{json .NetworkSettings.IPAddress}}", &v).unwrap(),
+            r#""172.17.0.2""#
+        );
+        assert!(render_template("{{ .Nope }}", &v).is_err());
+        assert!(render_template("{{ NetworkSettings }}", &v).is_err());
+        assert!(render_template("{{ .Config", &v).is_err());
+    }
+}

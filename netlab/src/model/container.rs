@@ -1,0 +1,126 @@
+//! A container as requested (`ContainerSpec`) and as it stands (`ContainerState`).
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::CommandSpec;
+use super::names::validate_container_name;
+use super::port::ExposedPort;
+use crate::error::{Error, Result};
+
+/// What `netlab run` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub hostname: Option<String>,
+    /// Given variables in order (`-e`, `--env-file`); defaults are added by the lab.
+    pub env: Vec<(String, String)>,
+    pub command: CommandSpec,
+    pub expose: Vec<ExposedPort>,
+    pub workdir: Option<String>,
+}
+
+impl ContainerSpec {
+    pub fn new(name: &str, command: CommandSpec) -> Self {
+        ContainerSpec {
+            name: name.into(),
+            hostname: None,
+            env: vec![],
+            command,
+            expose: vec![],
+            workdir: None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        validate_container_name(&self.name)?;
+        if let Some(h) = &self.hostname {
+            let ok = !h.is_empty()
+                && h.len() <= 63
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !h.starts_with('-');
+            if !ok {
+                return Err(Error::spec(
+                    "--hostname",
+                    h,
+                    "use letters, digits, `-` and `.`, at most 63 bytes",
+                ));
+            }
+        }
+        if let CommandSpec::Exec(v) = &self.command
+            && v.is_empty()
+        {
+            return Err(Error::spec("command", "", "the command is empty"));
+        }
+        if let Some(w) = &self.workdir
+            && !w.starts_with('/')
+        {
+            return Err(Error::spec("--workdir", w, "give an absolute path"));
+        }
+        Ok(())
+    }
+
+    /// Docker's default hostname is the short id; netlab uses the name, which is what a
+    /// student expects to see in the prompt.
+    pub fn hostname(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    Created,
+    Running,
+    Exited,
+}
+
+/// A container as the supervisor reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub id: String,
+    pub name: String,
+    pub hostname: String,
+    pub env: Vec<(String, String)>,
+    pub command: CommandSpec,
+    pub expose: Vec<ExposedPort>,
+    pub status: ContainerStatus,
+    /// PID inside the lab's PID namespace (0 when not running).
+    pub pid: i32,
+    pub exit_code: Option<i32>,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: String,
+    pub host_veth: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    pub started: Option<u64>,
+    pub finished: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        let ok = ContainerSpec::new("web", CommandSpec::Shell("sleep 1".into()));
+        ok.validate().unwrap();
+        assert_eq!(ok.hostname(), "web");
+        let mut bad = ok.clone();
+        bad.name = "-x".into();
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.hostname = Some("a b".into());
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.workdir = Some("rel".into());
+        assert!(bad.validate().is_err());
+        let mut bad = ok;
+        bad.command = CommandSpec::Exec(vec![]);
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Address management of one lab: dynamic addresses from the range, static ones claimed
+//! by name, and never the network, broadcast or bridge address.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::lab::LabSpec;
+use super::net::Ipv4Net;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Ipam {
+    lab: String,
+    subnet: Ipv4Net,
+    range: Ipv4Net,
+    /// Every address in use, with who uses it (for error messages).
+    used: BTreeMap<Ipv4Addr, String>,
+}
+
+impl Ipam {
+    pub fn new(spec: &LabSpec) -> Self {
+        let mut used = BTreeMap::new();
+        used.insert(spec.bip.addr, format!("the bridge {}", spec.bridge));
+        Ipam {
+            lab: spec.name.clone(),
+            subnet: spec.bip,
+            range: spec.range(),
+            used,
+        }
+    }
+
+    /// The lowest free address of the range, given to `owner`.
+    pub fn allocate(&mut self, owner: &str) -> Result<Ipv4Addr> {
+        let (net, bcast) = (
+            u32::from(self.subnet.network()),
+            u32::from(self.subnet.broadcast()),
+        );
+        let first = u32::from(self.range.network()).max(net + 1);
+        let last = u32::from(self.range.broadcast()).min(bcast - 1);
+        let ip = (first..=last)
+            .map(Ipv4Addr::from)
+            .find(|ip| !self.used.contains_key(ip))
+            .ok_or_else(|| Error::AddressExhausted {
+                lab: self.lab.clone(),
+                range: self.range.to_string(),
+            })?;
+        self.used.insert(ip, owner.to_string());
+        Ok(ip)
+    }
+
+    /// Claims a chosen address (pipework's static ones); it may lie outside the bridge
+    /// subnet (another bridge), but never on an address in use.
+    pub fn claim(&mut self, ip: Ipv4Addr, owner: &str) -> Result<()> {
+        if let Some(by) = self.used.get(&ip) {
+            return Err(Error::AddressInUse {
+                addr: ip.to_string(),
+                owner: by.clone(),
+            });
+        }
+        if self.subnet.contains(ip)
+            && (ip == self.subnet.network() || ip == self.subnet.broadcast())
+        {
+            return Err(Error::spec(
+                "address",
+                ip.to_string(),
+                format!(
+                    "it is the network or broadcast address of {}",
+                    self.subnet.canonical()
+                ),
+            ));
+        }
+        self.used.insert(ip, owner.to_string());
+        Ok(())
+    }
+
+    pub fn release(&mut self, ip: Ipv4Addr) {
+        self.used.remove(&ip);
+    }
+
+    pub fn owner(&self, ip: Ipv4Addr) -> Option<&str> {
+        self.used.get(&ip).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(bip: &str, range: Option<&str>) -> LabSpec {
+        let mut l = LabSpec::new("t");
+        l.bip = bip.parse().unwrap();
+        l.ip_range = range.map(|r| r.parse().unwrap());
+        l
+    }
+
+    #[test]
+    fn allocates_lowest_free_skipping_bridge() {
+        let mut ipam = Ipam::new(&lab("172.17.0.1/16", None));
+        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(172, 17, 0, 2));
+        assert_eq!(ipam.allocate("b").unwrap(), Ipv4Addr::new(172, 17, 0, 3));
+        ipam.release(Ipv4Addr::new(172, 17, 0, 2));
+        assert_eq!(ipam.allocate("c").unwrap(), Ipv4Addr::new(172, 17, 0, 2));
+    }
+
+    #[test]
+    fn range_and_exhaustion() {
+        // /30 range at the start of the subnet: .0 is the network address, .1 the bridge.
+        let mut ipam = Ipam::new(&lab("10.2.0.1/16", Some("10.2.0.0/30")));
+        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 2, 0, 2));
+        assert_eq!(ipam.allocate("b").unwrap(), Ipv4Addr::new(10, 2, 0, 3));
+        assert!(matches!(
+            ipam.allocate("c"),
+            Err(Error::AddressExhausted { .. })
+        ));
+        // A /30 bridge subnet: broadcast excluded too.
+        let mut ipam = Ipam::new(&lab("10.9.0.1/30", None));
+        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 9, 0, 2));
+        assert!(ipam.allocate("b").is_err());
+    }
+
+    #[test]
+    fn statics_conflict_with_everything_in_use() {
+        let mut ipam = Ipam::new(&lab("10.2.0.10/16", Some("10.2.1.0/24")));
+        let a = ipam.allocate("container web").unwrap();
+        assert_eq!(a, Ipv4Addr::new(10, 2, 1, 0));
+        assert!(
+            matches!(ipam.claim(a, "x"), Err(Error::AddressInUse { owner, .. }) if owner == "container web")
+        );
+        assert!(matches!(
+            ipam.claim(Ipv4Addr::new(10, 2, 0, 10), "x"),
+            Err(Error::AddressInUse { .. })
+        ));
+        ipam.claim(Ipv4Addr::new(10, 2, 0, 11), "pipework").unwrap();
+        assert!(ipam.claim(Ipv4Addr::new(10, 2, 0, 11), "again").is_err());
+        assert!(ipam.claim(Ipv4Addr::new(10, 2, 255, 255), "bcast").is_err());
+    }
+}

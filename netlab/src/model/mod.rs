@@ -1,0 +1,20 @@
+//! Pure data: what a lab and its containers are, and the rules they obey.
+//!
+//! Nothing here touches the kernel, so every rule is unit-tested on plain values; the
+//! supervisor validates a whole request with these types before it changes anything.
+
+pub mod command;
+pub mod container;
+pub mod env;
+pub mod ipam;
+pub mod lab;
+pub mod names;
+pub mod net;
+pub mod port;
+
+pub use command::CommandSpec;
+pub use container::{ContainerSpec, ContainerState, ContainerStatus};
+pub use ipam::Ipam;
+pub use lab::LabSpec;
+pub use net::Ipv4Net;
+pub use port::{ExposedPort, Proto};

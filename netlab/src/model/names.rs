@@ -1,0 +1,125 @@
+//! Naming rules for labs and containers, and the interface names derived from them.
+
+use crate::error::{Error, Result};
+
+/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn validate_container_name(name: &str) -> Result<()> {
+    validate("container", name, 64)
+}
+
+/// Lab names follow the container rule; they also name the lab's control socket.
+pub fn validate_lab_name(name: &str) -> Result<()> {
+    validate("lab", name, 32)
+}
+
+/// Linux interface names: 1..=15 bytes, no `/`, whitespace or `:`, not `.`/`..`.
+pub fn validate_ifname(name: &str) -> Result<()> {
+    let bad = |reason: &str| Error::InvalidName {
+        what: "interface".into(),
+        name: name.into(),
+        reason: reason.into(),
+    };
+    if name.is_empty() || name.len() > 15 {
+        return Err(bad("an interface name has 1 to 15 bytes"));
+    }
+    if name == "." || name == ".." {
+        return Err(bad("`.` and `..` are not interface names"));
+    }
+    if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err(bad("use letters, digits, `-`, `_` or `.`"));
+    }
+    Ok(())
+}
+
+fn validate(what: &str, name: &str, max: usize) -> Result<()> {
+    let bad = |reason: String| Error::InvalidName {
+        what: what.into(),
+        name: name.into(),
+        reason,
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Err(bad("the name is empty".into())),
+        Some(c) if !c.is_ascii_alphanumeric() => {
+            return Err(bad("it must start with a letter or digit".into()));
+        }
+        _ => {}
+    }
+    if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(bad(format!(
+            "{c:?} is not allowed; use letters, digits, `_`, `.` and `-`"
+        )));
+    }
+    if name.len() > max {
+        return Err(bad(format!(
+            "it has {} bytes, at most {max} are allowed",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The host-side name of a container's veth: `veth` + 10 hex digits of a hash of the
+/// container's name, so it fits in 15 bytes and the same container always gets the same
+/// name (the lab host is private to the lab, so names only need to be unique within it).
+pub fn host_veth_name(container: &str, salt: u32) -> String {
+    format!("veth{:010x}", fnv1a(container, salt) & 0xff_ffff_ffff)
+}
+
+fn fnv1a(s: &str, salt: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in salt.to_le_bytes().iter().chain(s.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_names() {
+        for ok in ["mongodb", "webserver1", "a", "web_server.1-x", "0abc"] {
+            assert!(validate_container_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-web",
+            "_x",
+            "web server",
+            "web/1",
+            "wé",
+            &"a".repeat(65),
+        ] {
+            assert!(
+                matches!(validate_container_name(bad), Err(Error::InvalidName { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn interface_names() {
+        for ok in ["eth0", "docker0", "veth0123456789a", "br-1.2"] {
+            assert!(validate_ifname(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a/b", "eth 0", "x:1", ".", "..", "sixteen-bytes-xx"] {
+            assert!(validate_ifname(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn veth_names_fit_and_are_stable() {
+        let a = host_veth_name("webserver1", 0);
+        assert_eq!(a.len(), 14);
+        assert_eq!(a, host_veth_name("webserver1", 0));
+        assert_ne!(a, host_veth_name("webserver2", 0));
+        assert_ne!(a, host_veth_name("webserver1", 1));
+        assert!(validate_ifname(&a).is_ok());
+    }
+}

@@ -1,0 +1,168 @@
+//! IPv4 networks as Docker's options write them (`--bip 172.17.0.1/16`).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// An interface address with its prefix, e.g. `172.17.0.1/16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Ipv4Net {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Ipv4Net {
+    pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Self> {
+        if prefix > 32 {
+            return Err(Error::spec(
+                "CIDR",
+                format!("{addr}/{prefix}"),
+                "the prefix is 0 to 32",
+            ));
+        }
+        Ok(Self { addr, prefix })
+    }
+
+    pub fn mask(&self) -> u32 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix)
+        }
+    }
+
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & self.mask())
+    }
+
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
+    }
+
+    /// True when every address of `other` lies in `self`.
+    pub fn covers(&self, other: &Ipv4Net) -> bool {
+        other.prefix >= self.prefix && self.contains(other.network())
+    }
+
+    /// The same network written with its network address (`10.2.0.0/16`).
+    pub fn canonical(&self) -> Ipv4Net {
+        Ipv4Net {
+            addr: self.network(),
+            prefix: self.prefix,
+        }
+    }
+
+    /// Parses `A.B.C.D/N`; `what` names the option in the error (`--bip`).
+    pub fn parse_as(what: &str, s: &str) -> Result<Self> {
+        let (a, p) = s.split_once('/').ok_or_else(|| {
+            Error::spec(
+                what,
+                s,
+                "write an address with its prefix length, e.g. 172.17.0.1/16",
+            )
+        })?;
+        let addr = Ipv4Addr::from_str(a)
+            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv4 address")))?;
+        let prefix =
+            p.parse::<u8>().ok().filter(|p| *p <= 32).ok_or_else(|| {
+                Error::spec(what, s, format!("{p:?} is not a prefix length 0-32"))
+            })?;
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl FromStr for Ipv4Net {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse_as("CIDR", s)
+    }
+}
+
+impl fmt::Display for Ipv4Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl TryFrom<String> for Ipv4Net {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Ipv4Net> for String {
+    fn from(n: Ipv4Net) -> String {
+        n.to_string()
+    }
+}
+
+/// Docker's MAC for a container address: `02:42` followed by the four address bytes, so a
+/// MAC tells which address it carries and never collides inside one subnet.
+pub fn docker_mac(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+pub fn format_mac(mac: &[u8]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_computes() {
+        let n: Ipv4Net = "10.2.0.10/16".parse().unwrap();
+        assert_eq!(n.network(), Ipv4Addr::new(10, 2, 0, 0));
+        assert_eq!(n.broadcast(), Ipv4Addr::new(10, 2, 255, 255));
+        assert!(n.contains(Ipv4Addr::new(10, 2, 200, 1)));
+        assert!(!n.contains(Ipv4Addr::new(10, 3, 0, 1)));
+        assert_eq!(n.to_string(), "10.2.0.10/16");
+        assert_eq!(n.canonical().to_string(), "10.2.0.0/16");
+        let r: Ipv4Net = "10.2.1.0/24".parse().unwrap();
+        assert!(n.covers(&r));
+        assert!(!r.covers(&n));
+    }
+
+    #[test]
+    fn rejects_bad_cidrs() {
+        for bad in [
+            "10.2.0.10",
+            "10.2.0.10/33",
+            "10.2.0/16",
+            "x/8",
+            "10.2.0.10/-1",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    Ipv4Net::parse_as("--bip", bad),
+                    Err(Error::InvalidSpec { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn mac_like_docker() {
+        assert_eq!(
+            format_mac(&docker_mac(Ipv4Addr::new(172, 17, 0, 2))),
+            "02:42:ac:11:00:02"
+        );
+    }
+}

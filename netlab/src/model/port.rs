@@ -1,0 +1,99 @@
+//! Exposed ports (`--expose 27017`, `--expose 53/udp`, `--expose 8000-8002`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One exposed port; Docker writes it `27017/tcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExposedPort {
+    pub port: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for ExposedPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.proto.as_str())
+    }
+}
+
+/// Parses one `--expose` value; a range gives several ports.
+pub fn parse_expose(s: &str) -> Result<Vec<ExposedPort>> {
+    let err = |reason: &str| Error::spec("--expose", s, reason);
+    let (ports, proto) = match s.split_once('/') {
+        None => (s, Proto::Tcp),
+        Some((p, "tcp")) => (p, Proto::Tcp),
+        Some((p, "udp")) => (p, Proto::Udp),
+        Some(_) => return Err(err("the protocol is tcp or udp, e.g. 53/udp")),
+    };
+    let (lo, hi) =
+        parse_range(ports).ok_or_else(|| err("write PORT or START-END with ports 1-65535"))?;
+    Ok((lo..=hi).map(|port| ExposedPort { port, proto }).collect())
+}
+
+/// `8080` or `8000-8002` (1..=65535, start <= end).
+pub fn parse_range(s: &str) -> Option<(u16, u16)> {
+    let one = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
+    match s.split_once('-') {
+        None => one(s).map(|p| (p, p)),
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            (a <= b).then_some((a, b))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expose_forms() {
+        let t = |p| ExposedPort {
+            port: p,
+            proto: Proto::Tcp,
+        };
+        assert_eq!(parse_expose("27017").unwrap(), vec![t(27017)]);
+        assert_eq!(parse_expose("8080/tcp").unwrap(), vec![t(8080)]);
+        assert_eq!(
+            parse_expose("53/udp").unwrap(),
+            vec![ExposedPort {
+                port: 53,
+                proto: Proto::Udp
+            }]
+        );
+        assert_eq!(
+            parse_expose("8000-8002").unwrap(),
+            vec![t(8000), t(8001), t(8002)]
+        );
+        assert_eq!(t(27017).to_string(), "27017/tcp");
+    }
+
+    #[test]
+    fn expose_errors() {
+        for bad in ["", "0", "65536", "80/sctp", "9-8", "x", "80-", "-80"] {
+            assert!(
+                matches!(parse_expose(bad), Err(Error::InvalidSpec { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

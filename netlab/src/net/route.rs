@@ -1,0 +1,17 @@
+//! `ip route`.
+
+use std::net::Ipv4Addr;
+
+use rtnetlink::{Handle, RouteMessageBuilder};
+
+use crate::error::{Error, Result};
+
+/// `ip route add default via GW`.
+pub async fn add_default(h: &Handle, gw: Ipv4Addr) -> Result<()> {
+    let msg = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build();
+    h.route()
+        .add(msg)
+        .execute()
+        .await
+        .map_err(|e| Error::netlink("ip route add default via", gw.to_string(), e))
+}

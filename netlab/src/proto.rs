@@ -1,0 +1,94 @@
+//! What clients and a lab supervisor say to each other over the control socket: one
+//! length-prefixed JSON message each way, with fds attached where a process needs the
+//! client's terminal or the client needs a socket from inside the lab.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::{ContainerSpec, ContainerState, LabSpec};
+
+/// Where a process runs or a socket is opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The lab host: the simulated Docker host with the bridge.
+    Host,
+    Container(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Info,
+    /// Create (and start) a container.
+    Run {
+        spec: ContainerSpec,
+    },
+    Ps {
+        all: bool,
+    },
+    Inspect {
+        name: String,
+    },
+    Start {
+        name: String,
+    },
+    Stop {
+        name: String,
+        timeout_secs: u64,
+    },
+    Rm {
+        name: String,
+        force: bool,
+    },
+    /// Copies the container's output to the two attached fds (stdout, stderr); with
+    /// `follow`, keeps copying until the container exits.
+    Logs {
+        name: String,
+        follow: bool,
+    },
+    /// Answers `Exited` once the container's current run has ended.
+    Wait {
+        name: String,
+    },
+    /// Runs a process at `target` with the three attached fds as its stdio; answered
+    /// with `Exited` when it ends. Closing the connection kills it.
+    Exec {
+        target: Target,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        workdir: Option<String>,
+    },
+    /// Opens a TCP connection from `target` to `addr`; the connected socket is attached to
+    /// the answer.
+    Connect {
+        target: Target,
+        addr: SocketAddr,
+    },
+    /// The lab stops depending on its owner: it lives until `Down`.
+    Detach,
+    Down,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Response {
+    Ok,
+    Info { info: LabInfo },
+    Containers { containers: Vec<ContainerState> },
+    Container { container: ContainerState },
+    Exited { code: i32 },
+    Error { error: Error },
+}
+
+/// What `netlab lab ls` shows about one lab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabInfo {
+    pub spec: LabSpec,
+    pub containers: usize,
+    pub running: usize,
+    /// Whether the lab ends when its owner's connection does.
+    pub owned: bool,
+}

@@ -1,0 +1,426 @@
+//! The lab supervisor: PID 1 of the lab's PID namespace, living in the lab host's network
+//! namespace, holding every container's namespaces, and answering clients on the lab's
+//! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
+
+mod lab;
+pub use lab::now;
+mod logs;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::error::{Error, Result};
+use crate::model::{ContainerStatus, LabSpec, command::resolve_program, env};
+use crate::proto::{Request, Response, Target};
+use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
+use crate::sys::nsfd;
+use crate::sys::reaper::{self, Reaper};
+use crate::sys::spawn::spawn_in;
+use crate::sys::{ctl, fdpass};
+use lab::Lab;
+
+/// How long `down` lets processes end after SIGTERM before PID 1 exits (which kills the rest).
+const DOWN_GRACE: Duration = Duration::from_secs(3);
+
+struct Shared {
+    lab: tokio::sync::Mutex<Lab>,
+    rt: tokio::runtime::Handle,
+    owned: AtomicBool,
+    name: String,
+}
+
+/// Entry of `netlab __supervisor`: never returns.
+pub fn main(spec: LabSpec, owned: bool) -> ! {
+    let Some(status) = launch::take_fd(STATUS_FD) else {
+        eprintln!("netlab __supervisor is started by netlab itself, not by hand");
+        std::process::exit(2);
+    };
+    let fail = |status: OwnedFd, e: Error| -> ! {
+        launch::report_status(status, Some(&e));
+        std::process::exit(1)
+    };
+    let Some(listener) = launch::take_fd(LISTENER_FD) else {
+        fail(
+            status,
+            Error::Supervisor {
+                lab: spec.name.clone(),
+                problem: "started without its control socket".into(),
+            },
+        )
+    };
+    let owner = if owned {
+        launch::take_fd(OWNER_FD)
+    } else {
+        None
+    };
+    let early = launch::enter_lab_namespaces()
+        .and_then(|()| launch::become_pid1())
+        .and_then(|()| {
+            reaper::block_sigchld().map_err(|e| Error::kernel("sigprocmask", "SIGCHLD", e))
+        })
+        .and_then(|()| launch::setup_lab_mounts());
+    if let Err(e) = early {
+        fail(status, e);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fail(status, Error::io("start the runtime", &e)),
+    };
+    let reaper = match Reaper::start() {
+        Ok(r) => r,
+        Err(e) => fail(status, Error::kernel("signalfd", "SIGCHLD", e)),
+    };
+    let name = spec.name.clone();
+    let lab = match rt.block_on(Lab::build(spec, reaper, owned)) {
+        Ok(lab) => lab,
+        Err(e) => fail(status, e),
+    };
+    let shared = Arc::new(Shared {
+        lab: tokio::sync::Mutex::new(lab),
+        rt: rt.handle().clone(),
+        owned: AtomicBool::new(owned),
+        name,
+    });
+    if let Err(e) = ctl::claim_listener(&listener) {
+        fail(status, e);
+    }
+    launch::report_status(status, None);
+
+    if let Some(owner) = owner {
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            // Nothing is ever written: read returns when the owner's end closes, which
+            // the kernel does when the owner exits, however it exits.
+            let mut f = std::fs::File::from(owner);
+            let _ = f.read(&mut [0u8; 1]);
+            if s.owned.load(Ordering::SeqCst) {
+                tracing::info!("owner is gone; ending the lab");
+                shutdown(&s);
+            }
+        });
+    }
+    {
+        let s = shared.clone();
+        rt.spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            let s2 = s.clone();
+            let _ = tokio::task::spawn_blocking(move || shutdown(&s2)).await;
+        });
+    }
+    let listener = UnixListener::from(listener);
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let s = shared.clone();
+        let _ = std::thread::Builder::new()
+            .name("client".into())
+            .spawn(move || serve(&s, conn));
+    }
+    std::process::exit(0)
+}
+
+/// Ends the lab: SIGTERM to every container, a short grace, then PID 1 exits and the
+/// kernel kills what is left and frees the namespaces.
+fn shutdown(s: &Shared) -> ! {
+    let watches = s.rt.block_on(async {
+        let lab = s.lab.lock().await;
+        let mut w = Vec::new();
+        for name in lab.order.iter().rev() {
+            let _ = lab.signal(name, Signal::SIGTERM);
+            if let Ok(rx) = lab.exit_watch(name) {
+                w.push(rx);
+            }
+        }
+        w
+    });
+    s.rt.block_on(async {
+        let all = futures::future::join_all(watches.into_iter().map(|mut rx| async move {
+            let _ = rx.wait_for(|v| v.is_some()).await;
+        }));
+        let _ = tokio::time::timeout(DOWN_GRACE, all).await;
+    });
+    tracing::info!(lab = %s.name, "lab down");
+    std::process::exit(0)
+}
+
+fn serve(s: &Arc<Shared>, conn: UnixStream) {
+    match ctl::peer(&conn) {
+        Ok((_, uid)) if uid == nix::unistd::getuid().as_raw() => {}
+        _ => {
+            let _ = reply(
+                &conn,
+                &Response::Error {
+                    error: Error::Supervisor {
+                        lab: s.name.clone(),
+                        problem: "this lab belongs to another user".into(),
+                    },
+                },
+                &[],
+            );
+            return;
+        }
+    }
+    loop {
+        let (req, fds) = match fdpass::recv(&conn) {
+            Ok(Some((payload, fds))) => match serde_json::from_slice::<Request>(&payload) {
+                Ok(r) => (r, fds),
+                Err(e) => {
+                    let error = Error::Supervisor {
+                        lab: s.name.clone(),
+                        problem: format!("malformed request: {e}"),
+                    };
+                    let _ = reply(&conn, &Response::Error { error }, &[]);
+                    return;
+                }
+            },
+            _ => return,
+        };
+        tracing::debug!(?req, "request");
+        let down = matches!(req, Request::Down);
+        // After an exec a watcher thread reads this connection to notice a vanished client,
+        // so nothing else may be read from it.
+        let last = matches!(req, Request::Exec { .. });
+        let answer = handle(s, &conn, req, fds);
+        let (resp, fds) = match answer {
+            Ok((r, fds)) => (r, fds),
+            Err(error) => (Response::Error { error }, vec![]),
+        };
+        let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        if reply(&conn, &resp, &raw).is_err() {
+            return;
+        }
+        if down {
+            shutdown(s);
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+fn reply(conn: &UnixStream, resp: &Response, fds: &[i32]) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(resp).map_err(std::io::Error::other)?;
+    fdpass::send(conn, &bytes, fds)
+}
+
+type Answer = Result<(Response, Vec<OwnedFd>)>;
+
+fn ok(r: Response) -> Answer {
+    Ok((r, vec![]))
+}
+
+fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -> Answer {
+    let rt = &s.rt;
+    match req {
+        Request::Info => ok(Response::Info {
+            info: rt.block_on(s.lab.lock()).info(),
+        }),
+        Request::Run { spec } => {
+            let c = rt.block_on(async { s.lab.lock().await.run(spec).await })?;
+            ok(Response::Container { container: c })
+        }
+        Request::Ps { all } => ok(Response::Containers {
+            containers: rt.block_on(s.lab.lock()).list(all)?,
+        }),
+        Request::Inspect { name } => ok(Response::Container {
+            container: rt.block_on(s.lab.lock()).state(&name)?,
+        }),
+        Request::Start { name } => {
+            let lab = rt.block_on(s.lab.lock());
+            lab.start(&name)?;
+            ok(Response::Container {
+                container: lab.state(&name)?,
+            })
+        }
+        Request::Stop { name, timeout_secs } => {
+            stop(s, &name, Duration::from_secs(timeout_secs))?;
+            ok(Response::Ok)
+        }
+        Request::Rm { name, force } => {
+            {
+                let lab = rt.block_on(s.lab.lock());
+                if lab.state(&name)?.status == ContainerStatus::Running && !force {
+                    return Err(Error::BadState {
+                        name,
+                        problem: "is running".into(),
+                        fix: "stop it first with `netlab stop`, or remove it with `netlab rm -f`"
+                            .into(),
+                    });
+                }
+            }
+            stop(s, &name, Duration::ZERO)?;
+            rt.block_on(s.lab.lock()).remove(&name);
+            ok(Response::Ok)
+        }
+        Request::Logs { name, follow } => {
+            let logs = rt.block_on(s.lab.lock()).get(&name)?.logs.clone();
+            let mut fds = fds.into_iter();
+            let (Some(out), Some(err)) = (fds.next(), fds.next()) else {
+                return Err(Error::Supervisor {
+                    lab: s.name.clone(),
+                    problem: "logs needs two fds".into(),
+                });
+            };
+            logs.copy_to(out, err, follow);
+            ok(Response::Ok)
+        }
+        Request::Wait { name } => {
+            let mut rx = rt.block_on(s.lab.lock()).exit_watch(&name)?;
+            let code = rt.block_on(async {
+                rx.wait_for(|v| v.is_some())
+                    .await
+                    .map(|v| v.unwrap_or(255))
+                    .unwrap_or(255)
+            });
+            ok(Response::Exited { code })
+        }
+        Request::Exec {
+            target,
+            argv,
+            env,
+            workdir,
+        } => exec(s, conn, target, argv, env, workdir, fds),
+        Request::Connect { target, addr } => {
+            let lab = rt.block_on(s.lab.lock());
+            let net = lab.net_fd(&target)?;
+            let stream = nsfd::in_netns(net, || {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    .map_err(|e| Error::kernel_io("connect", addr.to_string(), &e))
+            })?;
+            Ok((Response::Ok, vec![OwnedFd::from(stream)]))
+        }
+        Request::Detach => {
+            s.owned.store(false, Ordering::SeqCst);
+            rt.block_on(s.lab.lock()).owned = false;
+            ok(Response::Ok)
+        }
+        Request::Down => ok(Response::Ok),
+    }
+}
+
+/// `docker stop`: SIGTERM, wait up to `grace`, then SIGKILL; the lab lock is not held
+/// while waiting, so other clients go on.
+fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
+    let mut rx = {
+        let lab = s.rt.block_on(s.lab.lock());
+        if lab.state(name)?.status != ContainerStatus::Running {
+            return Ok(());
+        }
+        lab.signal(
+            name,
+            if grace.is_zero() {
+                Signal::SIGKILL
+            } else {
+                Signal::SIGTERM
+            },
+        )?;
+        lab.exit_watch(name)?
+    };
+    let ended = s.rt.block_on(async {
+        tokio::time::timeout(grace, rx.wait_for(|v| v.is_some()))
+            .await
+            .is_ok()
+    });
+    if !ended {
+        s.rt.block_on(s.lab.lock()).signal(name, Signal::SIGKILL)?;
+        s.rt.block_on(async {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|v| v.is_some())).await;
+        });
+    }
+    // Daemons the main process left behind go with the container, as with Docker.
+    s.rt.block_on(s.lab.lock()).signal(name, Signal::SIGKILL)
+}
+
+fn exec(
+    s: &Arc<Shared>,
+    conn: &UnixStream,
+    target: Target,
+    argv: Vec<String>,
+    extra_env: Vec<(String, String)>,
+    workdir: Option<String>,
+    fds: Vec<OwnedFd>,
+) -> Answer {
+    if argv.is_empty() {
+        return Err(Error::spec(
+            "command",
+            "",
+            "give the command to run after --",
+        ));
+    }
+    let mut fds = fds.into_iter();
+    let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
+        return Err(Error::Supervisor {
+            lab: s.name.clone(),
+            problem: "exec needs three fds".into(),
+        });
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pid = {
+        let lab = s.rt.block_on(s.lab.lock());
+        let base = match &target {
+            Target::Host => env::compose(&[], &lab.spec.name),
+            Target::Container(n) => lab.get(n)?.env.clone(),
+        };
+        let mut full = base;
+        for (k, v) in extra_env {
+            match full.iter_mut().find(|(ek, _)| *ek == k) {
+                Some(e) => e.1 = v,
+                None => full.push((k, v)),
+            }
+        }
+        let path = env::lookup(&full, "PATH").unwrap_or_default().to_string();
+        let program = resolve_program(&argv[0], &path)?;
+        let mut cmd = Command::new(program);
+        cmd.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(full);
+        cmd.stdin(fd0).stdout(fd1).stderr(fd2);
+        let dir = nsfd::cstring(workdir.as_deref().unwrap_or("/"))?;
+        let ns = lab.namespaces(&target)?;
+        let (pid, _child) = lab
+            .reaper
+            .spawn(
+                || {
+                    let child = spawn_in(cmd, ns, Some(dir))?;
+                    Ok((child.id() as i32, child))
+                },
+                move |code| {
+                    let _ = tx.send(code);
+                },
+            )
+            .map_err(|e| Error::kernel_io("exec", argv[0].clone(), &e))?;
+        pid
+    };
+    // A client that goes away takes its process with it.
+    let done = Arc::new(AtomicBool::new(false));
+    if let Ok(watch) = conn.try_clone() {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut w = &watch;
+            let _ = w.read(&mut [0u8; 1]);
+            if !done.load(Ordering::SeqCst) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        });
+    }
+    let code = rx.recv().unwrap_or(255);
+    done.store(true, Ordering::SeqCst);
+    ok(Response::Exited { code })
+}

@@ -1,0 +1,154 @@
+//! Namespaces held by file descriptors, created and entered on dedicated threads.
+//!
+//! A namespace lives while an fd or a process holds it: the supervisor keeps one fd per
+//! container namespace, and when the supervisor dies the namespaces, and the veths and
+//! routes in them, die with it. `setns`/`unshare` only ever run on a fresh std thread that
+//! ends afterwards, never on a pooled tokio thread.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::fcntl::{OFlag, open};
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result};
+
+/// The namespaces of one container (or of the lab host, where `uts`/`mnt` are absent and
+/// the supervisor's own are used).
+#[derive(Debug)]
+pub struct Namespaces {
+    pub net: OwnedFd,
+    pub uts: Option<OwnedFd>,
+    pub mnt: Option<OwnedFd>,
+}
+
+/// What a container's namespaces start with.
+#[derive(Debug, Clone)]
+pub struct NsSetup {
+    pub hostname: String,
+    /// Files bind-mounted over paths in the container's mount namespace (`/etc/hosts`).
+    pub binds: Vec<(PathBuf, PathBuf)>,
+}
+
+fn open_ns(kind: &str) -> Result<OwnedFd> {
+    let path = format!("/proc/thread-self/ns/{kind}");
+    open(
+        path.as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::kernel("open", path, e))
+}
+
+/// The calling thread's network namespace.
+pub fn current_net() -> Result<OwnedFd> {
+    open_ns("net")
+}
+
+/// Runs `f` on a fresh thread that first joined network namespace `net`.
+pub fn in_netns<T: Send>(net: &OwnedFd, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let fd = net.as_fd();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            setns(fd, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::kernel("setns", "network namespace", e))?;
+            f()
+        })
+        .join()
+        .map_err(|_| Error::Io {
+            op: "namespace thread".into(),
+            message: "panicked".into(),
+        })?
+    })
+}
+
+/// Creates a container's network, UTS and mount namespaces on a fresh thread, prepares
+/// them (hostname, private mounts, bind mounts) and runs `f` inside before the thread ends,
+/// typically to open the container's netlink socket.
+pub fn create<T: Send>(
+    setup: &NsSetup,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<(Namespaces, T)> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // A thread of a multi-threaded process shares its filesystem context with the
+            // others; a new mount namespace needs a private one first.
+            unshare(CloneFlags::CLONE_FS).map_err(|e| Error::kernel("unshare", "CLONE_FS", e))?;
+            unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNS)
+                .map_err(|e| Error::kernel("unshare", "container namespaces", e))?;
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+            .map_err(|e| Error::kernel("mount --make-rprivate", "/", e))?;
+            for (src, dst) in &setup.binds {
+                mount(
+                    Some(src.as_path()),
+                    dst.as_path(),
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .map_err(|e| {
+                    Error::kernel(
+                        "mount --bind",
+                        format!("{} on {}", src.display(), dst.display()),
+                        e,
+                    )
+                })?;
+            }
+            // Like Docker, every container gets an empty /dev/shm of its own.
+            mount(
+                Some("shm"),
+                "/dev/shm",
+                Some("tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("mode=1777"),
+            )
+            .map_err(|e| Error::kernel("mount tmpfs", "/dev/shm", e))?;
+            nix::unistd::sethostname(&setup.hostname)
+                .map_err(|e| Error::kernel("sethostname", &setup.hostname, e))?;
+            let ns = Namespaces {
+                net: open_ns("net")?,
+                uts: Some(open_ns("uts")?),
+                mnt: Some(open_ns("mnt")?),
+            };
+            let t = f()?;
+            Ok((ns, t))
+        })
+        .join()
+        .map_err(|_| Error::Io {
+            op: "namespace thread".into(),
+            message: "panicked".into(),
+        })?
+    })
+}
+
+/// Creates a bare network namespace (a LAN machine, the other end of a link) and runs `f`
+/// inside it on a fresh thread.
+pub fn create_net<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<(OwnedFd, T)> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::kernel("unshare", "CLONE_NEWNET", e))?;
+            let net = open_ns("net")?;
+            Ok((net, f()?))
+        })
+        .join()
+        .map_err(|_| Error::Io {
+            op: "namespace thread".into(),
+            message: "panicked".into(),
+        })?
+    })
+}
+
+/// A C string for use after fork, where allocation is not allowed.
+pub fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::spec("string", s, "it contains a NUL byte"))
+}

@@ -1,0 +1,96 @@
+//! PID 1's duty: reap every child, including orphans that re-parent to the lab's init, and
+//! tell whoever waits for a particular process how it ended.
+//!
+//! SIGCHLD is blocked in every thread (the mask is set before any thread starts and is
+//! inherited) and read from a signalfd on one thread; `tokio::process` is not used because
+//! its own reaping would race with ours.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+type Waiter = Box<dyn FnOnce(i32) + Send>;
+
+#[derive(Default)]
+pub struct Reaper {
+    waiters: Mutex<HashMap<i32, Waiter>>,
+}
+
+impl std::fmt::Debug for Reaper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reaper")
+    }
+}
+
+/// Blocks SIGCHLD in the calling thread; call it before any other thread exists.
+pub fn block_sigchld() -> nix::Result<()> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    set.thread_block()
+}
+
+impl Reaper {
+    /// Starts the reaping thread.
+    pub fn start() -> nix::Result<Arc<Reaper>> {
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGCHLD);
+        let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)?;
+        let reaper = Arc::new(Reaper::default());
+        let r = reaper.clone();
+        std::thread::Builder::new()
+            .name("reaper".into())
+            .spawn(move || {
+                loop {
+                    if sfd.read_signal().is_err() {
+                        continue;
+                    }
+                    r.reap_all();
+                }
+            })
+            .map_err(|_| nix::Error::EAGAIN)?;
+        Ok(reaper)
+    }
+
+    fn reap_all(&self) {
+        loop {
+            let (pid, code) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, code),
+                // Docker's convention: 128 + signal number.
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, 128 + sig as i32),
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => continue,
+            };
+            let waiter = self
+                .waiters
+                .lock()
+                .map(|mut w| w.remove(&pid.as_raw()))
+                .ok()
+                .flatten();
+            match waiter {
+                Some(w) => w(code),
+                None => tracing::trace!(pid = pid.as_raw(), code, "reaped an orphan"),
+            }
+        }
+    }
+
+    /// Spawns a process with `spawn` and calls `on_exit` with its exit code when it ends.
+    /// The waiter is registered under the same lock the reaper takes, so a process that
+    /// exits at once is never reaped before anyone waits for it.
+    pub fn spawn<T>(
+        &self,
+        spawn: impl FnOnce() -> std::io::Result<(i32, T)>,
+        on_exit: impl FnOnce(i32) + Send + 'static,
+    ) -> std::io::Result<(i32, T)> {
+        let mut waiters = self
+            .waiters
+            .lock()
+            .map_err(|_| std::io::Error::other("reaper lock poisoned"))?;
+        let (pid, t) = spawn()?;
+        waiters.insert(pid, Box::new(on_exit));
+        Ok((pid, t))
+    }
+}

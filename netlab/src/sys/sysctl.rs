@@ -1,0 +1,10 @@
+//! Sysctls of the calling thread's network namespace (`sysctl -w`).
+
+use crate::error::{Error, Result};
+
+/// `sysctl -w key=value`; for `net.*` keys the namespace is the caller's.
+pub fn set(key: &str, value: &str) -> Result<()> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    std::fs::write(&path, value)
+        .map_err(|e| Error::kernel_io("sysctl -w", format!("{key}={value}"), &e))
+}

@@ -195,7 +195,7 @@ impl Lab {
                 self.containers.insert(name.clone(), c);
                 let started = self.start(&name);
                 if let Err(e) = started {
-                    self.remove(&name);
+                    self.remove(&name).await;
                     return Err(e);
                 }
                 self.state(&name)
@@ -419,10 +419,21 @@ impl Lab {
         Ok(())
     }
 
-    /// Forgets a container: its namespaces close, and the kernel removes its veth pair.
-    pub fn remove(&mut self, name: &str) {
+    /// Removes a container: `ip link del` of its host-side veth (so its name and address
+    /// are free when `rm` returns; namespace teardown alone is asynchronous), then its
+    /// namespaces close.
+    pub async fn remove(&mut self, name: &str) {
         if let Some(c) = self.containers.remove(name) {
             kill_netns_members(&c.ns.net);
+            match net::link::index(&self.host, &c.host_veth).await {
+                Ok(Some(i)) => {
+                    if let Err(e) = net::link::del(&self.host, i, &c.host_veth).await {
+                        tracing::warn!("{e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("{e}"),
+            }
             self.ipam.release(c.ip);
             self.order.retain(|n| n != name);
             let _ = std::fs::remove_dir_all(&c.dir);

@@ -267,7 +267,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 }
             }
             stop(s, &name, Duration::ZERO)?;
-            rt.block_on(s.lab.lock()).remove(&name);
+            rt.block_on(async { s.lab.lock().await.remove(&name).await });
             ok(Response::Ok)
         }
         Request::Logs { name, follow } => {

@@ -1,0 +1,287 @@
+//! The `netlab` command line, word for word as the article uses `docker`.
+//!
+//! Each test's lab is created through the library and owned by the test process, so it
+//! ends with the test even if the test is killed; the CLI commands then act on it.
+
+mod common;
+
+use assert_cmd::Command;
+use common::lab;
+use netlab::Lab;
+
+fn netlab(lab: &Lab) -> Command {
+    let mut c = Command::cargo_bin("netlab").unwrap();
+    c.env("NETLAB_LAB", lab.name()).env_remove("RUST_LOG");
+    c
+}
+
+fn stdout(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = stdout(Command::cargo_bin("netlab").unwrap().arg("--help"));
+    for word in [
+        "run", "ps", "inspect", "exec", "shell", "down", "lab", "--lab",
+    ] {
+        assert!(out.contains(word), "--help lacks {word}: {out}");
+    }
+    let run = stdout(
+        Command::cargo_bin("netlab")
+            .unwrap()
+            .args(["run", "--help"]),
+    );
+    assert!(run.contains("/bin/sh -c"), "{run}");
+}
+
+#[test]
+fn the_articles_commands_and_the_inspect_pipeline() {
+    let lab = lab("cli-article");
+    let id = stdout(netlab(&lab).args([
+        "run", "-d", "--name", "mongodb", "--expose", "27017", "sleep", "1000",
+    ]));
+    assert_eq!(id.trim().len(), 64, "prints the full id like docker: {id}");
+    for w in ["webserver1", "webserver2", "webserver3"] {
+        stdout(netlab(&lab).args([
+            "run",
+            "-d",
+            "--name",
+            w,
+            "-e",
+            "MONGO=1",
+            "--",
+            "sleep 1000",
+        ]));
+    }
+    let ps = stdout(netlab(&lab).arg("ps"));
+    assert_eq!(ps.lines().count(), 5, "{ps}");
+    assert!(ps.lines().next().unwrap().starts_with("CONTAINER ID"));
+    assert!(ps.contains("27017/tcp"));
+    // `docker inspect webserver1 | grep IPAddress | awk '{print $2}' | tr -d '",\n'`
+    let bin = assert_cmd::cargo::cargo_bin("netlab");
+    let pipeline = format!(
+        "{} inspect webserver1 | grep IPAddress | awk '{{print $2}}' | tr -d '\",\\n'",
+        bin.display()
+    );
+    let mut sh = std::process::Command::new("bash");
+    sh.arg("-c").arg(&pipeline).env("NETLAB_LAB", lab.name());
+    let ip = stdout(&mut Command::from(sh));
+    assert_eq!(ip, "172.17.0.3");
+    let fmt = stdout(netlab(&lab).args([
+        "inspect",
+        "-f",
+        "{{ .NetworkSettings.IPAddress }}",
+        "webserver3",
+    ]));
+    assert_eq!(fmt, "172.17.0.5\n");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout(netlab(&lab).args(["inspect", "mongodb"]))).unwrap();
+    let c = &doc[0];
+    assert_eq!(c["Name"], "/mongodb");
+    assert_eq!(c["Config"]["Hostname"], "mongodb");
+    assert_eq!(c["State"]["Running"], true);
+    assert_eq!(c["NetworkSettings"]["IPPrefixLen"], 16);
+    assert_eq!(c["NetworkSettings"]["Gateway"], "172.17.0.1");
+    assert_eq!(c["NetworkSettings"]["MacAddress"], "02:42:ac:11:00:02");
+    assert!(c["NetworkSettings"]["Ports"].get("27017/tcp").is_some());
+    // State.Pid is the PID on this machine: its command line is the container's.
+    let pid = c["State"]["Pid"].as_i64().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert_eq!(cmdline, b"sleep\x001000\x00");
+    // `curl http://<container-ip>:8080` works from the lab host: here a ping.
+    stdout(netlab(&lab).args(["exec", "--host", "--", "ping", "-c1", "-W2", "172.17.0.3"]));
+    let labs = stdout(
+        Command::cargo_bin("netlab")
+            .unwrap()
+            .args(["lab", "ls", "--json"]),
+    );
+    assert!(labs.contains(&format!("\"{}\"", lab.name())), "{labs}");
+}
+
+#[test]
+fn foreground_run_exec_and_logs_pass_output_and_exit_codes() {
+    let lab = lab("cli-fg");
+    let out = netlab(&lab)
+        .args([
+            "run",
+            "--name",
+            "fg",
+            "--",
+            "sh -c 'echo hi; echo oops >&2; exit 3'",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+    assert_eq!(stdout(netlab(&lab).args(["logs", "fg"])), "hi\n");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "bg", "sleep", "1000"]));
+    netlab(&lab)
+        .args(["exec", "bg", "sh", "-c", "exit 7"])
+        .assert()
+        .code(7);
+    netlab(&lab)
+        .args(["exec", "bg", "--", "hostname"])
+        .assert()
+        .success()
+        .stdout("bg\n");
+    netlab(&lab)
+        .args(["stop", "-t", "1", "bg"])
+        .assert()
+        .success();
+    let all = stdout(netlab(&lab).args(["ps", "-a", "-q"]));
+    assert_eq!(all, "fg\nbg\n");
+    assert_eq!(stdout(netlab(&lab).args(["ps", "-q"])), "");
+    netlab(&lab).args(["start", "bg"]).assert().success();
+    netlab(&lab)
+        .args(["rm", "-f", "bg", "fg"])
+        .assert()
+        .success();
+    assert_eq!(stdout(netlab(&lab).args(["ps", "-a", "-q"])), "");
+}
+
+/// Runs a failing command and returns its stderr.
+fn fails(c: &mut Command, code: i32) -> String {
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn errors_name_the_problem_and_the_fix_and_change_nothing() {
+    let lab = lab("cli-err");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let before = stdout(netlab(&lab).args(["ps", "-a", "--json"]));
+    let e = fails(
+        netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1"]),
+        125,
+    );
+    assert!(
+        e.contains("already exists") && e.contains("netlab rm -f web"),
+        "{e}"
+    );
+    let e = fails(
+        netlab(&lab).args(["run", "-d", "--name", "bad name", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("invalid container name"), "{e}");
+    let e = fails(
+        netlab(&lab).args([
+            "run", "-d", "--name", "x", "--expose", "99999", "sleep", "1",
+        ]),
+        125,
+    );
+    assert!(e.contains("--expose"), "{e}");
+    let e = fails(
+        netlab(&lab).args(["run", "-d", "--name", "x", "-e", "NOVALUE", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("KEY=VALUE"), "{e}");
+    let e = fails(
+        netlab(&lab).args(["run", "-d", "--name", "x", "no-such-binary-xyz"]),
+        127,
+    );
+    assert!(e.contains("not found") && e.contains("PATH"), "{e}");
+    let e = fails(netlab(&lab).args(["inspect", "ghost"]), 125);
+    assert!(
+        e.contains("no container named \"ghost\"") && e.contains("netlab ps -a"),
+        "{e}"
+    );
+    let e = fails(netlab(&lab).args(["rm", "web"]), 125);
+    assert!(e.contains("is running") && e.contains("rm -f"), "{e}");
+    assert_eq!(
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])),
+        before,
+        "the lab is unchanged"
+    );
+
+    let e = fails(
+        Command::cargo_bin("netlab").unwrap().args([
+            "--lab",
+            &common::lab_name("cli-bip"),
+            "lab",
+            "create",
+            "--bip",
+            "10.2.0.10",
+        ]),
+        125,
+    );
+    assert!(e.contains("--bip") && e.contains("prefix"), "{e}");
+    let e = fails(
+        Command::cargo_bin("netlab").unwrap().args([
+            "--lab",
+            &common::lab_name("cli-missing"),
+            "inspect",
+            "x",
+        ]),
+        125,
+    );
+    assert!(e.contains("does not exist"), "{e}");
+    let e = fails(netlab(&lab).args(["lab", "create"]), 125);
+    assert!(e.contains("exists already"), "{e}");
+}
+
+#[test]
+fn lab_create_with_dockerd_settings_and_down() {
+    let name = common::lab_name("cli-create");
+    let mut cmd = Command::cargo_bin("netlab").unwrap();
+    cmd.args([
+        "--lab",
+        &name,
+        "lab",
+        "create",
+        "--bridge",
+        "br0",
+        "--bip",
+        "10.2.0.10/16",
+        "--ip-range",
+        "10.2.1.0/24",
+    ]);
+    stdout(&mut cmd);
+    // From here the lab is detached: make sure the test ends it whatever happens.
+    struct Down(String);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = Command::cargo_bin("netlab")
+                .unwrap()
+                .args(["--lab", &self.0, "down"])
+                .output();
+        }
+    }
+    let _guard = Down(name.clone());
+    let run = |n: &str| {
+        stdout(
+            Command::cargo_bin("netlab")
+                .unwrap()
+                .args(["--lab", &name, "run", "-d", "--name", n, "sleep", "1000"]),
+        )
+    };
+    run("a");
+    let ip = stdout(Command::cargo_bin("netlab").unwrap().args(["--lab", &name, "inspect", "-f", "{{.NetworkSettings.IPAddress}}/{{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.Gateway}}", "a"]));
+    assert_eq!(ip, "10.2.1.0/16 10.2.0.10\n");
+    let host = stdout(Command::cargo_bin("netlab").unwrap().args([
+        "--lab", &name, "exec", "--host", "--", "ip", "-4", "-o", "addr", "show", "br0",
+    ]));
+    assert!(host.contains("inet 10.2.0.10/16"), "{host}");
+    stdout(
+        Command::cargo_bin("netlab")
+            .unwrap()
+            .args(["--lab", &name, "down"]),
+    );
+    assert!(matches!(
+        Lab::open(&name),
+        Err(netlab::Error::LabNotFound { .. })
+    ));
+}

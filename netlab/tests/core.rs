@@ -1,0 +1,343 @@
+//! The netlab core on real namespaces: containers on a bridge, their environment and
+//! files, exec, lifecycle, isolation of parallel labs, and every bad input.
+//!
+//! Runs as root, and rootless where unprivileged user namespaces are allowed (CI runs it
+//! both ways).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{lab, lab_name, shell, sleeper, wait_until};
+use netlab::model::port::parse_expose;
+use netlab::{CommandSpec, ContainerStatus, Error, Lab, LabSpec, Target};
+
+fn c(name: &str) -> Target {
+    Target::Container(name.into())
+}
+
+#[test]
+fn containers_ping_each_other_over_the_bridge() {
+    let lab = lab("ping");
+    let a = lab.run(&sleeper("a")).unwrap();
+    let b = lab.run(&sleeper("b")).unwrap();
+    assert_eq!(a.ip.to_string(), "172.17.0.2");
+    assert_eq!(b.ip.to_string(), "172.17.0.3");
+    assert_eq!(a.gateway.to_string(), "172.17.0.1");
+    assert_eq!(a.mac, "02:42:ac:11:00:02");
+    let out = lab
+        .exec(&c("a"), &["ping", "-c1", "-W2", &b.ip.to_string()])
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stdout_str());
+    // The lab host reaches both, and a container reaches the bridge (its gateway).
+    assert_eq!(
+        lab.exec(&Target::Host, &["ping", "-c1", "-W2", "172.17.0.2"])
+            .unwrap()
+            .code,
+        0
+    );
+    assert_eq!(
+        lab.exec(&c("b"), &["ping", "-c1", "-W2", "172.17.0.1"])
+            .unwrap()
+            .code,
+        0
+    );
+    // Inside: eth0 with the address and the default route via the bridge.
+    let addr = lab
+        .exec(&c("a"), &["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap()
+        .stdout_str();
+    assert!(addr.contains("inet 172.17.0.2/16"), "{addr}");
+    let route = lab
+        .exec(&c("a"), &["ip", "route", "show", "default"])
+        .unwrap()
+        .stdout_str();
+    assert!(
+        route.starts_with("default via 172.17.0.1 dev eth0"),
+        "{route}"
+    );
+}
+
+#[test]
+fn the_lab_host_reaches_a_service_in_a_container() {
+    let lab = lab("svc");
+    let srv = lab
+        .run(&shell("web", "exec python3 -c 'import http.server as h; h.HTTPServer((\"0.0.0.0\", 8080), h.SimpleHTTPRequestHandler).serve_forever()'"))
+        .unwrap();
+    let addr = SocketAddr::new(srv.ip.into(), 8080);
+    let mut stream = None;
+    wait_until(
+        "the web server in the container to accept",
+        Duration::from_secs(10),
+        || {
+            stream = lab.connect_tcp(&Target::Host, addr).ok();
+            stream.is_some()
+        },
+    );
+    let mut s = stream.unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    // The real machine got no bridge or veth for it: the lab lives in its own namespaces.
+    // (No traffic is sent from the real machine to the lab's addresses: outside the lab
+    // they would be routed to the real network.)
+    let root_links = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .unwrap();
+    let root_links = String::from_utf8_lossy(&root_links.stdout);
+    assert!(!root_links.contains(&srv.host_veth), "{root_links}");
+}
+
+#[test]
+fn environment_is_given_plus_docker_defaults_and_nothing_from_the_caller() {
+    let lab = lab("env");
+    let mut spec = shell("envy", "echo \"$GREETING $HOSTNAME\"; env | sort");
+    spec.env.push(("GREETING".into(), "hello".into()));
+    spec.hostname = Some("box".into());
+    lab.run(&spec).unwrap();
+    assert_eq!(lab.wait("envy").unwrap(), 0);
+    let (mut out_r, out_w) = std::io::pipe().unwrap();
+    let (mut err_r, err_w) = std::io::pipe().unwrap();
+    lab.logs("envy", false, &out_w, &err_w).unwrap();
+    drop((out_w, err_w));
+    let mut out = String::new();
+    out_r.read_to_string(&mut out).unwrap();
+    let mut err = String::new();
+    err_r.read_to_string(&mut err).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("hello box"),
+        "shell form expands variables inside the container"
+    );
+    let vars: Vec<&str> = lines
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=") && !l.starts_with("_="))
+        .collect();
+    assert_eq!(
+        vars,
+        [
+            "GREETING=hello",
+            "HOME=/root",
+            "HOSTNAME=box",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        ]
+    );
+    let st = lab.inspect("envy").unwrap();
+    assert_eq!(st.status, ContainerStatus::Exited);
+    assert_eq!(st.exit_code, Some(0));
+    assert!(st.env.contains(&("HOSTNAME".into(), "box".into())));
+}
+
+#[test]
+fn hostname_and_a_private_etc_hosts() {
+    let lab = lab("hosts");
+    let mut spec = sleeper("db");
+    spec.hostname = Some("mongo-host".into());
+    lab.run(&spec).unwrap();
+    let out = lab
+        .exec(&c("db"), &["sh", "-c", "hostname; cat /etc/hosts"])
+        .unwrap()
+        .stdout_str();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("mongo-host"));
+    assert!(out.lines().any(|l| l == "172.17.0.2\tmongo-host"), "{out}");
+    assert!(out.contains("127.0.0.1\tlocalhost"));
+    // The real machine's /etc/hosts and hostname are untouched.
+    let real = std::fs::read_to_string("/etc/hosts").unwrap();
+    assert!(!real.contains("mongo-host"));
+    assert_ne!(nix::unistd::gethostname().unwrap(), "mongo-host");
+}
+
+#[test]
+fn exec_passes_exit_codes_and_output() {
+    let lab = lab("exec");
+    lab.run(&sleeper("x")).unwrap();
+    let out = lab
+        .exec(&c("x"), &["sh", "-c", "echo out; echo err >&2; exit 42"])
+        .unwrap();
+    assert_eq!(out.code, 42);
+    assert_eq!(out.stdout_str(), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(lab.exec(&Target::Host, &["true"]).unwrap().code, 0);
+    assert_eq!(
+        lab.exec(&Target::Host, &["sh", "-c", "kill -9 $$"])
+            .unwrap()
+            .code,
+        137
+    );
+    assert!(matches!(
+        lab.exec(&c("x"), &["no-such-program-xyz"]),
+        Err(Error::CommandNotFound { .. })
+    ));
+    assert!(matches!(
+        lab.exec(&c("nope"), &["true"]),
+        Err(Error::UnknownContainer { .. })
+    ));
+}
+
+#[test]
+fn stop_start_rm_and_address_reuse() {
+    let lab = lab("life");
+    let a = lab.run(&sleeper("a")).unwrap();
+    assert_eq!(a.status, ContainerStatus::Running);
+    assert!(a.pid > 0);
+    lab.stop("a", 5).unwrap();
+    let st = lab.inspect("a").unwrap();
+    assert_eq!(st.status, ContainerStatus::Exited);
+    assert_eq!(st.exit_code, Some(128 + 15), "sleep ends on SIGTERM");
+    assert_eq!(lab.ps(false).unwrap().len(), 0);
+    assert_eq!(lab.ps(true).unwrap().len(), 1);
+    lab.start("a").unwrap();
+    assert_eq!(lab.inspect("a").unwrap().status, ContainerStatus::Running);
+    assert!(matches!(lab.rm("a", false), Err(Error::BadState { .. })));
+    lab.rm("a", true).unwrap();
+    assert!(matches!(
+        lab.inspect("a"),
+        Err(Error::UnknownContainer { .. })
+    ));
+    // Its veth is gone from the lab host and its address is free again.
+    let links = lab
+        .exec(&Target::Host, &["ip", "-o", "link"])
+        .unwrap()
+        .stdout_str();
+    assert!(!links.contains(&a.host_veth), "{links}");
+    assert_eq!(lab.run(&sleeper("b")).unwrap().ip, a.ip);
+}
+
+#[test]
+fn bad_inputs_are_refused_and_change_nothing() {
+    let lab = lab("bad");
+    lab.run(&sleeper("web")).unwrap();
+    let before = lab.ps(true).unwrap();
+    assert!(matches!(
+        lab.run(&sleeper("web")),
+        Err(Error::DuplicateName { .. })
+    ));
+    assert!(matches!(
+        lab.run(&sleeper("-bad")),
+        Err(Error::InvalidName { .. })
+    ));
+    let missing =
+        netlab::ContainerSpec::new("m", CommandSpec::Exec(vec!["no-such-binary-xyz".into()]));
+    let err = lab.run(&missing).unwrap_err();
+    assert!(matches!(err, Error::CommandNotFound { .. }));
+    assert!(
+        err.to_string().contains("-e PATH="),
+        "the message says how to fix it: {err}"
+    );
+    assert!(matches!(
+        lab.run(&shell("m2", "no-such-binary-xyz --flag")),
+        Err(Error::CommandNotFound { .. })
+    ));
+    assert!(matches!(
+        lab.stop("ghost", 1),
+        Err(Error::UnknownContainer { .. })
+    ));
+    assert!(matches!(
+        lab.rm("ghost", true),
+        Err(Error::UnknownContainer { .. })
+    ));
+    assert_eq!(lab.ps(true).unwrap(), before, "nothing changed");
+    // The next container still gets the next address: failed runs released theirs.
+    assert_eq!(
+        lab.run(&sleeper("web2")).unwrap().ip.to_string(),
+        "172.17.0.3"
+    );
+    assert!(parse_expose("70000").is_err());
+
+    let mut spec = LabSpec::new(&lab_name("badbip"));
+    spec.bip = "10.0.0.0/16".parse().unwrap();
+    assert!(matches!(Lab::create(&spec), Err(Error::InvalidSpec { .. })));
+    assert!(
+        matches!(Lab::open(&spec.name), Err(Error::LabNotFound { .. })),
+        "no lab was left behind"
+    );
+    assert!(matches!(
+        Lab::create(&LabSpec::new(lab.name())),
+        Err(Error::LabExists { .. })
+    ));
+}
+
+#[test]
+fn an_exhausted_range_is_a_clear_error() {
+    let mut spec = LabSpec::new(&lab_name("small"));
+    spec.bip = "10.9.0.1/16".parse().unwrap();
+    spec.ip_range = Some("10.9.3.0/31".parse().unwrap());
+    let lab = Lab::create(&spec).unwrap();
+    assert_eq!(lab.run(&sleeper("a")).unwrap().ip.to_string(), "10.9.3.0");
+    assert_eq!(lab.run(&sleeper("b")).unwrap().ip.to_string(), "10.9.3.1");
+    let err = lab.run(&sleeper("c")).unwrap_err();
+    assert!(matches!(err, Error::AddressExhausted { .. }), "{err}");
+    assert!(err.to_string().contains("--ip-range"));
+}
+
+#[test]
+fn four_labs_with_the_same_names_and_subnets_do_not_see_each_other() {
+    let labs: Vec<Lab> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|i| {
+                s.spawn(move || {
+                    let lab = lab(&format!("par{i}"));
+                    lab.run(&sleeper("webserver1")).unwrap();
+                    lab.run(&sleeper("webserver2")).unwrap();
+                    lab
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, lab) in labs.iter().enumerate() {
+        let names: Vec<String> = lab.ps(false).unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["webserver1", "webserver2"]);
+        // Each lab has exactly its own two containers' veths on its own bridge.
+        let out = lab
+            .exec(
+                &Target::Host,
+                &["ip", "-o", "link", "show", "master", "docker0"],
+            )
+            .unwrap()
+            .stdout_str();
+        assert_eq!(out.lines().count(), 2, "lab {i}: {out}");
+        assert_eq!(
+            lab.exec(&c("webserver1"), &["ping", "-c1", "-W2", "172.17.0.3"])
+                .unwrap()
+                .code,
+            0
+        );
+        // Mark one lab's container and check no other lab sees the mark.
+        let mark = lab
+            .exec(
+                &c("webserver1"),
+                &[
+                    "ip",
+                    "link",
+                    "add",
+                    &format!("mark{i}"),
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &format!("peer{i}"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(mark.code, 0, "{}", String::from_utf8_lossy(&mark.stderr));
+    }
+    for (i, lab) in labs.iter().enumerate() {
+        let out = lab
+            .exec(&c("webserver1"), &["ip", "-o", "link"])
+            .unwrap()
+            .stdout_str();
+        for j in 0..4 {
+            assert_eq!(
+                out.contains(&format!("mark{j}:")),
+                i == j,
+                "lab {i} sees mark{j}: {out}"
+            );
+        }
+    }
+}

@@ -141,7 +141,7 @@ impl DataDir {
 
 enum Backend {
     Process { child: Option<Child> },
-    Docker(ContainerAsync<Mongo>),
+    Docker(Box<ContainerAsync<Mongo>>),
 }
 
 /// A running MongoDB-compatible server for one test. Killed, and its data removed, on drop.
@@ -228,7 +228,7 @@ impl MongoServer {
             .tempdir()
             .map_err(io_err("create a scratch folder"))?;
         let mut server = MongoServer {
-            backend: Backend::Docker(container),
+            backend: Backend::Docker(Box::new(container)),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             data: DataDir::Borrowed(PathBuf::from("/data/db (in the container)")),
             scratch,

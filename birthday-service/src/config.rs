@@ -1,0 +1,166 @@
+//! Command line and environment: the article's start line, Docker link variables, `--mongo-uri`.
+
+use clap::Parser;
+
+/// Variables that `docker run --link mongodb:mongo` sets in the web server's container.
+pub const ADDR_VAR: &str = "MONGO_PORT_27017_TCP_ADDR";
+pub const PORT_VAR: &str = "MONGO_PORT_27017_TCP_PORT";
+
+const LONG_ABOUT: &str = "\
+The birthday web server of the article \"Docker Networking Made Simple\": POST / stores a JSON \
+document (or an array of them) in MongoDB, GET / prints every stored document as one line of \
+`key = value` pairs.
+
+The article starts it as
+
+    birthday-service 8080 $MONGO_PORT_27017_TCP_ADDR $MONGO_PORT_27017_TCP_PORT
+
+The MongoDB address is taken from, in this order: --mongo-uri; the MONGO_HOST and MONGO_PORT \
+arguments; the variables MONGO_PORT_27017_TCP_ADDR and MONGO_PORT_27017_TCP_PORT, which a Docker \
+legacy link (--link mongodb:mongo) sets. Without any of them the service refuses to start. \
+MongoDB does not need to be up at start: requests answer 503 until it is.
+
+It listens on every address of its network namespace: IPv4, and IPv6 where the namespace has it.
+Log level from RUST_LOG (default: info). SIGTERM or SIGINT stop it after in-flight requests.";
+
+/// Command line of `birthday-service`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "birthday-service", version, about, long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// TCP port to listen on (every address of the network namespace; 0 picks a free one)
+    #[arg(value_name = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// MongoDB host name or IP address
+    #[arg(value_name = "MONGO_HOST", env = ADDR_VAR, hide_env_values = true)]
+    pub mongo_host: Option<String>,
+
+    /// MongoDB port [default: 27017]
+    // A string, not a u16: an empty variable (what `$VAR` gives without a link) means unset.
+    #[arg(value_name = "MONGO_PORT", env = PORT_VAR, hide_env_values = true)]
+    pub mongo_port: Option<String>,
+
+    /// MongoDB connection string; overrides MONGO_HOST and MONGO_PORT, e.g. mongodb://10.2.0.2:27017/
+    #[arg(long, value_name = "URI")]
+    pub mongo_uri: Option<String>,
+
+    /// Database name
+    #[arg(long, value_name = "NAME", default_value = "demo")]
+    pub db: String,
+
+    /// Collection name
+    #[arg(long, value_name = "NAME", default_value = "birthdays")]
+    pub collection: String,
+}
+
+/// A configuration that names no database.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "no MongoDB address: pass MONGO_HOST [MONGO_PORT] after the listen port, set \
+         {ADDR_VAR} and {PORT_VAR} (as `docker run --link mongodb:mongo` does), or use --mongo-uri"
+    )]
+    NoAddress,
+    #[error("invalid MongoDB port {0:?}: expected a number from 1 to 65535")]
+    InvalidPort(String),
+}
+
+impl Cli {
+    /// The connection string the service uses. An empty variable counts as unset: that is
+    /// what a shell gives for `$MONGO_PORT_27017_TCP_ADDR` when no link exists.
+    pub fn mongo_uri(&self) -> Result<String, ConfigError> {
+        if let Some(uri) = self.mongo_uri.as_deref().filter(|u| !u.is_empty()) {
+            return Ok(uri.to_owned());
+        }
+        let host = self
+            .mongo_host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .ok_or(ConfigError::NoAddress)?;
+        let port = match self.mongo_port.as_deref().map(str::trim) {
+            None | Some("") => 27017,
+            Some(text) => text
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| ConfigError::InvalidPort(text.to_owned()))?,
+        };
+        // An IPv6 literal needs brackets in a URI.
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        Ok(format!("mongodb://{host}:{port}/"))
+    }
+}
+
+/// The connection string without a password, for logs.
+pub fn redact_uri(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &uri[..scheme], &uri[at + 1..])
+        }
+        _ => uri.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["birthday-service"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn address_resolution() {
+        let cases: &[(&[&str], Result<&str, ConfigError>)] = &[
+            (
+                &["8080", "10.2.0.2", "27017"],
+                Ok("mongodb://10.2.0.2:27017/"),
+            ),
+            (&["8080", "mongo"], Ok("mongodb://mongo:27017/")),
+            (
+                &["8080", "fd00::2", "27018"],
+                Ok("mongodb://[fd00::2]:27018/"),
+            ),
+            (
+                &["8080", "h", "1", "--mongo-uri", "mongodb://x:9/"],
+                Ok("mongodb://x:9/"),
+            ),
+            (&["8080", ""], Err(ConfigError::NoAddress)),
+            (&["8080", "h", ""], Ok("mongodb://h:27017/")),
+            (
+                &["8080", "h", "x"],
+                Err(ConfigError::InvalidPort("x".into())),
+            ),
+            (
+                &["8080", "h", "0"],
+                Err(ConfigError::InvalidPort("0".into())),
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(
+                cli(args).mongo_uri().as_deref(),
+                want.as_deref(),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_address_names_the_variables() {
+        let msg = ConfigError::NoAddress.to_string();
+        assert!(msg.contains(ADDR_VAR) && msg.contains(PORT_VAR), "{msg}");
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact_uri("mongodb://u:p@h:1/"), "mongodb://***@h:1/");
+        assert_eq!(redact_uri("mongodb://h:1/"), "mongodb://h:1/");
+    }
+}

@@ -1,0 +1,247 @@
+//! `POST /` stores JSON documents; `GET /` streams them back as the article's lines or as JSON.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use mongodb::Cursor;
+use mongodb::bson::RawDocumentBuf;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::document::{self, Payload};
+use crate::error::AppError;
+use crate::store::{Store, StoreError};
+
+/// A chunk of the response body is sent once it holds this much: few enough chunks to keep
+/// per-chunk overhead low, small enough that memory stays flat.
+const CHUNK: usize = 64 * 1024;
+
+/// `POST /`: a JSON object, or an array of objects, stored as is. `201` with
+/// `{"id": "..."}` or `{"ids": [...]}`.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    check_json_content_type(&headers)?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::BodyRead,
+    })?;
+    let (docs, many) = match document::parse_body(&body)? {
+        Payload::One(doc) => (vec![doc], false),
+        Payload::Many(docs) => (docs, true),
+    };
+    let ids: Vec<String> = state
+        .store
+        .insert(docs)
+        .await?
+        .iter()
+        .map(document::id_string)
+        .collect();
+    let body = if many {
+        json!({ "ids": ids })
+    } else {
+        json!({ "id": ids.first() })
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Accepts `application/json` (any parameters) and `application/<something>+json`.
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .ok_or(AppError::MissingContentType)?;
+    let text = value.to_str().unwrap_or_default();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedMediaType(text.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// The article's `key = value` lines.
+    Text,
+    /// A JSON array of the documents.
+    Json,
+}
+
+/// `GET /`: every document, streamed from the cursor in the server's order.
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let format = if wants_json(headers.get(header::ACCEPT)) {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    // The first batch is fetched here, so an unavailable database is still a clean 503.
+    let cursor = state.store.find_all().await?;
+    let content_type = match format {
+        Format::Text => "text/plain; charset=utf-8",
+        Format::Json => "application/json",
+    };
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        Body::from_stream(render(cursor, format)),
+    )
+        .into_response())
+}
+
+/// The response body: documents rendered into chunks of about [`CHUNK`] bytes as the cursor
+/// yields them. Only one chunk and one cursor batch are in memory at a time; hyper polls for
+/// the next chunk only when the previous one is written, so a slow client slows the cursor.
+/// An error mid-stream ends the body abruptly (the client sees a truncated transfer, never
+/// a silently short list).
+fn render(
+    cursor: Cursor<RawDocumentBuf>,
+    format: Format,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    struct Render {
+        cursor: Cursor<RawDocumentBuf>,
+        format: Format,
+        count: u64,
+        done: bool,
+    }
+    let start = Render {
+        cursor,
+        format,
+        count: 0,
+        done: false,
+    };
+    futures::stream::unfold(start, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let mut buf = Vec::with_capacity(CHUNK + 4096);
+        if st.format == Format::Json && st.count == 0 {
+            buf.push(b'[');
+        }
+        while buf.len() < CHUNK {
+            match Store::advance(&mut st.cursor).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    st.done = true;
+                    if st.format == Format::Json {
+                        buf.push(b']');
+                    }
+                    break;
+                }
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(stream_error(e)), st));
+                }
+            }
+            let doc = st.cursor.current();
+            let rendered = match st.format {
+                Format::Text => document::write_line(doc, &mut buf),
+                Format::Json => {
+                    if st.count > 0 {
+                        buf.push(b',');
+                    }
+                    document::write_json(doc, &mut buf)
+                }
+            };
+            if let Err(e) = rendered {
+                tracing::error!(error = %e, "cannot render a stored document");
+                st.done = true;
+                return Some((Err(std::io::Error::other(e)), st));
+            }
+            st.count += 1;
+        }
+        Some((Ok(Bytes::from(buf)), st))
+    })
+}
+
+/// Logs why a streaming response was cut (headers are gone: no status can say it).
+fn stream_error(e: StoreError) -> std::io::Error {
+    tracing::warn!(error = %e, "response cut: the cursor failed while streaming");
+    std::io::Error::other(e)
+}
+
+/// Content negotiation for `GET /`: JSON when the client asks for `application/json` and
+/// does not prefer `text/plain` (higher q, or equal q listed first); wildcards mean text.
+fn wants_json(accept: Option<&HeaderValue>) -> bool {
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    // (q, position) of the best mention of each type.
+    let mut json: Option<(f32, usize)> = None;
+    let mut text: Option<(f32, usize)> = None;
+    for (position, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let slot = match media.as_str() {
+            "application/json" => &mut json,
+            "text/plain" => &mut text,
+            _ => continue,
+        };
+        if slot.is_none_or(|(best, _)| q > best) {
+            *slot = Some((q, position));
+        }
+    }
+    match (json, text) {
+        (Some((jq, _)), None) => jq > 0.0,
+        (Some((jq, jp)), Some((tq, tp))) => jq > 0.0 && (jq > tq || (jq == tq && jp < tp)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        let cases = [
+            (None, false),
+            (Some("*/*"), false),
+            (Some("application/json"), true),
+            (Some("application/json; charset=utf-8"), true),
+            (Some("text/plain, application/json"), false),
+            (Some("application/json, text/plain, */*"), true),
+            (Some("text/plain;q=0.5, application/json"), true),
+            (Some("application/json;q=0"), false),
+            (Some("text/html"), false),
+        ];
+        for (accept, want) in cases {
+            let header = accept.map(HeaderValue::from_static);
+            assert_eq!(wants_json(header.as_ref()), want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        let cases = [
+            (Some("application/json"), true),
+            (Some("Application/JSON; charset=utf-8"), true),
+            (Some("application/merge-patch+json"), true),
+            (Some("text/plain"), false),
+            (Some("application/x-www-form-urlencoded"), false),
+            (None, false),
+        ];
+        for (ct, want) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(ct) = ct {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            }
+            assert_eq!(check_json_content_type(&headers).is_ok(), want, "{ct:?}");
+        }
+    }
+}

@@ -166,6 +166,19 @@ impl Lab {
         let mut lab = Self::open(&spec.name)?;
         lab.owner = owned.then_some(owner_w);
         tracing::info!(lab = %spec.name, pid = lab.supervisor_pid, "lab created");
+        if let Some(dev) = &spec.uplink_dev {
+            // Dropping `lab` on error ends the half-made lab (it is still owned here).
+            let me = crate::sys::nsfd::current_net()?;
+            let conn = lab.connect()?;
+            lab.call_on(
+                &conn,
+                &Request::AdoptUplink { dev: dev.clone() },
+                &[me.as_raw_fd()],
+            )?;
+            if spec.attach_uplink {
+                lab.uplink_attach()?;
+            }
+        }
         Ok(lab)
     }
 
@@ -379,6 +392,23 @@ impl Lab {
             problem: "no socket came back".into(),
         })?;
         Ok(std::net::TcpStream::from(fd))
+    }
+
+    /// `pipework BRIDGE [-i IF] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`.
+    pub fn pipework(
+        &self,
+        spec: &crate::model::pipework::PipeworkSpec,
+    ) -> Result<crate::model::PipeworkIf> {
+        match self.call(&Request::Pipework { spec: spec.clone() })? {
+            Response::Pipework { iface } => Ok(iface),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// The article's last section on the lab host: `ip addr del ADDR dev eth1; ip link set
+    /// eth1 master docker0`.
+    pub fn uplink_attach(&self) -> Result<()> {
+        self.call(&Request::UplinkAttach).map(drop)
     }
 
     /// Makes the lab independent of this handle: it lives until `down`.

@@ -47,6 +47,15 @@ pub enum Error {
     /// An address is taken already.
     #[error("address {addr} is already used by {owner}; pick another or omit it")]
     AddressInUse { addr: String, owner: String },
+    /// A host port is published already in this lab.
+    #[error(
+        "host port {port} is already published by {owner}; pick another host port, e.g. -p OTHER:{container_port}, or omit the host port to get a free one"
+    )]
+    PortInUse {
+        port: String,
+        owner: String,
+        container_port: u16,
+    },
     /// The command to run does not exist in the container's PATH.
     #[error(
         "command {command:?} not found in the container's PATH ({path}); give an absolute path or set PATH with -e PATH=..."

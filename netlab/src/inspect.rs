@@ -40,7 +40,28 @@ pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
     let ports: Map<String, Value> = c
         .expose
         .iter()
-        .map(|p| (p.to_string(), Value::Null))
+        .map(|p| {
+            let bound: Vec<Value> = c
+                .ports
+                .iter()
+                .filter(|b| b.container_port == p.port && b.proto == p.proto)
+                .map(|b| json!({"HostIp": b.host_ip_text(), "HostPort": b.host_port.map(|p| p.to_string()).unwrap_or_default()}))
+                .collect();
+            (p.to_string(), if bound.is_empty() { Value::Null } else { Value::Array(bound) })
+        })
+        .collect();
+    // Keys avoid the substring "IPAddress" so that `grep IPAddress` still finds one line.
+    let pipework: Vec<Value> = c
+        .pipework
+        .iter()
+        .map(|p| {
+            json!({"Interface": p.ifname, "Bridge": p.bridge, "Address": p.addr.to_string(), "Gateway": p.gateway.map(|g| g.to_string()), "MacAddress": p.mac, "HostInterface": p.host_ifname})
+        })
+        .collect();
+    let links: Vec<String> = c
+        .links
+        .iter()
+        .map(|l| format!("/{}:/{}/{}", l.name, c.name, l.alias))
         .collect();
     let status = match c.status {
         ContainerStatus::Created => "created",
@@ -75,6 +96,11 @@ pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
             "MacAddress": c.mac,
             "Ports": ports,
             "HostVeth": c.host_veth,
+            "Pipework": pipework,
+        },
+        "HostConfig": {
+            "Links": links,
+            "PublishAllPorts": false,
         },
     })
 }
@@ -126,7 +152,7 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(Some(1_795_000_000)), "2026-11-18T07:46:40Z");
+        assert_eq!(rfc3339(Some(1_795_000_000)), "2026-11-18T11:06:40Z");
         assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
     }
 

@@ -10,7 +10,9 @@
 pub mod cli;
 pub mod client;
 pub mod error;
+pub mod firewall;
 pub mod inspect;
+pub mod links;
 pub mod model;
 pub mod net;
 pub mod proto;

@@ -16,6 +16,8 @@ pub enum Target {
     /// The lab host: the simulated Docker host with the bridge.
     Host,
     Container(String),
+    /// A machine on the lab's simulated LAN.
+    Node(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +69,17 @@ pub enum Request {
         target: Target,
         addr: SocketAddr,
     },
+    /// Adds an interface with a static address to a container (pipework).
+    Pipework {
+        spec: crate::model::pipework::PipeworkSpec,
+    },
+    /// The article's two steps: remove the uplink's address, enslave it to the bridge.
+    UplinkAttach,
+    /// Moves the real interface `dev` from the namespace of the attached fd into the lab
+    /// host (root only).
+    AdoptUplink {
+        dev: String,
+    },
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
@@ -80,6 +93,7 @@ pub enum Response {
     Containers { containers: Vec<ContainerState> },
     Container { container: ContainerState },
     Exited { code: i32 },
+    Pipework { iface: crate::model::PipeworkIf },
     Error { error: Error },
 }
 

@@ -10,8 +10,11 @@ use crate::proto::Target;
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
     /// Run on the lab host (the simulated Docker host) instead of in a container.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "node")]
     host: bool,
+    /// Run on a machine of the lab's simulated LAN (see `lab create --lan-node`).
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
     /// Set an environment variable (KEY=VALUE); repeatable.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -27,13 +30,22 @@ pub struct ExecArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShellArgs {
+    /// Open the shell on this LAN machine instead.
+    #[arg(long, value_name = "NAME", conflicts_with = "name")]
+    node: Option<String>,
     /// A container to open the shell in (default: the lab host).
     name: Option<String>,
 }
 
-fn split(host: bool, mut args: Vec<String>) -> anyhow::Result<(Target, Vec<String>)> {
+fn split(
+    host: bool,
+    node: Option<String>,
+    mut args: Vec<String>,
+) -> anyhow::Result<(Target, Vec<String>)> {
     let target = if host {
         Target::Host
+    } else if let Some(n) = node {
+        Target::Node(n)
     } else {
         let name = args.remove(0);
         if name == "--" {
@@ -66,7 +78,7 @@ fn run_attached(
 }
 
 pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
-    let (target, argv) = split(a.host, a.args)?;
+    let (target, argv) = split(a.host, a.node, a.args)?;
     let env = a
         .env
         .iter()
@@ -74,15 +86,16 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         .collect::<Result<Vec<_>, _>>()?;
     let lab = match target {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
-        Target::Container(_) => Lab::open(lab)?,
+        Target::Container(_) | Target::Node(_) => Lab::open(lab)?,
     };
     run_attached(&lab, &target, &argv, &env)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
-    let (target, lab) = match a.name {
-        Some(n) => (Target::Container(n), Lab::open(lab_name)?),
-        None => (
+    let (target, lab) = match (a.name, a.node) {
+        (Some(n), _) => (Target::Container(n), Lab::open(lab_name)?),
+        (None, Some(n)) => (Target::Node(n), Lab::open(lab_name)?),
+        (None, None) => (
             Target::Host,
             LabSession::open_or_create(lab_name)?.commit()?,
         ),
@@ -90,6 +103,7 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
     let place = match &target {
         Target::Host => "lab host".to_string(),
         Target::Container(n) => n.clone(),
+        Target::Node(n) => format!("LAN machine {n}"),
     };
     let shell = if std::path::Path::new("/bin/bash").exists() {
         "/bin/bash"

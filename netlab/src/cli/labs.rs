@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::client::Lab;
 use crate::error::Error;
-use crate::model::{Ipv4Net, LabSpec};
+use crate::model::{Ipv4Net, LabSpec, LanNode, Uplink};
 
 #[derive(Debug, Subcommand)]
 pub enum LabCmd {
@@ -20,6 +20,20 @@ pub enum LabCmd {
         /// (dockerd --fixed-cidr).
         #[arg(long = "ip-range")]
         ip_range: Option<String>,
+        /// A simulated uplink of the lab host: IFNAME=ADDR/PREFIX, e.g. eth1=10.2.0.10/16.
+        #[arg(long, value_name = "IFNAME=CIDR")]
+        uplink: Option<String>,
+        /// A machine on the uplink's simulated LAN: NAME=ADDR/PREFIX; repeatable.
+        #[arg(long = "lan-node", value_name = "NAME=CIDR", requires = "uplink")]
+        lan_node: Vec<String>,
+        /// Move this real interface into the lab host as its uplink (root only; use it in
+        /// a VM, never on a machine whose network you need).
+        #[arg(long = "uplink-dev", value_name = "IFACE", conflicts_with = "uplink")]
+        uplink_dev: Option<String>,
+        /// Also do the article's two steps: remove the uplink's address and enslave it to
+        /// the bridge (`netlab uplink attach` later does the same).
+        #[arg(long = "attach-uplink")]
+        attach_uplink: bool,
     },
     /// List your running labs.
     Ls {
@@ -34,6 +48,10 @@ pub fn lab(name: &str, cmd: LabCmd) -> anyhow::Result<u8> {
             bridge,
             bip,
             ip_range,
+            uplink,
+            lan_node,
+            uplink_dev,
+            attach_uplink,
         } => {
             let mut spec = LabSpec::new(name);
             spec.bridge = bridge;
@@ -41,6 +59,13 @@ pub fn lab(name: &str, cmd: LabCmd) -> anyhow::Result<u8> {
             spec.ip_range = ip_range
                 .map(|r| Ipv4Net::parse_as("--ip-range", &r))
                 .transpose()?;
+            spec.uplink = uplink.as_deref().map(Uplink::parse).transpose()?;
+            spec.lan_nodes = lan_node
+                .iter()
+                .map(|n| LanNode::parse(n))
+                .collect::<Result<_, _>>()?;
+            spec.uplink_dev = uplink_dev;
+            spec.attach_uplink = attach_uplink;
             let lab = Lab::create_detached(&spec)?;
             println!("{}", lab.name());
             Ok(0)
@@ -78,6 +103,23 @@ pub fn lab(name: &str, cmd: LabCmd) -> anyhow::Result<u8> {
                     );
                 }
             }
+            Ok(0)
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UplinkCmd {
+    /// Remove the uplink's address and enslave it to the bridge (the article's
+    /// `ip addr del ... dev eth1; ip link set eth1 master docker0`).
+    Attach,
+}
+
+pub fn uplink(name: &str, cmd: UplinkCmd) -> anyhow::Result<u8> {
+    match cmd {
+        UplinkCmd::Attach => {
+            Lab::open(name)?.uplink_attach()?;
+            eprintln!("netlab: the uplink of lab {name:?} is now a port of its bridge");
             Ok(0)
         }
     }

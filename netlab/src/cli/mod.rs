@@ -5,6 +5,7 @@ mod containers;
 mod exec;
 mod inspect;
 mod labs;
+mod port;
 mod run;
 
 use std::process::ExitCode;
@@ -56,6 +57,13 @@ enum Cmd {
     /// An interactive shell on the lab host (or in a container), where the article's
     /// `curl http://<container-ip>:8080` works as written.
     Shell(exec::ShellArgs),
+    /// List a container's published ports (`docker port`).
+    Port(port::PortArgs),
+    /// Add an interface with a static address to a container, like the pipework script.
+    Pipework(port::PipeworkArgs),
+    /// The lab's uplink to its LAN.
+    #[command(subcommand)]
+    Uplink(labs::UplinkCmd),
     /// End the lab: stop every container and remove everything it created.
     Down,
     /// Create and list labs.
@@ -124,6 +132,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Inspect(a) => inspect::inspect(&lab, a),
         Cmd::Exec(a) => exec::exec(&lab, a),
         Cmd::Shell(a) => exec::shell(&lab, a),
+        Cmd::Port(a) => port::port(&lab, a),
+        Cmd::Pipework(a) => port::pipework(&lab, a),
+        Cmd::Uplink(c) => labs::uplink(&lab, c),
         Cmd::Down => labs::down(&lab),
         Cmd::Lab(c) => labs::lab(&lab, c),
         Cmd::Supervisor(_) => Ok(0),

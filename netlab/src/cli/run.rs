@@ -27,6 +27,17 @@ pub struct RunArgs {
     /// Expose a port or range to links: PORT[/tcp|/udp] or START-END[/proto].
     #[arg(long = "expose", value_name = "PORT")]
     expose: Vec<String>,
+    /// Link to another container: NAME:ALIAS or NAME (Docker's legacy links: ALIAS_PORT_*
+    /// variables and an /etc/hosts entry).
+    #[arg(long = "link", value_name = "NAME[:ALIAS]")]
+    link: Vec<String>,
+    /// Publish a container port on the lab host: [ip:][hostPort:]containerPort[/proto],
+    /// ranges allowed (8000-8002:8000-8002).
+    #[arg(short = 'p', long = "publish", value_name = "SPEC")]
+    publish: Vec<String>,
+    /// Publish every exposed port on a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
     /// Working directory of the command.
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
@@ -78,6 +89,14 @@ pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
             }
         }
     }
+    for l in &a.link {
+        spec.links.push(crate::links::LinkSpec::parse(l)?);
+    }
+    for p in &a.publish {
+        spec.publish
+            .extend(crate::model::publish::parse_publish(p)?);
+    }
+    spec.publish_all = a.publish_all;
     spec.validate()?;
     Ok(spec)
 }

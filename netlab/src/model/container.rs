@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::command::CommandSpec;
 use super::names::validate_container_name;
 use super::port::ExposedPort;
+use super::publish::PortBinding;
 use crate::error::{Error, Result};
+use crate::links::LinkSpec;
 
 /// What `netlab run` asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +21,15 @@ pub struct ContainerSpec {
     pub command: CommandSpec,
     pub expose: Vec<ExposedPort>,
     pub workdir: Option<String>,
+    /// `--link NAME:ALIAS`.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    /// `-p`.
+    #[serde(default)]
+    pub publish: Vec<PortBinding>,
+    /// `-P`: every exposed port on a free host port.
+    #[serde(default)]
+    pub publish_all: bool,
 }
 
 impl ContainerSpec {
@@ -30,6 +41,9 @@ impl ContainerSpec {
             command,
             expose: vec![],
             workdir: None,
+            links: vec![],
+            publish: vec![],
+            publish_all: false,
         }
     }
 
@@ -99,6 +113,21 @@ pub struct ContainerState {
     pub created: u64,
     pub started: Option<u64>,
     pub finished: Option<u64>,
+    pub links: Vec<LinkSpec>,
+    /// Published ports with their host ports decided.
+    pub ports: Vec<PortBinding>,
+    pub pipework: Vec<PipeworkIf>,
+}
+
+/// An interface added by `netlab pipework`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeworkIf {
+    pub bridge: String,
+    pub ifname: String,
+    pub host_ifname: String,
+    pub addr: super::Ipv4Net,
+    pub gateway: Option<Ipv4Addr>,
+    pub mac: String,
 }
 
 #[cfg(test)]

@@ -19,6 +19,73 @@ pub struct LabSpec {
     pub bip: Ipv4Net,
     /// Where dynamic addresses come from; the bridge subnet when absent.
     pub ip_range: Option<Ipv4Net>,
+    /// A simulated uplink: an interface of the lab host joined to a LAN of `lan_nodes`.
+    #[serde(default)]
+    pub uplink: Option<Uplink>,
+    /// Machines on the simulated LAN, each in a namespace of its own.
+    #[serde(default)]
+    pub lan_nodes: Vec<LanNode>,
+    /// A real interface of this machine to move into the lab host as its uplink (root
+    /// only; the kernel gives it back when the lab ends).
+    #[serde(default)]
+    pub uplink_dev: Option<String>,
+    /// Do the article's two steps at creation: remove the uplink's address and enslave the
+    /// uplink to the bridge.
+    #[serde(default)]
+    pub attach_uplink: bool,
+}
+
+/// `--uplink eth1=10.2.0.10/16`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uplink {
+    pub name: String,
+    pub addr: Option<Ipv4Net>,
+}
+
+/// `--lan-node lan=10.2.0.1/16`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanNode {
+    pub name: String,
+    pub addr: Ipv4Net,
+}
+
+impl Uplink {
+    /// Parses `NAME=ADDR/PREFIX` or `NAME`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let (name, addr) = match s.split_once('=') {
+            Some((n, a)) => (n, Some(Ipv4Net::parse_as("--uplink", a)?)),
+            None => (s, None),
+        };
+        validate_ifname(name).map_err(|_| {
+            Error::spec(
+                "--uplink",
+                s,
+                "write IFNAME=ADDR/PREFIX, e.g. eth1=10.2.0.10/16",
+            )
+        })?;
+        Ok(Uplink {
+            name: name.into(),
+            addr,
+        })
+    }
+}
+
+impl LanNode {
+    /// Parses `NAME=ADDR/PREFIX`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let (name, addr) = s.split_once('=').ok_or_else(|| {
+            Error::spec(
+                "--lan-node",
+                s,
+                "write NAME=ADDR/PREFIX, e.g. lan=10.2.0.1/16",
+            )
+        })?;
+        super::names::validate_container_name(name)?;
+        Ok(LanNode {
+            name: name.into(),
+            addr: Ipv4Net::parse_as("--lan-node", addr)?,
+        })
+    }
 }
 
 impl LabSpec {
@@ -31,6 +98,10 @@ impl LabSpec {
                 prefix: 16,
             }),
             ip_range: None,
+            uplink: None,
+            lan_nodes: vec![],
+            uplink_dev: None,
+            attach_uplink: false,
         }
     }
 
@@ -65,6 +136,61 @@ impl LabSpec {
                 r.to_string(),
                 format!("it must lie inside the bridge subnet {}", bip.canonical()),
             ));
+        }
+        if !self.lan_nodes.is_empty() && self.uplink.is_none() {
+            return Err(Error::spec(
+                "--lan-node",
+                &self.lan_nodes[0].name,
+                "LAN machines need a simulated uplink; add --uplink eth1=ADDR/PREFIX",
+            ));
+        }
+        if self.uplink.is_some() && self.uplink_dev.is_some() {
+            return Err(Error::spec(
+                "--uplink-dev",
+                self.uplink_dev.clone().unwrap_or_default(),
+                "use either a simulated --uplink or a real --uplink-dev, not both",
+            ));
+        }
+        if let Some(d) = &self.uplink_dev {
+            validate_ifname(d)?;
+        }
+        if self.attach_uplink && self.uplink.is_none() && self.uplink_dev.is_none() {
+            return Err(Error::spec(
+                "--attach-uplink",
+                "",
+                "there is no uplink to attach; add --uplink or --uplink-dev",
+            ));
+        }
+        let mut seen: Vec<(&str, std::net::Ipv4Addr)> = vec![];
+        for n in &self.lan_nodes {
+            if seen.iter().any(|(name, _)| *name == n.name) {
+                return Err(Error::spec(
+                    "--lan-node",
+                    &n.name,
+                    "two LAN machines have this name",
+                ));
+            }
+            let clash = seen
+                .iter()
+                .map(|(name, ip)| (format!("LAN machine {name}"), *ip))
+                .chain(self.uplink.as_ref().and_then(|u| u.addr).map(|a| {
+                    (
+                        format!(
+                            "the uplink {}",
+                            self.uplink.as_ref().map(|u| u.name.as_str()).unwrap_or("")
+                        ),
+                        a.addr,
+                    )
+                }))
+                .chain([(format!("the bridge {}", self.bridge), self.bip.addr)])
+                .find(|(_, ip)| *ip == n.addr.addr);
+            if let Some((owner, ip)) = clash {
+                return Err(Error::AddressInUse {
+                    addr: ip.to_string(),
+                    owner,
+                });
+            }
+            seen.push((&n.name, n.addr.addr));
         }
         Ok(())
     }
@@ -103,5 +229,28 @@ mod tests {
         l.name = "ok".into();
         l.bip = "10.0.0.1/31".parse().unwrap();
         assert!(l.validate().is_err());
+    }
+
+    #[test]
+    fn uplinks_and_lan_nodes() {
+        let mut l = LabSpec::new("lan");
+        l.bip = "10.2.0.10/16".parse().unwrap();
+        l.lan_nodes.push(LanNode::parse("lan=10.2.0.1/16").unwrap());
+        assert!(l.validate().is_err(), "a LAN machine needs an uplink");
+        l.uplink = Some(Uplink::parse("eth1=10.2.0.10/16").unwrap());
+        l.validate().unwrap();
+        l.lan_nodes
+            .push(LanNode::parse("lan2=10.2.0.1/16").unwrap());
+        assert!(matches!(l.validate(), Err(Error::AddressInUse { .. })));
+        l.lan_nodes[1] = LanNode::parse("lan=10.2.0.2/16").unwrap();
+        assert!(l.validate().is_err(), "duplicate name");
+        l.lan_nodes[1] = LanNode::parse("other=10.2.0.10/16").unwrap();
+        assert!(
+            matches!(l.validate(), Err(Error::AddressInUse { .. })),
+            "the host's address"
+        );
+        assert!(Uplink::parse("eth1=10.2.0.10").is_err());
+        assert!(LanNode::parse("lan").is_err());
+        assert_eq!(Uplink::parse("eth1").unwrap().addr, None);
     }
 }

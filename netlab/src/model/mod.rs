@@ -10,11 +10,14 @@ pub mod ipam;
 pub mod lab;
 pub mod names;
 pub mod net;
+pub mod pipework;
 pub mod port;
+pub mod publish;
 
 pub use command::CommandSpec;
-pub use container::{ContainerSpec, ContainerState, ContainerStatus};
+pub use container::{ContainerSpec, ContainerState, ContainerStatus, PipeworkIf};
 pub use ipam::Ipam;
-pub use lab::LabSpec;
+pub use lab::{LabSpec, LanNode, Uplink};
 pub use net::Ipv4Net;
 pub use port::{ExposedPort, Proto};
+pub use publish::PortBinding;

@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use futures::TryStreamExt;
+use netlink_packet_route::AddressFamily;
 use rtnetlink::Handle;
 
 use crate::error::{Error, Result};
@@ -14,4 +16,27 @@ pub async fn add(h: &Handle, index: u32, net: Ipv4Net, what: &str) -> Result<()>
         .execute()
         .await
         .map_err(|e| Error::netlink("ip addr add", format!("{net} dev {what}"), e))
+}
+
+/// `ip -4 addr flush dev INDEX`: removes every IPv4 address of the link.
+pub async fn flush_v4(h: &Handle, index: u32, what: &str) -> Result<()> {
+    let addrs: Vec<_> = h
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute()
+        .try_collect()
+        .await
+        .map_err(|e| Error::netlink("ip addr show", what, e))?;
+    for a in addrs
+        .into_iter()
+        .filter(|a| a.header.family == AddressFamily::Inet && a.header.index == index)
+    {
+        h.address()
+            .del(a)
+            .execute()
+            .await
+            .map_err(|e| Error::netlink("ip addr del", format!("dev {what}"), e))?;
+    }
+    Ok(())
 }

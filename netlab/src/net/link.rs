@@ -128,3 +128,31 @@ pub async fn list(h: &Handle) -> Result<Vec<(u32, String)>> {
     }
     Ok(out)
 }
+
+/// `ip link set dev INDEX netns NS`: moves a link into the namespace `ns`.
+pub async fn set_netns(h: &Handle, index: u32, ns: &OwnedFd, what: &str) -> Result<()> {
+    h.link()
+        .set(
+            LinkUnspec::new_with_index(index)
+                .setns_by_fd(ns.as_raw_fd())
+                .build(),
+        )
+        .execute()
+        .await
+        .map_err(|e| Error::netlink("ip link set netns", what, e))
+}
+
+/// The link's MAC address.
+pub async fn mac(h: &Handle, index: u32) -> Result<Option<Vec<u8>>> {
+    let mut links = h.link().get().match_index(index).execute();
+    let m = links
+        .try_next()
+        .await
+        .map_err(|e| Error::netlink("ip link show", index.to_string(), e))?;
+    Ok(m.and_then(|m| {
+        m.attributes.into_iter().find_map(|a| match a {
+            LinkAttribute::Address(mac) => Some(mac),
+            _ => None,
+        })
+    }))
+}

@@ -15,3 +15,14 @@ pub async fn add_default(h: &Handle, gw: Ipv4Addr) -> Result<()> {
         .await
         .map_err(|e| Error::netlink("ip route add default via", gw.to_string(), e))
 }
+
+/// `ip route replace default via GW`: pipework's `@GATEWAY`.
+pub async fn replace_default(h: &Handle, gw: Ipv4Addr) -> Result<()> {
+    let msg = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build();
+    h.route()
+        .add(msg)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| Error::netlink("ip route replace default via", gw.to_string(), e))
+}

@@ -20,10 +20,16 @@ use tokio::sync::watch;
 
 use super::logs::Logs;
 use crate::error::{Error, Result};
+use crate::firewall::{Firewall, Forward, LabNat, Nft};
+use crate::links::{self, LinkSpec, Linked};
 use crate::model::command::resolve_program;
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
-use crate::model::{ContainerSpec, ContainerState, ContainerStatus, Ipam, Ipv4Net, LabSpec, env};
+use crate::model::pipework::PipeworkSpec;
+use crate::model::{
+    ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipam, Ipv4Net, LabSpec,
+    PipeworkIf, PortBinding, env,
+};
 use crate::net;
 use crate::proto::{LabInfo, Target};
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
@@ -60,6 +66,24 @@ pub struct Container {
     pub exited: watch::Sender<Option<i32>>,
     pub logs: Arc<Logs>,
     pub dir: PathBuf,
+    pub links: Vec<LinkSpec>,
+    /// Exposed ports: `--expose` plus the container ports of `-p`.
+    pub expose: Vec<ExposedPort>,
+    pub ports: Vec<PortBinding>,
+    pub pipework: Vec<PipeworkIf>,
+}
+
+/// A machine on the simulated LAN.
+pub struct Node {
+    pub ns: Namespaces,
+}
+
+/// The simulated LAN: a switch (a bridge in a namespace of its own) joining the lab host's
+/// uplink and the LAN machines.
+pub struct Lan {
+    /// Held only to keep the switch namespace, and with it the LAN, alive.
+    _switch_ns: OwnedFd,
+    pub nodes: BTreeMap<String, Node>,
 }
 
 impl std::fmt::Debug for Container {
@@ -85,6 +109,11 @@ pub struct Lab {
     pub rt: tokio::runtime::Handle,
     /// Distinguishes veth names if two container names ever hash alike.
     salt: u32,
+    /// Found when the first port is published, so labs without ports need no `nft`.
+    firewall: Option<Box<dyn Firewall>>,
+    pub lan: Option<Lan>,
+    /// Names of the bridges `pipework` made.
+    pub extra_bridges: Vec<String>,
 }
 
 impl std::fmt::Debug for Lab {
@@ -127,13 +156,29 @@ impl Lab {
         let bridge_index = net::link::add_bridge(&host, &spec.bridge).await?;
         net::addr::add(&host, bridge_index, spec.bip, &spec.bridge).await?;
         sysctl::set("net.ipv4.ip_forward", "1")?;
+        // Published ports answer on 127.0.0.1 too: the kernel must route loopback-sourced
+        // packets out of the bridge (then masqueraded by the firewall table).
+        sysctl::set_path(
+            &["net", "ipv4", "conf", &spec.bridge, "route_localnet"],
+            "1",
+        )?;
         std::fs::create_dir_all(STATE_DIR)
             .map_err(|e| Error::io(format!("mkdir {STATE_DIR}"), &e))?;
-        tracing::info!(lab = %spec.name, bridge = %spec.bridge, bip = %spec.bip, "lab host ready");
-        Ok(Lab {
-            ipam: Ipam::new(&spec),
+        let mut ipam = Ipam::new(&spec);
+        if let Some(up) = &spec.uplink {
+            if let Some(a) = up.addr
+                && a.addr != spec.bip.addr
+            {
+                ipam.claim(a.addr, &format!("the lab host's uplink {}", up.name))?;
+            }
+            for n in &spec.lan_nodes {
+                ipam.claim(n.addr.addr, &format!("LAN machine {}", n.name))?;
+            }
+        }
+        let mut lab = Lab {
             host_net: nsfd::current_net()?,
-            spec,
+            ipam,
+            spec: spec.clone(),
             host,
             bridge_index,
             containers: BTreeMap::new(),
@@ -142,7 +187,115 @@ impl Lab {
             reaper,
             rt,
             salt: 0,
-        })
+            firewall: None,
+            lan: None,
+            extra_bridges: vec![],
+        };
+        lab.build_lan().await?;
+        if spec.attach_uplink && spec.uplink.is_some() {
+            lab.attach_uplink().await?;
+        }
+        tracing::info!(lab = %spec.name, bridge = %spec.bridge, bip = %spec.bip, "lab host ready");
+        Ok(lab)
+    }
+
+    /// The simulated LAN: `ip link add switch type bridge` in a namespace of its own, the lab
+    /// host's uplink (`eth1`) wired to it, and each LAN machine's `eth0` too.
+    async fn build_lan(&mut self) -> Result<()> {
+        let Some(up) = self.spec.uplink.clone() else {
+            return Ok(());
+        };
+        let rt = self.rt.clone();
+        let (switch_ns, switch) = nsfd::create_net(|| netlink::open(&rt))?;
+        net::link::set_up(&switch, 1, "lo").await?;
+        let lan0 = net::link::add_bridge(&switch, "switch").await?;
+        // The uplink: its lab-host end is `eth1`, its switch end `uplink` on the switch.
+        net::link::add_veth_into(&self.host, &up.name, "uplink", &switch_ns, None, None).await?;
+        let port = net::link::index(&switch, "uplink")
+            .await?
+            .ok_or_else(|| gone("uplink"))?;
+        net::link::set_master(&switch, port, lan0, "uplink").await?;
+        net::link::set_up(&switch, port, "uplink").await?;
+        let eth1 = net::link::index(&self.host, &up.name)
+            .await?
+            .ok_or_else(|| gone(&up.name))?;
+        if let Some(a) = up.addr {
+            net::addr::add(&self.host, eth1, a, &up.name).await?;
+        }
+        net::link::set_up(&self.host, eth1, &up.name).await?;
+        let mut nodes = BTreeMap::new();
+        for (i, n) in self.spec.lan_nodes.iter().enumerate() {
+            let dir = PathBuf::from(STATE_DIR).join(format!("node-{}", n.name));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
+            let hosts = dir.join("hosts");
+            std::fs::write(&hosts, hosts_file(n.addr.addr, &n.name, &[]))
+                .map_err(|e| Error::io("write hosts file", &e))?;
+            let setup = NsSetup {
+                hostname: n.name.clone(),
+                binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
+            };
+            let (ns, nl) = nsfd::create(&setup, || netlink::open(&rt))?;
+            let sw_end = format!("lan{i}");
+            net::link::add_veth_into(&switch, &sw_end, "eth0", &ns.net, None, Some(lan0)).await?;
+            net::link::set_up(&nl, 1, "lo").await?;
+            let eth0 = net::link::index(&nl, "eth0")
+                .await?
+                .ok_or_else(|| gone("eth0"))?;
+            net::addr::add(&nl, eth0, n.addr, "eth0").await?;
+            net::link::set_up(&nl, eth0, "eth0").await?;
+            tracing::info!(node = %n.name, addr = %n.addr, "LAN machine ready");
+            nodes.insert(n.name.clone(), Node { ns });
+        }
+        self.lan = Some(Lan {
+            _switch_ns: switch_ns,
+            nodes,
+        });
+        Ok(())
+    }
+
+    /// The article's two steps on the lab host: `ip addr del ADDR dev eth1; ip link set
+    /// eth1 master docker0`. Safe to repeat.
+    pub async fn attach_uplink(&mut self) -> Result<()> {
+        let name = match (&self.spec.uplink, &self.spec.uplink_dev) {
+            (Some(u), _) => u.name.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                return Err(Error::spec(
+                    "uplink attach",
+                    &self.spec.name,
+                    "this lab has no uplink; create it with --uplink or --uplink-dev",
+                ));
+            }
+        };
+        let idx = net::link::index(&self.host, &name)
+            .await?
+            .ok_or_else(|| gone(&name))?;
+        net::addr::flush_v4(&self.host, idx, &name).await?;
+        net::link::set_master(&self.host, idx, self.bridge_index, &name).await?;
+        tracing::info!(uplink = %name, bridge = %self.spec.bridge, "uplink enslaved to the bridge");
+        Ok(())
+    }
+
+    /// Moves a real interface of the caller's namespace `from` into the lab host (`ip link
+    /// set DEV netns LAB`) and brings it up. The kernel returns it when the lab ends.
+    pub async fn adopt_uplink(&mut self, dev: &str, from: &OwnedFd) -> Result<()> {
+        let rt = self.rt.clone();
+        let outside = nsfd::in_netns(from, || netlink::open(&rt))?;
+        let idx = net::link::index(&outside, dev).await?.ok_or_else(|| {
+            Error::spec(
+                "--uplink-dev",
+                dev,
+                "there is no such interface on this machine",
+            )
+        })?;
+        net::link::set_netns(&outside, idx, &self.host_net, dev).await?;
+        let idx = net::link::index(&self.host, dev)
+            .await?
+            .ok_or_else(|| gone(dev))?;
+        net::link::set_up(&self.host, idx, dev).await?;
+        tracing::info!(dev, "real uplink moved into the lab host");
+        Ok(())
     }
 
     pub fn info(&self) -> LabInfo {
@@ -182,18 +335,43 @@ impl Lab {
                 name: spec.name.clone(),
             });
         }
-        let env = env::compose(&spec.env, spec.hostname());
+        let (link_env, link_hosts) = self.resolve_links(&spec)?;
+        let given: Vec<(String, String)> = link_env
+            .into_iter()
+            .chain(spec.env.iter().cloned())
+            .collect();
+        let env = env::compose(&given, spec.hostname());
         let path = env::lookup(&env, "PATH").unwrap_or_default().to_string();
         if let Some(p) = spec.command.program() {
             resolve_program(&p, &path)?;
         }
+        let mut expose = spec.expose.clone();
+        for b in &spec.publish {
+            let p = ExposedPort {
+                port: b.container_port,
+                proto: b.proto,
+            };
+            if !expose.contains(&p) {
+                expose.push(p);
+            }
+        }
+        let ports = self.resolve_ports(&spec, &expose)?;
+        if !ports.is_empty() {
+            self.firewall()?;
+        }
         let ip = self.ipam.allocate(&format!("container {}", spec.name))?;
-        match self.create(spec, env, ip).await {
-            Ok(c) => {
+        match self.create(spec, env, ip, &link_hosts).await {
+            Ok(mut c) => {
+                c.expose = expose;
+                c.ports = ports;
                 let name = c.spec.name.clone();
+                let publishes = !c.ports.is_empty();
                 self.order.push(name.clone());
                 self.containers.insert(name.clone(), c);
-                let started = self.start(&name);
+                let mut started = self.start(&name);
+                if started.is_ok() && publishes {
+                    started = self.apply_firewall();
+                }
                 if let Err(e) = started {
                     self.remove(&name).await;
                     return Err(e);
@@ -207,17 +385,162 @@ impl Lab {
         }
     }
 
+    /// Docker's link variables and hosts lines for every `--link`; each linked container
+    /// must exist and run.
+    fn resolve_links(&self, spec: &ContainerSpec) -> Result<(Vec<(String, String)>, Vec<String>)> {
+        let (mut env, mut hosts) = (vec![], vec![]);
+        for l in &spec.links {
+            let target = self
+                .containers
+                .get(&l.name)
+                .ok_or_else(|| Error::UnknownContainer {
+                    lab: self.spec.name.clone(),
+                    name: l.name.clone(),
+                })?;
+            if target
+                .run
+                .lock()
+                .map(|r| r.status != ContainerStatus::Running)
+                .unwrap_or(true)
+            {
+                return Err(Error::BadState {
+                    name: l.name.clone(),
+                    problem: format!(
+                        "is not running, so --link {}:{} cannot use it",
+                        l.name, l.alias
+                    ),
+                    fix: format!("start it first with `netlab start {}`", l.name),
+                });
+            }
+            let linked = Linked {
+                name: &target.spec.name,
+                hostname: target.spec.hostname(),
+                ip: target.ip,
+                ports: &target.expose,
+                env: &target.spec.env,
+            };
+            env.extend(links::link_env(&spec.name, &l.alias, &linked));
+            hosts.push(links::hosts_entry(&l.alias, &linked));
+        }
+        Ok((env, hosts))
+    }
+
+    /// Decides the host port of every binding (`-p`, and `-P` for every exposed port not
+    /// published explicitly) and refuses a host port already published in the lab.
+    fn resolve_ports(
+        &self,
+        spec: &ContainerSpec,
+        expose: &[ExposedPort],
+    ) -> Result<Vec<PortBinding>> {
+        let mut taken: Vec<(PortBinding, String)> = self
+            .containers
+            .values()
+            .flat_map(|c| {
+                c.ports
+                    .iter()
+                    .map(move |p| (*p, format!("container {}", c.spec.name)))
+            })
+            .collect();
+        let mut wanted = spec.publish.clone();
+        if spec.publish_all {
+            for p in expose {
+                if !wanted
+                    .iter()
+                    .any(|b| b.container_port == p.port && b.proto == p.proto)
+                {
+                    wanted.push(PortBinding {
+                        host_ip: None,
+                        host_port: None,
+                        container_port: p.port,
+                        proto: p.proto,
+                    });
+                }
+            }
+        }
+        let (lo, hi) = ephemeral_range();
+        let mut out = Vec::new();
+        for mut b in wanted {
+            match b.host_port {
+                Some(port) => {
+                    if let Some((_, owner)) = taken.iter().find(|(t, _)| t.conflicts_with(&b)) {
+                        return Err(Error::PortInUse {
+                            port: format!("{}:{port}/{}", b.host_ip_text(), b.proto.as_str()),
+                            owner: owner.clone(),
+                            container_port: b.container_port,
+                        });
+                    }
+                }
+                None => {
+                    let free = (lo..=hi).find(|p| {
+                        let cand = PortBinding {
+                            host_port: Some(*p),
+                            ..b
+                        };
+                        !taken.iter().any(|(t, _)| t.conflicts_with(&cand))
+                    });
+                    b.host_port = Some(free.ok_or_else(|| {
+                        Error::spec(
+                            "-p",
+                            b.to_string(),
+                            "no free host port is left in the ephemeral range",
+                        )
+                    })?);
+                }
+            }
+            taken.push((b, format!("container {}", spec.name)));
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    fn firewall(&mut self) -> Result<&dyn Firewall> {
+        if self.firewall.is_none() {
+            self.firewall = Some(Box::new(Nft::find()?));
+        }
+        match self.firewall.as_deref() {
+            Some(f) => Ok(f),
+            None => Err(Error::Io {
+                op: "firewall".into(),
+                message: "no backend".into(),
+            }),
+        }
+    }
+
+    /// Replaces the lab's nft table with the forwards of every container now in the lab.
+    fn apply_firewall(&mut self) -> Result<()> {
+        let forwards: Vec<Forward> = self
+            .containers
+            .values()
+            .flat_map(|c| {
+                c.ports.iter().map(move |b| Forward {
+                    host_ip: b.host_ip,
+                    host_port: b.host_port.unwrap_or(0),
+                    proto: b.proto,
+                    container_ip: c.ip,
+                    container_port: b.container_port,
+                })
+            })
+            .collect();
+        let nat = LabNat {
+            bridge: self.spec.bridge.clone(),
+            subnet: self.spec.bip.canonical(),
+            forwards,
+        };
+        self.firewall()?.apply(&nat)
+    }
+
     async fn create(
         &mut self,
         spec: ContainerSpec,
         env: Vec<(String, String)>,
         ip: Ipv4Addr,
+        link_hosts: &[String],
     ) -> Result<Container> {
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
         let hosts = dir.join("hosts");
-        std::fs::write(&hosts, hosts_file(ip, spec.hostname()))
+        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), link_hosts))
             .map_err(|e| Error::io("write hosts file", &e))?;
         let setup = NsSetup {
             hostname: spec.hostname().to_string(),
@@ -282,6 +605,10 @@ impl Lab {
             exited,
             logs: Arc::new(Logs::default()),
             dir,
+            links: spec.links.clone(),
+            expose: spec.expose.clone(),
+            ports: vec![],
+            pipework: vec![],
             spec,
         })
     }
@@ -373,7 +700,7 @@ impl Lab {
             hostname: c.spec.hostname().to_string(),
             env: c.env.clone(),
             command: c.spec.command.clone(),
-            expose: c.spec.expose.clone(),
+            expose: c.expose.clone(),
             status: r.status,
             pid: r.pid,
             exit_code: r.exit_code,
@@ -385,6 +712,9 @@ impl Lab {
             created: c.created,
             started: r.started,
             finished: r.finished,
+            links: c.links.clone(),
+            ports: c.ports.clone(),
+            pipework: c.pipework.clone(),
         })
     }
 
@@ -434,6 +764,19 @@ impl Lab {
                 Ok(None) => {}
                 Err(e) => tracing::warn!("{e}"),
             }
+            for p in &c.pipework {
+                self.ipam.release(p.addr.addr);
+                if let Ok(Some(i)) = net::link::index(&self.host, &p.host_ifname).await
+                    && let Err(e) = net::link::del(&self.host, i, &p.host_ifname).await
+                {
+                    tracing::warn!("{e}");
+                }
+            }
+            if !c.ports.is_empty()
+                && let Err(e) = self.apply_firewall()
+            {
+                tracing::warn!("{e}");
+            }
             self.ipam.release(c.ip);
             self.order.retain(|n| n != name);
             let _ = std::fs::remove_dir_all(&c.dir);
@@ -446,14 +789,188 @@ impl Lab {
         match target {
             Target::Host => Ok(None),
             Target::Container(n) => Ok(Some(&self.get(n)?.ns)),
+            Target::Node(n) => Ok(Some(&self.node(n)?.ns)),
         }
     }
 
+    pub fn node(&self, name: &str) -> Result<&Node> {
+        self.lan
+            .as_ref()
+            .and_then(|l| l.nodes.get(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .spec
+                    .lan_nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect();
+                Error::spec(
+                    "--node",
+                    name,
+                    format!(
+                        "lab {:?} has no LAN machine of that name (it has: {})",
+                        self.spec.name,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                )
+            })
+    }
+
+    /// `pipework BRIDGE [-i IFNAME] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`.
+    pub async fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
+        p.validate()?;
+        let c = self.get(&p.container)?;
+        let nl = c.netlink.clone();
+        let existing: Vec<String> = net::link::list(&nl)
+            .await?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let ifname = match &p.ifname {
+            Some(i) if existing.contains(i) => {
+                return Err(Error::spec(
+                    "-i",
+                    i,
+                    format!(
+                        "container {} already has an interface {i}; pick another name with -i",
+                        p.container
+                    ),
+                ));
+            }
+            Some(i) => i.clone(),
+            None => (1..)
+                .map(|n| format!("eth{n}"))
+                .find(|n| !existing.contains(n))
+                .unwrap_or_else(|| "eth1".into()),
+        };
+        let host_ifname = match &p.host_ifname {
+            Some(h) => {
+                if net::link::index(&self.host, h).await?.is_some() {
+                    return Err(Error::spec(
+                        "-l",
+                        h,
+                        "the lab host has an interface of that name already; pick another",
+                    ));
+                }
+                h.clone()
+            }
+            None => {
+                let mut salt = 0;
+                loop {
+                    let n = host_veth_name(&format!("{}/{ifname}", p.container), 1000 + salt)
+                        .replacen("veth", "vpw", 1);
+                    if net::link::index(&self.host, &n).await?.is_none() {
+                        break n;
+                    }
+                    salt += 1;
+                }
+            }
+        };
+        self.ipam.claim(
+            p.addr.addr,
+            &format!("pipework {ifname} of container {}", p.container),
+        )?;
+        let result = self.pipework_apply(&p, &ifname, &host_ifname, &nl).await;
+        match result {
+            Ok(pif) => {
+                if let Some(c) = self.containers.get_mut(&p.container) {
+                    c.pipework.push(pif.clone());
+                }
+                Ok(pif)
+            }
+            Err(e) => {
+                self.ipam.release(p.addr.addr);
+                if let Ok(Some(i)) = net::link::index(&self.host, &host_ifname).await {
+                    let _ = net::link::del(&self.host, i, &host_ifname).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn pipework_apply(
+        &mut self,
+        p: &PipeworkSpec,
+        ifname: &str,
+        host_ifname: &str,
+        nl: &rtnetlink::Handle,
+    ) -> Result<PipeworkIf> {
+        let bridge = match net::link::index(&self.host, &p.bridge).await? {
+            Some(i) => i,
+            None => {
+                let i = net::link::add_bridge(&self.host, &p.bridge).await?;
+                self.extra_bridges.push(p.bridge.clone());
+                tracing::info!(bridge = %p.bridge, "bridge created by pipework");
+                i
+            }
+        };
+        let ns = &self.get(&p.container)?.ns;
+        net::link::add_veth_into(
+            &self.host,
+            host_ifname,
+            ifname,
+            &ns.net,
+            p.mac,
+            Some(bridge),
+        )
+        .await?;
+        let idx = net::link::index(nl, ifname)
+            .await?
+            .ok_or_else(|| gone(ifname))?;
+        net::addr::add(nl, idx, p.addr, ifname).await?;
+        net::link::set_up(nl, idx, ifname).await?;
+        if let Some(gw) = p.gateway {
+            net::route::replace_default(nl, gw).await?;
+        }
+        let mac = match p.mac {
+            Some(m) => format_mac(&m),
+            None => net::link::mac(nl, idx)
+                .await?
+                .map(|m| format_mac(&m))
+                .unwrap_or_default(),
+        };
+        tracing::info!(container = %p.container, ifname, addr = %p.addr, bridge = %p.bridge, "pipework interface added");
+        Ok(PipeworkIf {
+            bridge: p.bridge.clone(),
+            ifname: ifname.into(),
+            host_ifname: host_ifname.into(),
+            addr: p.addr,
+            gateway: p.gateway,
+            mac,
+        })
+    }
+
+    /// The network namespace of a target.
     pub fn net_fd(&self, target: &Target) -> Result<&OwnedFd> {
         Ok(match self.namespaces(target)? {
             None => &self.host_net,
             Some(ns) => &ns.net,
         })
+    }
+}
+
+fn gone(what: &str) -> Error {
+    Error::Io {
+        op: format!("ip link show {what}"),
+        message: "the interface vanished right after it was made".into(),
+    }
+}
+
+/// The lab host's ephemeral port range (`net.ipv4.ip_local_port_range`), where `-P` and
+/// `-p CONTAINERPORT` take host ports from, like Docker.
+fn ephemeral_range() -> (u16, u16) {
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut it = text
+        .split_whitespace()
+        .filter_map(|x| x.parse::<u16>().ok());
+    match (it.next(), it.next()) {
+        (Some(a), Some(b)) if a <= b => (a, b),
+        _ => (32768, 60999),
     }
 }
 
@@ -464,11 +981,17 @@ fn poisoned() -> Error {
     }
 }
 
-/// Docker's /etc/hosts of a container without links.
-pub fn hosts_file(ip: Ipv4Addr, hostname: &str) -> String {
-    format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{ip}\t{hostname}\n"
-    )
+/// Docker's /etc/hosts of a container: localhost, the link entries, then itself.
+pub fn hosts_file(ip: Ipv4Addr, hostname: &str, links: &[String]) -> String {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for l in links {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s.push_str(&format!("{ip}\t{hostname}\n"));
+    s
 }
 
 /// SIGKILLs every process whose network namespace is `net` (the lab's own /proc shows only

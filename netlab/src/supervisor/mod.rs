@@ -307,6 +307,22 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             })?;
             Ok((Response::Ok, vec![OwnedFd::from(stream)]))
         }
+        Request::Pipework { spec } => {
+            let iface = rt.block_on(async { s.lab.lock().await.pipework(spec).await })?;
+            ok(Response::Pipework { iface })
+        }
+        Request::UplinkAttach => {
+            rt.block_on(async { s.lab.lock().await.attach_uplink().await })?;
+            ok(Response::Ok)
+        }
+        Request::AdoptUplink { dev } => {
+            let from = fds.into_iter().next().ok_or_else(|| Error::Supervisor {
+                lab: s.name.clone(),
+                problem: "adopting an uplink needs the caller's network namespace".into(),
+            })?;
+            rt.block_on(async { s.lab.lock().await.adopt_uplink(&dev, &from).await })?;
+            ok(Response::Ok)
+        }
         Request::Detach => {
             s.owned.store(false, Ordering::SeqCst);
             rt.block_on(s.lab.lock()).owned = false;
@@ -379,6 +395,10 @@ fn exec(
         let base = match &target {
             Target::Host => env::compose(&[], &lab.spec.name),
             Target::Container(n) => lab.get(n)?.env.clone(),
+            Target::Node(n) => {
+                lab.node(n)?;
+                env::compose(&[], n)
+            }
         };
         let mut full = base;
         for (k, v) in extra_env {

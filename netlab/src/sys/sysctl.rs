@@ -8,3 +8,11 @@ pub fn set(key: &str, value: &str) -> Result<()> {
     std::fs::write(&path, value)
         .map_err(|e| Error::kernel_io("sysctl -w", format!("{key}={value}"), &e))
 }
+
+/// The same with the key given as path segments, for keys that contain an interface name
+/// (which may itself contain dots): `["net", "ipv4", "conf", "br.1", "route_localnet"]`.
+pub fn set_path(segments: &[&str], value: &str) -> Result<()> {
+    let path = format!("/proc/sys/{}", segments.join("/"));
+    std::fs::write(&path, value)
+        .map_err(|e| Error::kernel_io("sysctl -w", format!("{}={value}", segments.join(".")), &e))
+}

@@ -1,0 +1,79 @@
+//! `netlab port` (like `docker port`) and `netlab pipework`.
+
+use anyhow::bail;
+
+use crate::client::Lab;
+use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
+
+#[derive(Debug, clap::Args)]
+pub struct PortArgs {
+    name: String,
+    /// Only this container port: PORT or PORT/PROTO.
+    port: Option<String>,
+}
+
+pub fn port(lab: &str, a: PortArgs) -> anyhow::Result<u8> {
+    let c = Lab::open(lab)?.inspect(&a.name)?;
+    match a.port {
+        None => {
+            for b in &c.ports {
+                println!("{b}");
+            }
+        }
+        Some(p) => {
+            let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
+            let found: Vec<_> = c
+                .ports
+                .iter()
+                .filter(|b| b.container_port.to_string() == num && b.proto.as_str() == proto)
+                .collect();
+            if found.is_empty() {
+                bail!("no public port '{num}/{proto}' published for {}", a.name);
+            }
+            for b in found {
+                println!("{}:{}", b.host_ip_text(), b.host_port.unwrap_or(0));
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example, the article's: netlab pipework docker0 -i eth1 webserver 10.2.0.11/16"
+)]
+pub struct PipeworkArgs {
+    /// The bridge on the lab host; created when it does not exist.
+    bridge: String,
+    /// The interface's name in the container (default: eth1, or the next free ethN).
+    #[arg(short = 'i', value_name = "IFNAME")]
+    ifname: Option<String>,
+    /// The host-side interface's name.
+    #[arg(short = 'l', value_name = "HOSTIFNAME")]
+    host_ifname: Option<String>,
+    container: String,
+    /// IP/PREFIX[@GATEWAY]; the gateway becomes the container's default route.
+    address: String,
+    /// A MAC address for the interface.
+    mac: Option<String>,
+}
+
+pub fn pipework(lab: &str, a: PipeworkArgs) -> anyhow::Result<u8> {
+    let (addr, gateway) = parse_address(&a.address)?;
+    let spec = PipeworkSpec {
+        bridge: a.bridge,
+        ifname: a.ifname,
+        host_ifname: a.host_ifname,
+        container: a.container,
+        addr,
+        gateway,
+        mac: a.mac.as_deref().map(parse_mac).transpose()?,
+    };
+    spec.validate()?;
+    let iface = Lab::open(lab)?.pipework(&spec)?;
+    eprintln!(
+        "netlab: {} of {} has {} on bridge {} (host side {})",
+        iface.ifname, spec.container, iface.addr, iface.bridge, iface.host_ifname
+    );
+    Ok(0)
+}

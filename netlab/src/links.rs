@@ -1,0 +1,274 @@
+//! Docker's legacy links (`--link NAME:ALIAS`): the environment variables and `/etc/hosts`
+//! entries a container gets for each container it links to, computed as Docker's
+//! `links.ToEnv` does, so that the article's `$MONGO_PORT_27017_TCP_ADDR` works unchanged.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::names::validate_container_name;
+use crate::model::{ExposedPort, Proto};
+
+/// One `--link NAME[:ALIAS]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSpec {
+    pub name: String,
+    pub alias: String,
+}
+
+impl LinkSpec {
+    /// Parses `NAME:ALIAS` or `NAME` (the alias is then the name).
+    pub fn parse(s: &str) -> Result<Self> {
+        let (name, alias) = s.split_once(':').unwrap_or((s, s));
+        validate_container_name(name).map_err(|_| {
+            Error::spec(
+                "--link",
+                s,
+                "write NAME:ALIAS or NAME, with a container's name",
+            )
+        })?;
+        validate_container_name(alias).map_err(|_| {
+            Error::spec(
+                "--link",
+                s,
+                "the alias uses letters, digits, `_`, `.` and `-`",
+            )
+        })?;
+        Ok(LinkSpec {
+            name: name.into(),
+            alias: alias.into(),
+        })
+    }
+}
+
+/// What a link needs to know about the linked container.
+#[derive(Debug, Clone)]
+pub struct Linked<'a> {
+    pub name: &'a str,
+    pub hostname: &'a str,
+    pub ip: Ipv4Addr,
+    pub ports: &'a [ExposedPort],
+    /// The variables the linked container was given (Docker's `Config.Env`).
+    pub env: &'a [(String, String)],
+}
+
+/// Docker's order: tcp before other protocols, then by number.
+fn sorted(ports: &[ExposedPort]) -> Vec<ExposedPort> {
+    let mut p = ports.to_vec();
+    p.sort_by_key(|p| (p.proto != Proto::Tcp, p.proto, p.port));
+    p.dedup();
+    p
+}
+
+/// The variables `child` (named `child_name`) gets from a link to `linked` as `alias`.
+pub fn link_env(child_name: &str, alias: &str, linked: &Linked<'_>) -> Vec<(String, String)> {
+    let a = alias.to_uppercase().replace('-', "_");
+    let ip = linked.ip;
+    let ports = sorted(linked.ports);
+    let mut env = Vec::new();
+    let mut push = |k: String, v: String| env.push((k, v));
+    if let Some(p) = ports.first() {
+        push(
+            format!("{a}_PORT"),
+            format!("{}://{ip}:{}", p.proto.as_str(), p.port),
+        );
+    }
+    // Runs of consecutive ports of one protocol get range variables on their first port.
+    let mut i = 0;
+    while i < ports.len() {
+        let mut j = i;
+        while j + 1 < ports.len()
+            && ports[j + 1].proto == ports[i].proto
+            && ports[j + 1].port == ports[j].port + 1
+        {
+            j += 1;
+        }
+        if j > i {
+            let (s, e) = (ports[i], ports[j]);
+            let (proto, up) = (s.proto.as_str(), s.proto.as_str().to_uppercase());
+            push(
+                format!("{a}_PORT_{}_{up}_START", s.port),
+                format!("{proto}://{ip}:{}", s.port),
+            );
+            push(
+                format!("{a}_PORT_{}_{up}_PORT_START", s.port),
+                s.port.to_string(),
+            );
+            push(
+                format!("{a}_PORT_{}_{up}_END", s.port),
+                format!("{proto}://{ip}:{}", e.port),
+            );
+            push(
+                format!("{a}_PORT_{}_{up}_PORT_END", s.port),
+                e.port.to_string(),
+            );
+        }
+        i = j + 1;
+    }
+    for p in &ports {
+        let (proto, up, n) = (p.proto.as_str(), p.proto.as_str().to_uppercase(), p.port);
+        push(format!("{a}_PORT_{n}_{up}"), format!("{proto}://{ip}:{n}"));
+        push(format!("{a}_PORT_{n}_{up}_ADDR"), ip.to_string());
+        push(format!("{a}_PORT_{n}_{up}_PORT"), n.to_string());
+        push(format!("{a}_PORT_{n}_{up}_PROTO"), proto.to_string());
+    }
+    push(format!("{a}_NAME"), format!("/{child_name}/{alias}"));
+    for (k, v) in linked.env {
+        if k != "HOME" && k != "PATH" {
+            push(format!("{a}_ENV_{k}"), v.clone());
+        }
+    }
+    env
+}
+
+/// The `/etc/hosts` line for a link: the alias, the linked container's hostname and name.
+pub fn hosts_entry(alias: &str, linked: &Linked<'_>) -> String {
+    let mut names = vec![alias];
+    for n in [linked.hostname, linked.name] {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    format!("{}\t{}", linked.ip, names.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(port: u16) -> ExposedPort {
+        ExposedPort {
+            port,
+            proto: Proto::Tcp,
+        }
+    }
+    fn udp(port: u16) -> ExposedPort {
+        ExposedPort {
+            port,
+            proto: Proto::Udp,
+        }
+    }
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_articles_mongo_link() {
+        let linked = Linked {
+            name: "mongodb",
+            hostname: "mongodb",
+            ip: Ipv4Addr::new(172, 17, 0, 2),
+            ports: &[tcp(27017)],
+            env: &[],
+        };
+        assert_eq!(
+            link_env("webserver1", "mongo", &linked),
+            kv(&[
+                ("MONGO_PORT", "tcp://172.17.0.2:27017"),
+                ("MONGO_PORT_27017_TCP", "tcp://172.17.0.2:27017"),
+                ("MONGO_PORT_27017_TCP_ADDR", "172.17.0.2"),
+                ("MONGO_PORT_27017_TCP_PORT", "27017"),
+                ("MONGO_PORT_27017_TCP_PROTO", "tcp"),
+                ("MONGO_NAME", "/webserver1/mongo"),
+            ])
+        );
+        assert_eq!(hosts_entry("mongo", &linked), "172.17.0.2\tmongo mongodb");
+    }
+
+    #[test]
+    fn ranges_udp_env_and_dashed_aliases() {
+        let ports = [udp(53), tcp(8002), tcp(8000), tcp(8001), tcp(9000), udp(54)];
+        let env = kv(&[
+            ("PATH", "/x"),
+            ("HOME", "/root"),
+            ("DB_USER", "ada"),
+            ("EMPTY", ""),
+        ]);
+        let linked = Linked {
+            name: "db-1",
+            hostname: "dbhost",
+            ip: Ipv4Addr::new(10, 0, 0, 5),
+            ports: &ports,
+            env: &env,
+        };
+        let got = link_env("web", "my-db", &linked);
+        let expected = kv(&[
+            ("MY_DB_PORT", "tcp://10.0.0.5:8000"),
+            ("MY_DB_PORT_8000_TCP_START", "tcp://10.0.0.5:8000"),
+            ("MY_DB_PORT_8000_TCP_PORT_START", "8000"),
+            ("MY_DB_PORT_8000_TCP_END", "tcp://10.0.0.5:8002"),
+            ("MY_DB_PORT_8000_TCP_PORT_END", "8002"),
+            ("MY_DB_PORT_53_UDP_START", "udp://10.0.0.5:53"),
+            ("MY_DB_PORT_53_UDP_PORT_START", "53"),
+            ("MY_DB_PORT_53_UDP_END", "udp://10.0.0.5:54"),
+            ("MY_DB_PORT_53_UDP_PORT_END", "54"),
+            ("MY_DB_PORT_8000_TCP", "tcp://10.0.0.5:8000"),
+            ("MY_DB_PORT_8000_TCP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_8000_TCP_PORT", "8000"),
+            ("MY_DB_PORT_8000_TCP_PROTO", "tcp"),
+            ("MY_DB_PORT_8001_TCP", "tcp://10.0.0.5:8001"),
+            ("MY_DB_PORT_8001_TCP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_8001_TCP_PORT", "8001"),
+            ("MY_DB_PORT_8001_TCP_PROTO", "tcp"),
+            ("MY_DB_PORT_8002_TCP", "tcp://10.0.0.5:8002"),
+            ("MY_DB_PORT_8002_TCP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_8002_TCP_PORT", "8002"),
+            ("MY_DB_PORT_8002_TCP_PROTO", "tcp"),
+            ("MY_DB_PORT_9000_TCP", "tcp://10.0.0.5:9000"),
+            ("MY_DB_PORT_9000_TCP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_9000_TCP_PORT", "9000"),
+            ("MY_DB_PORT_9000_TCP_PROTO", "tcp"),
+            ("MY_DB_PORT_53_UDP", "udp://10.0.0.5:53"),
+            ("MY_DB_PORT_53_UDP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_53_UDP_PORT", "53"),
+            ("MY_DB_PORT_53_UDP_PROTO", "udp"),
+            ("MY_DB_PORT_54_UDP", "udp://10.0.0.5:54"),
+            ("MY_DB_PORT_54_UDP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_54_UDP_PORT", "54"),
+            ("MY_DB_PORT_54_UDP_PROTO", "udp"),
+            ("MY_DB_NAME", "/web/my-db"),
+            ("MY_DB_ENV_DB_USER", "ada"),
+            ("MY_DB_ENV_EMPTY", ""),
+        ]);
+        assert_eq!(got, expected);
+        assert_eq!(hosts_entry("my-db", &linked), "10.0.0.5\tmy-db dbhost db-1");
+    }
+
+    #[test]
+    fn a_link_without_ports_still_names_the_container() {
+        let linked = Linked {
+            name: "a",
+            hostname: "a",
+            ip: Ipv4Addr::new(172, 17, 0, 9),
+            ports: &[],
+            env: &[],
+        };
+        assert_eq!(link_env("b", "a", &linked), kv(&[("A_NAME", "/b/a")]));
+        assert_eq!(hosts_entry("a", &linked), "172.17.0.9\ta");
+    }
+
+    #[test]
+    fn parses_link_options() {
+        assert_eq!(
+            LinkSpec::parse("mongodb:mongo").unwrap(),
+            LinkSpec {
+                name: "mongodb".into(),
+                alias: "mongo".into()
+            }
+        );
+        assert_eq!(
+            LinkSpec::parse("db").unwrap(),
+            LinkSpec {
+                name: "db".into(),
+                alias: "db".into()
+            }
+        );
+        for bad in ["", ":x", "x:", "a b:c", "x:y:z"] {
+            assert!(LinkSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `netlab pipework BRIDGE [-i IFNAME] [-l HOSTIFNAME] CONTAINER IP/PREFIX[@GATEWAY] [MAC]`,
+//! as the pipework script has it.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use super::Ipv4Net;
+use super::names::{validate_container_name, validate_ifname};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeworkSpec {
+    pub bridge: String,
+    /// The interface's name inside the container; the first free `ethN` (N >= 1) if absent.
+    pub ifname: Option<String>,
+    /// The host-side name; derived from the container and interface if absent.
+    pub host_ifname: Option<String>,
+    pub container: String,
+    pub addr: Ipv4Net,
+    pub gateway: Option<Ipv4Addr>,
+    pub mac: Option<[u8; 6]>,
+}
+
+/// Parses pipework's `IP/PREFIX[@GATEWAY]`; an address without a prefix is refused with
+/// pipework's own advice.
+pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
+    if s == "dhcp" || s.starts_with("dhcp:") {
+        return Err(Error::spec(
+            "pipework address",
+            s,
+            "netlab has no DHCP server in the lab; give IP/PREFIX, e.g. 10.2.0.11/16",
+        ));
+    }
+    let (addr, gw) = match s.split_once('@') {
+        Some((a, g)) => (
+            a,
+            Some(g.parse::<Ipv4Addr>().map_err(|_| {
+                Error::spec(
+                    "pipework gateway",
+                    g,
+                    "write IP/PREFIX@GATEWAY with an IPv4 gateway",
+                )
+            })?),
+        ),
+        None => (s, None),
+    };
+    if !addr.contains('/') {
+        return Err(Error::spec(
+            "pipework address",
+            s,
+            format!("the address needs a prefix length; did you mean {addr}/24?"),
+        ));
+    }
+    let net = Ipv4Net::parse_as("pipework address", addr)?;
+    if net.prefix == 32 || net.prefix == 0 {
+        return Err(Error::spec(
+            "pipework address",
+            s,
+            "use a prefix from /1 to /31",
+        ));
+    }
+    if let Some(g) = gw
+        && !net.contains(g)
+    {
+        return Err(Error::spec(
+            "pipework gateway",
+            g.to_string(),
+            format!("the gateway must be inside {}", net.canonical()),
+        ));
+    }
+    Ok((net, gw))
+}
+
+/// Parses a MAC address `aa:bb:cc:dd:ee:ff` (unicast only).
+pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let bad = || {
+        Error::spec(
+            "MAC address",
+            s,
+            "write six hex bytes like 02:42:0a:02:00:0b (unicast: the first byte even)",
+        )
+    };
+    let bytes: Vec<u8> = s
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| bad())?;
+    let mac: [u8; 6] = bytes.try_into().map_err(|_| bad())?;
+    if mac[0] & 1 == 1 || mac == [0; 6] {
+        return Err(bad());
+    }
+    Ok(mac)
+}
+
+impl PipeworkSpec {
+    pub fn validate(&self) -> Result<()> {
+        validate_ifname(&self.bridge)?;
+        validate_container_name(&self.container)?;
+        if let Some(i) = &self.ifname {
+            validate_ifname(i)?;
+        }
+        if let Some(i) = &self.host_ifname {
+            validate_ifname(i)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let (n, g) = parse_address("10.2.0.11/16").unwrap();
+        assert_eq!((n.to_string(), g), ("10.2.0.11/16".into(), None));
+        let (n, g) = parse_address("192.168.1.5/24@192.168.1.1").unwrap();
+        assert_eq!((n.prefix, g), (24, Some(Ipv4Addr::new(192, 168, 1, 1))));
+        let e = parse_address("10.2.0.11").unwrap_err();
+        assert!(e.to_string().contains("10.2.0.11/24"), "{e}");
+        for bad in [
+            "dhcp",
+            "10.2.0.11/16@10.3.0.1",
+            "10.2.0.11/16@x",
+            "x/16",
+            "10.2.0.11/32",
+        ] {
+            assert!(parse_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(
+            parse_mac("02:42:0a:02:00:0b").unwrap(),
+            [2, 0x42, 10, 2, 0, 11]
+        );
+        for bad in [
+            "01:00:00:00:00:01",
+            "02:42:0a:02:00",
+            "zz:42:0a:02:00:0b",
+            "00:00:00:00:00:00",
+        ] {
+            assert!(parse_mac(bad).is_err(), "{bad}");
+        }
+    }
+}

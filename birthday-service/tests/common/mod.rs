@@ -1,0 +1,236 @@
+//! Shared helpers of the integration tests: the service in-process or as a real process, and
+//! an HTTP client that only talks to loopback.
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use birthday_service::{AppState, Store, app};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// How long any single wait of a test may last before it fails with a message.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The article's three physicists, as posted and as `GET /` must print them.
+pub const PHYSICISTS: [&str; 3] = [
+    r#"{"name":"James Clerk Maxwell","birthday":"13.06.1831"}"#,
+    r#"{"name":"Albert Einstein","birthday":"14.03.1879"}"#,
+    r#"{"name":"Werner Heisenberg","birthday":"05.12.1901"}"#,
+];
+pub const ARTICLE_OUTPUT: &str = "\
+name = James Clerk Maxwell, birthday = 13.06.1831
+name = Albert Einstein, birthday = 14.03.1879
+name = Werner Heisenberg, birthday = 05.12.1901
+";
+
+/// A client for loopback only: no proxy from the environment, bounded requests.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(DEADLINE)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Starts a MongoDB-compatible server; fails the test with the reason when none can be had.
+pub async fn mongo() -> testkit::MongoServer {
+    testkit::MongoServer::start()
+        .await
+        .unwrap_or_else(|e| panic!("this test needs a MongoDB-compatible server: {e}"))
+}
+
+/// The service running inside the test process on 127.0.0.1, on its own collection.
+pub struct InProcess {
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn serve_in_process(uri: &str, collection: &str) -> InProcess {
+    let store = Store::connect(uri, "demo", collection)
+        .await
+        .expect("driver configuration");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app(AppState::new(store)).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service).await.unwrap();
+    });
+    InProcess {
+        base: format!("http://{addr}"),
+        task,
+    }
+}
+
+/// The real `birthday-service` binary, killed on drop. Its stderr is collected so a test
+/// can wait for a log line and show the log when it fails.
+pub struct ServiceProcess {
+    pub base: String,
+    child: Option<Child>,
+    log: Arc<Mutex<Vec<String>>>,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl ServiceProcess {
+    /// Runs `birthday-service 0 ARGS...` (port 0: the kernel picks) and waits for its
+    /// "listening on" line, which carries the port.
+    pub async fn spawn(args: &[&str]) -> ServiceProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_birthday-service"))
+            .arg("0")
+            .args(args)
+            .env_remove("MONGO_PORT_27017_TCP_ADDR")
+            .env_remove("MONGO_PORT_27017_TCP_PORT")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run birthday-service");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, lines) = mpsc::unbounded_channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let mut service = ServiceProcess {
+            base: String::new(),
+            child: Some(child),
+            log,
+            lines,
+        };
+        let line = service.wait_for_line("listening on ").await;
+        let addr: SocketAddr = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        service.base = format!("http://127.0.0.1:{}", addr.port());
+        service
+    }
+
+    /// Waits (bounded) for a stderr line containing `needle` and returns it.
+    pub async fn wait_for_line(&mut self, needle: &str) -> String {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.lines.recv()).await {
+                Ok(Some(line)) if line.contains(needle) => return line,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!(
+                    "birthday-service exited before logging {needle:?}; log:\n{}",
+                    self.log()
+                ),
+                Err(_) => panic!("no {needle:?} within {DEADLINE:?}; log:\n{}", self.log()),
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends a signal by name (TERM, INT) to this process only, by its PID.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (bounded) for the process to exit and returns whether it exited successfully.
+    pub async fn wait_exit(&mut self) -> bool {
+        let until = Instant::now() + DEADLINE;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status.success();
+            }
+            assert!(
+                Instant::now() < until,
+                "birthday-service did not exit within {DEADLINE:?}; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `GET url` until it answers `want` (a real condition, with a deadline).
+pub async fn wait_status(client: &reqwest::Client, url: &str, want: u16) {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().as_u16() == want
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "{url} did not answer {want} within {DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// POSTs a JSON text and returns status and body.
+pub async fn post(client: &reqwest::Client, base: &str, json: &str) -> (u16, serde_json::Value) {
+    let r = client
+        .post(format!("{base}/"))
+        .header("content-type", "application/json")
+        .body(json.to_owned())
+        .send()
+        .await
+        .expect("POST");
+    let status = r.status().as_u16();
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// `GET /` as text.
+pub async fn get_text(client: &reqwest::Client, base: &str) -> (u16, String) {
+    let r = client.get(format!("{base}/")).send().await.expect("GET");
+    (r.status().as_u16(), r.text().await.expect("GET body"))
+}
+
+/// `GET /` with `Accept: application/json`.
+pub async fn get_json(client: &reqwest::Client, base: &str) -> Vec<serde_json::Value> {
+    let r = client
+        .get(format!("{base}/"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("a JSON array")
+}

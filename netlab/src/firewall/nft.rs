@@ -171,22 +171,32 @@ fn one_line(stderr: &str) -> String {
 /// nft's stderr is the one channel it has, so this is parsing, not comparing our errors.
 fn errno_in(stderr: &str) -> i32 {
     [
-        nix::Error::EPERM,
-        nix::Error::EACCES,
-        nix::Error::EEXIST,
-        nix::Error::EBUSY,
-        nix::Error::ENOENT,
-        nix::Error::EOPNOTSUPP,
-        nix::Error::EPROTONOSUPPORT,
-        nix::Error::EAFNOSUPPORT,
-        nix::Error::ENOMEM,
-        nix::Error::ENOSPC,
-        nix::Error::ERANGE,
-        nix::Error::EINVAL,
+        libc::EPERM,
+        libc::EACCES,
+        libc::EEXIST,
+        libc::EBUSY,
+        libc::ENOENT,
+        libc::EOPNOTSUPP,
+        libc::EPROTONOSUPPORT,
+        libc::EAFNOSUPPORT,
+        libc::ENOMEM,
+        libc::ENOSPC,
+        libc::ERANGE,
+        libc::EINVAL,
     ]
     .into_iter()
-    .find(|e| stderr.contains(e.desc()))
-    .map_or(0, |e| e as i32)
+    .find(|&e| stderr.contains(&strerror(e)))
+    .unwrap_or(0)
+}
+
+/// The C library's text for `errno`, which is what nft prints (nix's own table differs,
+/// e.g. for EOPNOTSUPP).
+fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rsplit_once(" (os error ") {
+        Some((desc, _)) => desc.to_string(),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +308,7 @@ mod tests {
             1,
         );
         assert!(matches!(nft.check(nat), Err(Error::Unsupported { .. })));
+        assert_eq!(strerror(libc::EOPNOTSUPP), "Operation not supported");
         // Blank lines and carets pointing into the input are dropped.
         assert_eq!(
             one_line("Error: x\n\nadd rule\n    ^^^^\n"),
@@ -372,7 +383,15 @@ mod tests {
 
             let mut enter = vec![format!("--net=/proc/{pid}/ns/net")];
             if !root {
-                enter.insert(0, format!("--user=/proc/{pid}/ns/user"));
+                // Entering the user namespace already gives its root's capabilities;
+                // nsenter's default setgroups is refused after --map-root-user.
+                enter.splice(
+                    0..0,
+                    [
+                        format!("--user=/proc/{pid}/ns/user"),
+                        "--preserve-credentials".to_string(),
+                    ],
+                );
             }
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("nft");
@@ -485,7 +504,7 @@ mod tests {
             2,
             "{listed}"
         );
-        assert_eq!(listed.matches("masquerade").count(), 3, "{listed}");
+        assert_eq!(listed.matches(" masquerade comment").count(), 3, "{listed}");
 
         // A failing apply changes nothing (one transaction) and says what nft said.
         let bad = lab(

@@ -474,7 +474,7 @@ pub(super) mod tests {
             [("add", "table"), ("delete", "table"), ("add", "table")]
         );
         for (_, _, t) in &cmds[..3] {
-            assert_eq!(t, &serde_json::json!({"family": "ip", "name": TABLE}));
+            assert_eq!(*t, &serde_json::json!({"family": "ip", "name": TABLE}));
         }
         let chains: Vec<(&str, &str, i64)> = cmds
             .iter()

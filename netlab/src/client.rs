@@ -422,8 +422,12 @@ impl Lab {
 
     /// Ends the lab and waits until its supervisor is gone.
     pub fn down(mut self) -> Result<()> {
-        self.owner = None;
-        self.down_inner()
+        // Closing the owner pipe first would make the supervisor end the lab on its own
+        // and possibly exit before reading `Down`, failing this call with ECONNRESET.
+        let owner = self.owner.take();
+        let result = self.down_inner();
+        drop(owner);
+        result
     }
 
     fn down_inner(&self) -> Result<()> {

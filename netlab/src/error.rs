@@ -56,6 +56,17 @@ pub enum Error {
         owner: String,
         container_port: u16,
     },
+    /// A scenario file is wrong at a place in it.
+    #[error("{file}:{line}:{column}: {message}")]
+    Scenario {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A container did not become ready.
+    #[error("container {container:?} is not ready: {problem}; see `netlab logs {container}`")]
+    NotReady { container: String, problem: String },
     /// The command to run does not exist in the container's PATH.
     #[error(
         "command {command:?} not found in the container's PATH ({path}); give an absolute path or set PATH with -e PATH=..."

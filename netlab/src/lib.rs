@@ -16,6 +16,7 @@ pub mod links;
 pub mod model;
 pub mod net;
 pub mod proto;
+pub mod scenario;
 pub mod supervisor;
 pub mod sys;
 

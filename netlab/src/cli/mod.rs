@@ -7,6 +7,7 @@ mod inspect;
 mod labs;
 mod port;
 mod run;
+mod up;
 
 use std::process::ExitCode;
 
@@ -64,8 +65,13 @@ enum Cmd {
     /// The lab's uplink to its LAN.
     #[command(subcommand)]
     Uplink(labs::UplinkCmd),
+    /// Bring up a scenario file: its lab, containers, links, ports and pipework.
+    Up(up::UpArgs),
     /// End the lab: stop every container and remove everything it created.
-    Down,
+    Down {
+        /// A scenario file whose lab to end (otherwise --lab).
+        file: Option<std::path::PathBuf>,
+    },
     /// Create and list labs.
     #[command(subcommand)]
     Lab(labs::LabCmd),
@@ -121,6 +127,10 @@ fn init_tracing(default: &str) {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    // Whether --lab (or NETLAB_LAB) was given, so that a scenario file's own lab name
+    // applies otherwise.
+    let lab_given = std::env::args().any(|a| a == "--lab" || a.starts_with("--lab="))
+        || std::env::var_os("NETLAB_LAB").is_some();
     let lab = cli.lab;
     match cli.command {
         Cmd::Run(a) => run::run(&lab, a),
@@ -135,7 +145,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Port(a) => port::port(&lab, a),
         Cmd::Pipework(a) => port::pipework(&lab, a),
         Cmd::Uplink(c) => labs::uplink(&lab, c),
-        Cmd::Down => labs::down(&lab),
+        Cmd::Up(a) => up::up(&lab, lab_given, a),
+        Cmd::Down { file } => match file {
+            Some(f) if !lab_given => labs::down(&crate::scenario::load(&f)?.lab.name),
+            _ => labs::down(&lab),
+        },
         Cmd::Lab(c) => labs::lab(&lab, c),
         Cmd::Supervisor(_) => Ok(0),
     }

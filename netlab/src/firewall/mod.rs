@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::model::{Ipv4Net, Proto};
 
-pub use nft::Nft;
+pub use nft::{Nft, Runner};
 pub use ruleset::ruleset;
 
 /// The nftables table netlab owns on a lab host (`table ip netlab`).

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use super::{Firewall, LabNat, TABLE, ruleset};
 use crate::error::{Error, Result};
@@ -16,12 +17,40 @@ use crate::error::{Error, Result};
 /// Where Debian and its relatives install `nft`, tried before PATH.
 const CANDIDATES: [&str; 3] = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"];
 
+/// Runs a prepared command with the given stdin to completion: its exit code and stderr.
+/// The lab supervisor is PID 1 and reaps every child itself, so a plain `wait` there races
+/// with its reaper; it passes a runner that waits through the reaper instead.
+pub type Runner = Arc<dyn Fn(Command, &[u8]) -> std::io::Result<(i32, Vec<u8>)> + Send + Sync>;
+
 /// The `nft` binary, found once; applies a lab's table with `nft -j -f -`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nft {
     /// Absolute path of the executable.
     path: PathBuf,
+    runner: RunWith,
 }
+
+/// How nft is run: by `std::process` (`None`) or by a [`Runner`].
+#[derive(Clone, Default)]
+struct RunWith(Option<Runner>);
+
+impl std::fmt::Debug for RunWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "custom runner"
+        } else {
+            "std::process"
+        })
+    }
+}
+
+impl PartialEq for RunWith {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.is_some() == other.0.is_some()
+    }
+}
+
+impl Eq for RunWith {}
 
 impl Nft {
     /// Finds `nft` in `/usr/sbin`, `/sbin`, `/usr/bin`, then in PATH (like `command -v nft`
@@ -33,6 +62,12 @@ impl Nft {
             CANDIDATES.iter().map(PathBuf::from),
             std::env::split_paths(&path_var),
         )
+    }
+
+    /// The same binary, run through `runner` (see [`Runner`]).
+    pub fn with_runner(mut self, runner: Runner) -> Nft {
+        self.runner = RunWith(Some(runner));
+        self
     }
 
     /// The absolute path of the binary in use.
@@ -56,11 +91,23 @@ impl Nft {
         })?;
         tracing::trace!(nft = %self.path.display(), ?args, %payload, "running nft");
 
-        let mut child = Command::new(&self.path)
-            .args(args)
-            // nft prints the kernel's errno as strerror text; keep it in English so
-            // `errno_in` can read it back.
-            .env("LC_ALL", "C")
+        let mut cmd = Command::new(&self.path);
+        // nft prints the kernel's errno as strerror text; keep it in English so
+        // `errno_in` can read it back.
+        cmd.args(args).env("LC_ALL", "C");
+        if let Some(runner) = &self.runner.0 {
+            let (code, stderr) =
+                runner(cmd, payload.as_bytes()).map_err(|e| Error::Unsupported {
+                    problem: format!("cannot run {}: {e}", self.path.display()),
+                    fix: "install nftables with `apt-get install nftables`".into(),
+                })?;
+            let stderr = String::from_utf8_lossy(&stderr);
+            if code != 0 {
+                return Err(nft_error(op, format!("exit status: {code}"), &stderr));
+            }
+            return Ok(());
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -117,7 +164,7 @@ fn find_in(
         // A relative PATH entry would make the result depend on the current directory.
         .filter(|p| p.is_absolute())
         .find(|p| is_executable(p))
-        .map(|path| Nft { path })
+        .map(|path| Nft { path, runner: RunWith::default() })
         .ok_or_else(|| Error::Unsupported {
             problem: format!(
                 "the nft binary is not installed (looked in {} and PATH); netlab needs it to publish ports",
@@ -263,7 +310,10 @@ mod tests {
             &path,
             &format!("#!/bin/sh\ncat >/dev/null\nprintf '%s\\n' '{stderr}' >&2\nexit {code}\n"),
         );
-        Nft { path }
+        Nft {
+            path,
+            runner: RunWith::default(),
+        }
     }
 
     #[test]
@@ -321,7 +371,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nft");
         write_exe(&path, "#!/bin/sh\necho 'Error: boom' >&2\nexit 3\n");
-        let err = Nft { path }.apply(&cases()[5].1).unwrap_err();
+        let err = Nft {
+            path,
+            runner: RunWith::default(),
+        }
+        .apply(&cases()[5].1)
+        .unwrap_err();
         assert!(
             matches!(&err, Error::Kernel { message, .. } if message == "Error: boom"),
             "{err:?}"
@@ -332,6 +387,7 @@ mod tests {
     fn unrunnable_nft_is_unsupported() {
         let nft = Nft {
             path: PathBuf::from("/nonexistent/nft"),
+            runner: RunWith::default(),
         };
         assert!(matches!(
             nft.apply(&cases()[0].1),
@@ -407,7 +463,10 @@ mod tests {
                 holder,
                 enter,
                 _dir: dir,
-                nft: Nft { path },
+                nft: Nft {
+                    path,
+                    runner: RunWith::default(),
+                },
             }
         }
 

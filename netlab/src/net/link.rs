@@ -3,8 +3,8 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use futures::TryStreamExt;
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
-use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
+use netlink_packet_route::link::{InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::{Error, Result};
 
@@ -155,4 +155,19 @@ pub async fn mac(h: &Handle, index: u32) -> Result<Option<Vec<u8>>> {
             _ => None,
         })
     }))
+}
+
+/// `ip link set dev INDEX type bridge_slave hairpin on`: lets the bridge send a frame back
+/// out of the port it came in by, which a container needs to reach itself through a port
+/// published on the host (Docker sets it on its veths for the same reason).
+pub async fn set_hairpin(h: &Handle, index: u32, what: &str) -> Result<()> {
+    h.link()
+        .set_port(
+            LinkBridgePort::new(index)
+                .append_info_data(InfoBridgePort::HairpinMode(true))
+                .build(),
+        )
+        .execute()
+        .await
+        .map_err(|e| Error::netlink("ip link set type bridge_slave hairpin on", what, e))
 }

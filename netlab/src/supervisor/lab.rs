@@ -495,7 +495,12 @@ impl Lab {
 
     fn firewall(&mut self) -> Result<&dyn Firewall> {
         if self.firewall.is_none() {
-            self.firewall = Some(Box::new(Nft::find()?));
+            let reaper = self.reaper.clone();
+            let runner: crate::firewall::Runner = Arc::new(move |cmd, input| {
+                let out = reaper.output(cmd, input)?;
+                Ok((out.code, out.stderr))
+            });
+            self.firewall = Some(Box::new(Nft::find()?.with_runner(runner)));
         }
         match self.firewall.as_deref() {
             Some(f) => Ok(f),
@@ -563,6 +568,10 @@ impl Lab {
             Some(self.bridge_index),
         )
         .await?;
+        let veth = net::link::index(&self.host, &host_veth)
+            .await?
+            .ok_or_else(|| gone(&host_veth))?;
+        net::link::set_hairpin(&self.host, veth, &host_veth).await?;
         // Inside the container: `ip link set lo up; ip link set eth0 up;
         // ip addr add IP/PREFIX dev eth0; ip route add default via BRIDGE-IP`.
         net::link::set_up(&nl, 1, "lo").await?;

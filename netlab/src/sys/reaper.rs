@@ -94,3 +94,63 @@ impl Reaper {
         Ok((pid, t))
     }
 }
+
+/// What a finished helper command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdOutput {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Reaper {
+    /// Runs `cmd` to completion with `input` on its stdin, like `Command::output`, but
+    /// waits through the reaper: in PID 1 a plain `wait` would race with the reaping
+    /// thread, which may collect the child first and leave `wait` with ECHILD.
+    pub fn output(
+        &self,
+        mut cmd: std::process::Command,
+        input: &[u8],
+    ) -> std::io::Result<CmdOutput> {
+        use std::io::{Read, Write};
+        use std::process::Stdio;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (_, mut child) = self.spawn(
+            || {
+                let child = cmd.spawn()?;
+                Ok((child.id() as i32, child))
+            },
+            move |code| {
+                let _ = tx.send(code);
+            },
+        )?;
+        let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+        let reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_end(&mut buf);
+            }
+            buf
+        });
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that fails early stops reading; its status says more than EPIPE.
+            let _ = stdin.write_all(input);
+        }
+        let mut stdout = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut stdout);
+        }
+        let stderr = reader.join().unwrap_or_default();
+        let code = rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the reaper dropped the waiter"))?;
+        Ok(CmdOutput {
+            code,
+            stdout,
+            stderr,
+        })
+    }
+}

@@ -37,3 +37,27 @@ pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
+
+/// A shell command that serves HTTP on `port` in the container (Python's http.server).
+pub fn http_server(port: u16) -> String {
+    format!("exec python3 -m http.server {port} --bind 0.0.0.0")
+}
+
+/// One HTTP/1.0 GET over a TCP connection opened from `from`; the status code, or `None`
+/// when nothing answers.
+pub fn http_status(lab: &Lab, from: &netlab::Target, addr: std::net::SocketAddr) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = lab.connect_tcp(from, addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Waits until `addr` answers HTTP from `from` (the server in the container is up).
+pub fn wait_http(lab: &Lab, from: &netlab::Target, addr: std::net::SocketAddr) {
+    wait_until(&format!("HTTP at {addr}"), Duration::from_secs(15), || {
+        http_status(lab, from, addr) == Some(200)
+    });
+}

@@ -1,0 +1,472 @@
+//! The scenario file format and its validation.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::links::LinkSpec;
+use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
+use crate::model::{
+    CommandSpec, ContainerSpec, Ipv4Net, LabSpec, LanNode, Uplink, env, port::parse_expose,
+    publish::parse_publish,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    lab: RawLab,
+    #[serde(default)]
+    container: Vec<RawContainer>,
+    #[serde(default)]
+    pipework: Vec<RawPipework>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLab {
+    name: Option<Spanned<String>>,
+    bridge: Option<Spanned<String>>,
+    bip: Option<Spanned<String>>,
+    ip_range: Option<Spanned<String>>,
+    uplink: Option<Spanned<String>>,
+    #[serde(default)]
+    lan_nodes: Vec<Spanned<String>>,
+    #[serde(default)]
+    attach_uplink: bool,
+    #[serde(default)]
+    path: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawCommand {
+    Shell(String),
+    Exec(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawContainer {
+    name: Spanned<String>,
+    service: Option<Spanned<String>>,
+    command: Option<Spanned<RawCommand>>,
+    hostname: Option<Spanned<String>>,
+    workdir: Option<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    expose: Vec<Spanned<String>>,
+    #[serde(default)]
+    links: Vec<Spanned<String>>,
+    #[serde(default)]
+    publish: Vec<Spanned<String>>,
+    #[serde(default)]
+    publish_all: bool,
+    ready: Option<Spanned<RawReady>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReady {
+    tcp: Option<u16>,
+    http: Option<u16>,
+    path: Option<String>,
+    status: Option<u16>,
+    timeout: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPipework {
+    bridge: Spanned<String>,
+    interface: Option<Spanned<String>>,
+    host_interface: Option<Spanned<String>>,
+    container: Spanned<String>,
+    address: Spanned<String>,
+    mac: Option<Spanned<String>>,
+}
+
+/// A built-in kind of container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// The MongoDB-compatible server that `scripts/mongo-server` finds or builds,
+    /// listening on 27017 with its data in the container's private `/dev/shm`.
+    Mongo,
+}
+
+/// When a container counts as up: a TCP port accepts, or an HTTP GET answers `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ready {
+    pub port: u16,
+    pub http_path: Option<String>,
+    pub status: u16,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScenarioContainer {
+    pub spec: ContainerSpec,
+    pub service: Option<Service>,
+    pub ready: Option<Ready>,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub file: PathBuf,
+    pub lab: LabSpec,
+    /// Directories put in front of every container's PATH (the "image"), absolute.
+    pub path: Vec<PathBuf>,
+    pub containers: Vec<ScenarioContainer>,
+    pub pipework: Vec<PipeworkSpec>,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(file: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::io(format!("read scenario {}", file.display()), &e))?;
+    parse(&text, file)
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: Range<usize>, message: impl Into<String>) -> Error {
+        let upto = &self.text[..span.start.min(self.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let column = upto
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        Error::Scenario {
+            file: self.file.display().to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Re-anchors a spec error at the value it came from.
+    fn at<T>(&self, span: Range<usize>, r: Result<T>) -> Result<T> {
+        r.map_err(|e| self.err(span, e.to_string()))
+    }
+}
+
+/// Parses and validates scenario text; `file` names it in errors and anchors relative paths.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
+    let cx = Ctx { text, file };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        cx.err(span, e.message().to_string())
+    })?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+
+    let l = &raw.lab;
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("default");
+    let mut lab = LabSpec::new(
+        l.name
+            .as_ref()
+            .map(|n| n.get_ref().as_str())
+            .unwrap_or(crate::model::lab::DEFAULT_LAB),
+    );
+    if let Some(b) = &l.bridge {
+        lab.bridge = b.get_ref().clone();
+    }
+    if let Some(b) = &l.bip {
+        lab.bip = cx.at(b.span(), Ipv4Net::parse_as("bip", b.get_ref()))?;
+    }
+    if let Some(r) = &l.ip_range {
+        lab.ip_range = Some(cx.at(r.span(), Ipv4Net::parse_as("ip-range", r.get_ref()))?);
+    }
+    if let Some(u) = &l.uplink {
+        lab.uplink = Some(cx.at(u.span(), Uplink::parse(u.get_ref()))?);
+    }
+    for n in &l.lan_nodes {
+        lab.lan_nodes
+            .push(cx.at(n.span(), LanNode::parse(n.get_ref()))?);
+    }
+    lab.attach_uplink = l.attach_uplink;
+    let lab_span = l
+        .name
+        .as_ref()
+        .map(|n| n.span())
+        .or_else(|| l.bip.as_ref().map(|b| b.span()))
+        .unwrap_or(0..0);
+    cx.at(lab_span, lab.validate())?;
+    let _ = stem;
+    let path: Vec<PathBuf> = l
+        .path
+        .iter()
+        .map(|p| absolute(&base, p.get_ref()))
+        .collect();
+
+    let mut names: HashSet<String> = HashSet::new();
+    let mut containers = Vec::new();
+    for c in &raw.container {
+        let name = c.name.get_ref().clone();
+        if !names.insert(name.clone()) {
+            return Err(cx.err(
+                c.name.span(),
+                format!("a container named {name:?} is defined twice; give each a unique name"),
+            ));
+        }
+        let service = match &c.service {
+            None => None,
+            Some(s) if s.get_ref() == "mongo" => Some(Service::Mongo),
+            Some(s) => {
+                return Err(cx.err(
+                    s.span(),
+                    format!(
+                        "unknown service {:?}; the only service is \"mongo\"",
+                        s.get_ref()
+                    ),
+                ));
+            }
+        };
+        let command = match (&c.command, service) {
+            (Some(cmd), None) => match cmd.get_ref() {
+                RawCommand::Shell(s) => CommandSpec::Shell(s.clone()),
+                RawCommand::Exec(v) if !v.is_empty() => CommandSpec::Exec(v.clone()),
+                RawCommand::Exec(_) => return Err(cx.err(cmd.span(), "the command is empty")),
+            },
+            (None, Some(Service::Mongo)) => CommandSpec::Exec(vec![]),
+            (Some(cmd), Some(_)) => return Err(cx.err(cmd.span(), "a service brings its own command; remove `command` or `service`")),
+            (None, None) => return Err(cx.err(c.name.span(), format!("container {name:?} needs a `command` (a string runs through /bin/sh -c, a list runs as is) or a `service`"))),
+        };
+        let mut spec = ContainerSpec::new(&name, command);
+        spec.hostname = c.hostname.as_ref().map(|h| h.get_ref().clone());
+        spec.workdir = c.workdir.as_ref().map(|w| w.get_ref().clone());
+        for (k, v) in &c.env {
+            spec.env.push(cx.at(
+                v.span(),
+                env::parse_env_arg(&format!("{k}={}", v.get_ref())),
+            )?);
+        }
+        for e in &c.expose {
+            spec.expose
+                .extend(cx.at(e.span(), parse_expose(e.get_ref()))?);
+        }
+        for l in &c.links {
+            let link = cx.at(l.span(), LinkSpec::parse(l.get_ref()))?;
+            if !names.contains(&link.name) || link.name == name {
+                return Err(cx.err(
+                    l.span(),
+                    format!("link to {:?}, which is not a container defined above this one; containers start in file order", link.name),
+                ));
+            }
+            spec.links.push(link);
+        }
+        for p in &c.publish {
+            spec.publish
+                .extend(cx.at(p.span(), parse_publish(p.get_ref()))?);
+        }
+        spec.publish_all = c.publish_all;
+        if service == Some(Service::Mongo) && !spec.expose.iter().any(|p| p.port == 27017) {
+            spec.expose.extend(parse_expose("27017")?);
+        }
+        if spec.command != CommandSpec::Exec(vec![]) {
+            cx.at(c.name.span(), spec.validate())?;
+        } else {
+            cx.at(
+                c.name.span(),
+                crate::model::names::validate_container_name(&name),
+            )?;
+        }
+        let ready = match &c.ready {
+            Some(r) => {
+                let raw = r.get_ref();
+                let (port, http_path) = match (raw.tcp, raw.http) {
+                    (Some(p), None) => (p, None),
+                    (None, Some(p)) => (p, Some(raw.path.clone().unwrap_or_else(|| "/".into()))),
+                    _ => {
+                        return Err(cx.err(
+                            r.span(),
+                            "write ready = { tcp = PORT } or ready = { http = PORT, path = \"/\" }",
+                        ));
+                    }
+                };
+                Some(Ready {
+                    port,
+                    http_path,
+                    status: raw.status.unwrap_or(200),
+                    timeout_secs: raw.timeout.unwrap_or(30),
+                })
+            }
+            None if service == Some(Service::Mongo) => Some(Ready {
+                port: 27017,
+                http_path: None,
+                status: 0,
+                timeout_secs: 60,
+            }),
+            None => None,
+        };
+        containers.push(ScenarioContainer {
+            spec,
+            service,
+            ready,
+        });
+    }
+
+    let mut pipework = Vec::new();
+    for p in &raw.pipework {
+        if !names.contains(p.container.get_ref()) {
+            return Err(cx.err(
+                p.container.span(),
+                format!(
+                    "pipework for {:?}, which is not a container of this scenario",
+                    p.container.get_ref()
+                ),
+            ));
+        }
+        let (addr, gateway) = cx.at(p.address.span(), parse_address(p.address.get_ref()))?;
+        let spec = PipeworkSpec {
+            bridge: p.bridge.get_ref().clone(),
+            ifname: p.interface.as_ref().map(|i| i.get_ref().clone()),
+            host_ifname: p.host_interface.as_ref().map(|i| i.get_ref().clone()),
+            container: p.container.get_ref().clone(),
+            addr,
+            gateway,
+            mac: match &p.mac {
+                Some(m) => Some(cx.at(m.span(), parse_mac(m.get_ref()))?),
+                None => None,
+            },
+        };
+        cx.at(p.bridge.span(), spec.validate())?;
+        pipework.push(spec);
+    }
+    Ok(Scenario {
+        file: file.to_path_buf(),
+        lab,
+        path,
+        containers,
+        pipework,
+    })
+}
+
+fn absolute(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_at(text: &str) -> (usize, usize, String) {
+        match parse(text, Path::new("s.toml")) {
+            Err(Error::Scenario {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("expected a scenario error, got {other:?}"),
+        }
+    }
+
+    const GOOD: &str = r#"
+[lab]
+bip = "10.2.0.10/16"
+ip-range = "10.2.1.0/24"
+uplink = "eth1=10.2.0.10/16"
+lan-nodes = ["lan=10.2.0.1/16"]
+attach-uplink = true
+path = ["bin"]
+
+[[container]]
+name = "mongodb"
+service = "mongo"
+
+[[container]]
+name = "web"
+command = "birthday-service 8080 $MONGO_PORT_27017_TCP_ADDR $MONGO_PORT_27017_TCP_PORT"
+links = ["mongodb:mongo"]
+publish = ["8080:8080"]
+env = { RUST_LOG = "info" }
+ready = { http = 8080, path = "/healthz" }
+
+[[pipework]]
+bridge = "docker0"
+interface = "eth1"
+container = "web"
+address = "10.2.0.11/16"
+"#;
+
+    #[test]
+    fn a_good_file() {
+        let s = parse(GOOD, Path::new("/x/scenarios/lan.toml")).unwrap();
+        assert_eq!(s.lab.bip.to_string(), "10.2.0.10/16");
+        assert_eq!(s.lab.lan_nodes.len(), 1);
+        assert!(s.lab.attach_uplink);
+        assert_eq!(s.path, vec![PathBuf::from("/x/scenarios/bin")]);
+        assert_eq!(s.containers.len(), 2);
+        assert_eq!(s.containers[0].service, Some(Service::Mongo));
+        assert_eq!(s.containers[0].ready.as_ref().unwrap().port, 27017);
+        let web = &s.containers[1];
+        assert!(matches!(web.spec.command, CommandSpec::Shell(_)));
+        assert_eq!(web.spec.links[0].alias, "mongo");
+        assert_eq!(web.spec.publish[0].host_port, Some(8080));
+        assert_eq!(
+            web.ready.as_ref().unwrap().http_path.as_deref(),
+            Some("/healthz")
+        );
+        assert_eq!(s.pipework[0].addr.to_string(), "10.2.0.11/16");
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let (l, c, m) = err_at("[lab]\nbip = \"10.2.0.10\"\n");
+        assert_eq!((l, c), (2, 7), "{m}");
+        assert!(m.contains("prefix"), "{m}");
+        let (l, _, m) = err_at("[lab]\nbridgee = \"x\"\n");
+        assert_eq!(l, 2);
+        assert!(m.contains("unknown field"), "{m}");
+        let (l, c, m) =
+            err_at("[[container]]\nname = \"web\"\ncommand = \"x\"\nlinks = [\"db:mongo\"]\n");
+        assert_eq!((l, c), (4, 10), "{m}");
+        assert!(m.contains("\"db\""), "{m}");
+        let (l, _, m) = err_at(
+            "[[container]]\nname = \"a\"\ncommand = \"x\"\n[[container]]\nname = \"a\"\ncommand = \"y\"\n",
+        );
+        assert_eq!(l, 5, "{m}");
+        let (l, _, m) =
+            err_at("[[container]]\nname = \"a\"\ncommand = \"x\"\npublish = [\"1:2:3:4\"]\n");
+        assert_eq!(l, 4, "{m}");
+        let (l, _, m) = err_at("[[container]]\nname = \"a\"\n");
+        assert!(m.contains("needs a `command`"), "{l}: {m}");
+        let (l, _, m) = err_at(
+            "[[pipework]]\nbridge = \"br1\"\ncontainer = \"ghost\"\naddress = \"1.2.3.4/24\"\n",
+        );
+        assert_eq!(l, 3, "{m}");
+        let (l, _, m) = err_at("[[container]]\nname = \"a\"\nservice = \"redis\"\n");
+        assert_eq!(l, 3, "{m}");
+        let (l, _, m) =
+            err_at("[[container]]\nname = \"a\"\ncommand = \"x\"\nready = { tcp = 1, http = 2 }\n");
+        assert_eq!(l, 4, "{m}");
+        let (l, _, _) = err_at("[lab\n");
+        assert_eq!(l, 1);
+    }
+}

@@ -1,0 +1,207 @@
+//! Bringing a scenario up: create the lab, start the containers in file order (each with
+//! its readiness check, polled until a deadline, never a fixed sleep), then the pipework
+//! interfaces. The lab stays owned by the caller until it detaches, so a failed or killed
+//! bring-up leaves nothing behind.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::file::{Ready, Scenario, Service};
+use crate::client::Lab;
+use crate::error::{Error, Result};
+use crate::model::{CommandSpec, ContainerState, ContainerStatus, PipeworkIf, env};
+use crate::proto::Target;
+
+/// Steps reported while a scenario comes up.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    Lab {
+        name: &'a str,
+        bridge: &'a str,
+        bip: String,
+    },
+    MongoServer {
+        binary: &'a str,
+    },
+    Started(&'a ContainerState),
+    Waiting {
+        container: &'a str,
+        what: &'a str,
+    },
+    Ready {
+        container: &'a str,
+        after: Duration,
+    },
+    Pipework(&'a PipeworkIf),
+}
+
+/// Brings `s` up as lab `name` (the file's lab name if `None`).
+pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Lab> {
+    let mut spec = s.lab.clone();
+    if let Some(n) = name {
+        spec.name = n.to_string();
+    }
+    let mongo = if s
+        .containers
+        .iter()
+        .any(|c| c.service == Some(Service::Mongo))
+    {
+        Some(mongo_server(&s.file)?)
+    } else {
+        None
+    };
+    let lab = Lab::create(&spec)?;
+    progress(Progress::Lab {
+        name: &spec.name,
+        bridge: &spec.bridge,
+        bip: spec.bip.to_string(),
+    });
+    if let Some((_, bin)) = &mongo {
+        progress(Progress::MongoServer {
+            binary: &bin.display().to_string(),
+        });
+    }
+    for c in &s.containers {
+        let mut cs = c.spec.clone();
+        if let (Some(Service::Mongo), Some((script, bin))) = (c.service, &mongo) {
+            let data = format!("/dev/shm/{}-data", cs.name);
+            cs.command = CommandSpec::Exec(vec![
+                script.display().to_string(),
+                "run".into(),
+                "--listen".into(),
+                "0.0.0.0:27017".into(),
+                "--data".into(),
+                data,
+            ]);
+            cs.env
+                .push(("NETLAB_MONGOD".into(), bin.display().to_string()));
+        }
+        if !s.path.is_empty() && env::lookup(&cs.env, "PATH").is_none() {
+            let dirs: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
+            cs.env.push((
+                "PATH".into(),
+                format!("{}:{}", dirs.join(":"), env::DEFAULT_PATH),
+            ));
+        }
+        let state = lab.run(&cs)?;
+        progress(Progress::Started(&state));
+        if let Some(r) = &c.ready {
+            let what = match &r.http_path {
+                Some(p) => format!(
+                    "HTTP GET http://{}:{}{p} answers {}",
+                    state.ip, r.port, r.status
+                ),
+                None => format!("TCP port {}:{} accepts", state.ip, r.port),
+            };
+            progress(Progress::Waiting {
+                container: &cs.name,
+                what: &what,
+            });
+            let t = Instant::now();
+            wait_ready(&lab, &state, r, &what)?;
+            progress(Progress::Ready {
+                container: &cs.name,
+                after: t.elapsed(),
+            });
+        }
+    }
+    for p in &s.pipework {
+        let iface = lab.pipework(p)?;
+        progress(Progress::Pipework(&iface));
+    }
+    Ok(lab)
+}
+
+/// Polls the readiness condition from the lab host until it holds, the container exits,
+/// or the deadline passes.
+fn wait_ready(lab: &Lab, c: &ContainerState, r: &Ready, what: &str) -> Result<()> {
+    let addr = SocketAddr::new(c.ip.into(), r.port);
+    let deadline = Instant::now() + Duration::from_secs(r.timeout_secs);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if check(lab, addr, r) {
+            return Ok(());
+        }
+        let st = lab.inspect(&c.name)?;
+        if st.status != ContainerStatus::Running {
+            return Err(Error::NotReady {
+                container: c.name.clone(),
+                problem: format!(
+                    "it exited with code {} before {what}",
+                    st.exit_code.unwrap_or(0)
+                ),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::NotReady {
+                container: c.name.clone(),
+                problem: format!("{what} did not happen within {} s", r.timeout_secs),
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+fn check(lab: &Lab, addr: SocketAddr, r: &Ready) -> bool {
+    let Ok(mut s) = lab.connect_tcp(&Target::Host, addr) else {
+        return false;
+    };
+    let Some(path) = &r.http_path else {
+        return true;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    if s.read_exact(&mut head).is_err() {
+        return false;
+    }
+    std::str::from_utf8(&head[9..12])
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+        == Some(r.status)
+}
+
+/// The repository's `scripts/mongo-server` and the server binary it finds or builds:
+/// `$NETLAB_MONGO_SCRIPT`, else `scripts/mongo-server` in a folder above the scenario
+/// file, else `mongo-server` on PATH.
+pub fn mongo_server(scenario: &Path) -> Result<(PathBuf, PathBuf)> {
+    let script = std::env::var_os("NETLAB_MONGO_SCRIPT")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let start = std::path::absolute(scenario).ok()?;
+            start
+                .ancestors()
+                .map(|d| d.join("scripts/mongo-server"))
+                .find(|p| p.is_file())
+        });
+    let script = match script {
+        Some(s) => s,
+        None => crate::model::command::resolve_program("mongo-server", &std::env::var("PATH").unwrap_or_default()).map_err(|_| {
+            Error::Unsupported {
+                problem: "cannot find scripts/mongo-server, which provides the MongoDB-compatible server".into(),
+                fix: "run netlab from the netlab repository, or set NETLAB_MONGO_SCRIPT to the script's path".into(),
+            }
+        })?,
+    };
+    let out = std::process::Command::new(&script)
+        .arg("path")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| Error::io(format!("run {} path", script.display()), &e))?;
+    if !out.status.success() {
+        return Err(Error::Unsupported {
+            problem: format!("{} path found no MongoDB-compatible server", script.display()),
+            fix: "see its message above: install Go (to build FerretDB) or MongoDB, or set NETLAB_MONGOD".into(),
+        });
+    }
+    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let script = std::path::absolute(&script).unwrap_or(script);
+    Ok((script, bin))
+}

@@ -7,4 +7,4 @@ mod file;
 mod up;
 
 pub use file::{Ready, Scenario, ScenarioContainer, Service, load, parse};
-pub use up::{Progress, up};
+pub use up::{Progress, mongo_server, up};

@@ -1,0 +1,339 @@
+//! The article end to end, on every setup: each scenario file is brought up in a lab of
+//! its own (in parallel), the three physicists are posted over that setup's own path, and
+//! every web server must print the article's exact lines. A second test replays the
+//! article's command sequence with the `netlab` CLI.
+//!
+//! Needs root, or unprivileged user namespaces, and a MongoDB-compatible server from
+//! `scripts/mongo-server` (CI installs it). The binaries the labs run (`netlab`,
+//! `birthday-service`) are built here first with the same cargo.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use netlab::scenario::{self, Scenario};
+use netlab::{Lab, Target};
+
+const PHYSICISTS: [&str; 3] = [
+    r#"{"name":"James Clerk Maxwell","birthday":"13.06.1831"}"#,
+    r#"{"name":"Albert Einstein","birthday":"14.03.1879"}"#,
+    r#"{"name":"Werner Heisenberg","birthday":"05.12.1901"}"#,
+];
+
+/// The article's output, line by line.
+const EXPECTED: [&str; 3] = [
+    "name = James Clerk Maxwell, birthday = 13.06.1831",
+    "name = Albert Einstein, birthday = 14.03.1879",
+    "name = Werner Heisenberg, birthday = 05.12.1901",
+];
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the binaries the labs run, once per test process; returns their folder.
+fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "-p",
+            "netlab",
+            "-p",
+            "birthday-service",
+            "--bins",
+            "--message-format=json",
+        ])
+        .current_dir(repo());
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        let out = cmd
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "cargo build of netlab and birthday-service failed"
+        );
+        let exe = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .find(|p| p.file_name().is_some_and(|n| n == "birthday-service"))
+            .expect("cargo reported the birthday-service executable");
+        exe.parent().expect("a folder").to_path_buf()
+    })
+}
+
+/// A scenario file with the freshly built binaries first on its containers' PATH.
+fn load(name: &str) -> Scenario {
+    let mut s = scenario::load(&repo().join("scenarios").join(format!("{name}.toml")))
+        .expect("valid scenario");
+    s.path.insert(0, bin_dir().to_path_buf());
+    s
+}
+
+fn up(name: &str) -> (Lab, Scenario) {
+    let s = load(name);
+    let lab_name = format!("s{}-{name}", std::process::id());
+    let lab =
+        scenario::up(&s, Some(&lab_name), &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (lab, s)
+}
+
+/// One HTTP/1.0 exchange over a connection opened from `from`: (status, body).
+fn http(
+    lab: &Lab,
+    from: &Target,
+    addr: SocketAddr,
+    method: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut s = lab
+        .connect_tcp(from, addr)
+        .unwrap_or_else(|e| panic!("connect to {addr} from {from:?}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} / HTTP/1.0\r\nHost: {addr}\r\n");
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body.unwrap_or(""));
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
+}
+
+fn post(lab: &Lab, from: &Target, addr: SocketAddr, doc: &str) {
+    let (status, body) = http(lab, from, addr, "POST", Some(doc));
+    assert_eq!(status, 201, "POST {doc} to {addr} from {from:?}: {body}");
+}
+
+fn assert_article_lines(lab: &Lab, from: &Target, addr: SocketAddr) {
+    let (status, body) = http(lab, from, addr, "GET", None);
+    assert_eq!(status, 200, "GET {addr} from {from:?}: {body}");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines, EXPECTED, "GET {addr} from {from:?}");
+}
+
+fn ip(lab: &Lab, container: &str) -> Ipv4Addr {
+    lab.inspect(container).unwrap().ip
+}
+
+fn at(ip: Ipv4Addr) -> SocketAddr {
+    SocketAddr::new(ip.into(), 8080)
+}
+
+fn host() -> Target {
+    Target::Host
+}
+
+fn node(n: &str) -> Target {
+    Target::Node(n.into())
+}
+
+const HOST_LAN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(10, 2, 0, 10)), 8080);
+const PIPEWORK: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(10, 2, 0, 11)), 8080);
+
+#[test]
+fn link_three_web_servers_on_one_database() {
+    let (lab, _) = up("link");
+    let servers = ["webserver1", "webserver2", "webserver3"];
+    // The article's getWebserverIP + curl, from the lab host: one physicist per server.
+    for (doc, w) in PHYSICISTS.iter().zip(servers) {
+        post(&lab, &host(), at(ip(&lab, w)), doc);
+    }
+    for w in servers {
+        assert_article_lines(&lab, &host(), at(ip(&lab, w)));
+    }
+}
+
+#[test]
+fn port_published_on_the_host() {
+    let (lab, _) = up("port");
+    let local = SocketAddr::from(([127, 0, 0, 1], 8080));
+    post(&lab, &node("lan"), HOST_LAN, PHYSICISTS[0]);
+    post(&lab, &host(), local, PHYSICISTS[1]);
+    post(&lab, &node("lan"), HOST_LAN, PHYSICISTS[2]);
+    assert_article_lines(&lab, &node("lan"), HOST_LAN);
+    assert_article_lines(&lab, &host(), local);
+    assert_article_lines(&lab, &host(), at(ip(&lab, "webserver")));
+}
+
+#[test]
+fn pipework_static_address_on_the_bridge() {
+    let (lab, _) = up("pipework");
+    for doc in PHYSICISTS {
+        post(&lab, &node("lan"), PIPEWORK, doc);
+    }
+    assert_article_lines(&lab, &node("lan"), PIPEWORK);
+    assert_article_lines(&lab, &host(), at(ip(&lab, "webserver")));
+}
+
+#[test]
+fn lan_containers_on_the_hosts_network() {
+    let (lab, _) = up("lan");
+    let (w1, w2) = (ip(&lab, "webserver1"), ip(&lab, "webserver2"));
+    assert!(
+        w1.octets()[..3] == [10, 2, 1],
+        "dynamic addresses come from --ip-range: {w1}"
+    );
+    post(&lab, &node("lan"), at(w1), PHYSICISTS[0]);
+    post(&lab, &node("lan"), at(w2), PHYSICISTS[1]);
+    post(&lab, &node("lan"), HOST_LAN, PHYSICISTS[2]);
+    for a in [at(w1), at(w2), HOST_LAN] {
+        assert_article_lines(&lab, &node("lan"), a);
+    }
+}
+
+#[test]
+fn article_the_original_demo() {
+    let (lab, _) = up("article");
+    let web = at(ip(&lab, "webserver"));
+    post(&lab, &host(), web, PHYSICISTS[0]);
+    post(&lab, &node("laptop"), HOST_LAN, PHYSICISTS[1]);
+    post(&lab, &node("laptop"), PIPEWORK, PHYSICISTS[2]);
+    assert_article_lines(&lab, &host(), web);
+    assert_article_lines(&lab, &node("laptop"), HOST_LAN);
+    assert_article_lines(&lab, &node("laptop"), PIPEWORK);
+}
+
+/// The article's commands, typed into the `netlab` CLI.
+#[test]
+fn the_articles_command_sequence_with_the_cli() {
+    let bins = bin_dir();
+    let netlab_bin = bins.join("netlab");
+    let lab_name = format!("s{}-cli", std::process::id());
+    // Owned by this test process: the lab ends with it, however it ends.
+    let lab = Lab::create(&netlab::LabSpec::new(&lab_name)).unwrap();
+    let cli = |args: &[&str]| {
+        let mut c = assert_cmd::Command::new(&netlab_bin);
+        c.env("NETLAB_LAB", &lab_name).args(args);
+        c
+    };
+    let stdout = |mut c: assert_cmd::Command| {
+        String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+    };
+    let (script, mongod) = scenario::mongo_server(&repo().join("scenarios/link.toml")).unwrap();
+    let mongod_env = format!("NETLAB_MONGOD={}", mongod.display());
+    // > docker run -d -name mongodb docker-network-demo/mongodb:latest
+    stdout(cli(&[
+        "run",
+        "-d",
+        "--name",
+        "mongodb",
+        "--expose",
+        "27017",
+        "-e",
+        &mongod_env,
+        "--",
+        &script.display().to_string(),
+        "run",
+        "--listen",
+        "0.0.0.0:27017",
+        "--data",
+        "/dev/shm/mongodb",
+    ]));
+    // > docker run -d -name webserverN -link mongodb:mongo docker-network-demo/webserver:latest
+    let path = format!(
+        "PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        bins.display()
+    );
+    for w in ["webserver1", "webserver2", "webserver3"] {
+        stdout(cli(&[
+            "run",
+            "-d",
+            "--name",
+            w,
+            "--link",
+            "mongodb:mongo",
+            "-e",
+            &path,
+            "birthday-service 8080 $MONGO_PORT_27017_TCP_ADDR $MONGO_PORT_27017_TCP_PORT",
+        ]));
+    }
+    // function getWebserverIP() { docker inspect $1 | grep IPAddress | awk '{print $2}' | tr -d '",\n'; }
+    let get_ip = |w: &str| {
+        let pipeline = format!(
+            "{} inspect {w} | grep IPAddress | awk '{{print $2}}' | tr -d '\",\\n'",
+            netlab_bin.display()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(pipeline)
+            .env("NETLAB_LAB", &lab_name)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ips: Vec<String> = ["webserver1", "webserver2", "webserver3"]
+        .map(get_ip)
+        .to_vec();
+    for ip in &ips {
+        assert!(
+            ip.parse::<Ipv4Addr>().is_ok(),
+            "the pipeline prints exactly the address: {ip:?}"
+        );
+        // Wait until the web server answers and reaches MongoDB through its link.
+        let end = Instant::now() + Duration::from_secs(60);
+        let url = format!("http://{ip}:8080/readyz");
+        while !cli(&[
+            "exec",
+            "--host",
+            "--",
+            "curl",
+            "-sf",
+            "-o",
+            "/dev/null",
+            &url,
+        ])
+        .output()
+        .unwrap()
+        .status
+        .success()
+        {
+            assert!(Instant::now() < end, "{url} did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // > curl -X POST -H "Content-Type: application/json" -d '{...}' http://$(getWebserverIP webserverN):8080
+    for (doc, ip) in PHYSICISTS.iter().zip(&ips) {
+        stdout(cli(&[
+            "exec",
+            "--host",
+            "--",
+            "curl",
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            doc,
+            &format!("http://{ip}:8080"),
+        ]));
+    }
+    // > curl http://$(getWebserverIP webserver1):8080
+    let out = stdout(cli(&[
+        "exec",
+        "--host",
+        "--",
+        "curl",
+        "-sf",
+        &format!("http://{}:8080", ips[0]),
+    ]));
+    assert_eq!(out.lines().collect::<Vec<_>>(), EXPECTED);
+    drop(lab);
+}

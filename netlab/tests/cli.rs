@@ -270,7 +270,7 @@ fn lab_create_with_dockerd_settings_and_down() {
     };
     run("a");
     let ip = stdout(Command::cargo_bin("netlab").unwrap().args(["--lab", &name, "inspect", "-f", "{{.NetworkSettings.IPAddress}}/{{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.Gateway}}", "a"]));
-    assert_eq!(ip, "10.2.1.0/16 10.2.0.10\n");
+    assert_eq!(ip, "10.2.1.1/16 10.2.0.10\n");
     let host = stdout(Command::cargo_bin("netlab").unwrap().args([
         "--lab", &name, "exec", "--host", "--", "ip", "-4", "-o", "addr", "show", "br0",
     ]));

@@ -35,8 +35,12 @@ impl Ipam {
             u32::from(self.subnet.network()),
             u32::from(self.subnet.broadcast()),
         );
-        let first = u32::from(self.range.network()).max(net + 1);
-        let last = u32::from(self.range.broadcast()).min(bcast - 1);
+        // A narrower range (dockerd's --fixed-cidr) skips its own network and broadcast
+        // addresses too, so that no container gets an address like 10.2.1.0 that reads
+        // as a network (except /31 and /32, which have no such addresses).
+        let narrow = self.range.prefix > self.subnet.prefix && self.range.prefix < 31;
+        let first = (u32::from(self.range.network()) + u32::from(narrow)).max(net + 1);
+        let last = (u32::from(self.range.broadcast()) - u32::from(narrow)).min(bcast - 1);
         let ip = (first..=last)
             .map(Ipv4Addr::from)
             .find(|ip| !self.used.contains_key(ip))
@@ -104,14 +108,20 @@ mod tests {
 
     #[test]
     fn range_and_exhaustion() {
-        // /30 range at the start of the subnet: .0 is the network address, .1 the bridge.
-        let mut ipam = Ipam::new(&lab("10.2.0.1/16", Some("10.2.0.0/30")));
-        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 2, 0, 2));
-        assert_eq!(ipam.allocate("b").unwrap(), Ipv4Addr::new(10, 2, 0, 3));
+        // /29 range at the start of the subnet: .0 and .7 are its network and broadcast
+        // addresses, .1 is the bridge.
+        let mut ipam = Ipam::new(&lab("10.2.0.1/16", Some("10.2.0.0/29")));
+        for i in 2..=6 {
+            assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 2, 0, i));
+        }
         assert!(matches!(
             ipam.allocate("c"),
             Err(Error::AddressExhausted { .. })
         ));
+        // A /31 range has two usable addresses.
+        let mut ipam = Ipam::new(&lab("10.2.0.1/16", Some("10.2.3.0/31")));
+        assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 2, 3, 0));
+        assert_eq!(ipam.allocate("b").unwrap(), Ipv4Addr::new(10, 2, 3, 1));
         // A /30 bridge subnet: broadcast excluded too.
         let mut ipam = Ipam::new(&lab("10.9.0.1/30", None));
         assert_eq!(ipam.allocate("a").unwrap(), Ipv4Addr::new(10, 9, 0, 2));
@@ -122,7 +132,7 @@ mod tests {
     fn statics_conflict_with_everything_in_use() {
         let mut ipam = Ipam::new(&lab("10.2.0.10/16", Some("10.2.1.0/24")));
         let a = ipam.allocate("container web").unwrap();
-        assert_eq!(a, Ipv4Addr::new(10, 2, 1, 0));
+        assert_eq!(a, Ipv4Addr::new(10, 2, 1, 1));
         assert!(
             matches!(ipam.claim(a, "x"), Err(Error::AddressInUse { owner, .. }) if owner == "container web")
         );

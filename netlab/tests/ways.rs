@@ -479,3 +479,59 @@ fn a_simple_uplink_before_and_after_attach() {
     assert_eq!(eth1, "", "the uplink lost its address");
     lab.uplink_attach().unwrap();
 }
+
+/// `--uplink-dev`: a real interface moves into the lab host and is enslaved to the bridge.
+/// The "real machine" here is a scratch network namespace that only this test's thread
+/// enters, so the machine's own interfaces are never touched.
+#[test]
+fn a_real_uplink_device_moves_into_the_lab_host() {
+    assert!(
+        nix::unistd::getuid().is_root(),
+        "this test needs root: it makes a scratch network namespace for its thread"
+    );
+    std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let ip = |args: &[&str]| {
+            let out = std::process::Command::new("ip")
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        ip(&[
+            "link", "add", "uplnk0", "type", "veth", "peer", "name", "peer0",
+        ]);
+        let mut spec = LabSpec::new(&lab_name("updev"));
+        spec.bip = "10.2.0.10/16".parse().unwrap();
+        spec.uplink_dev = Some("uplnk0".into());
+        spec.attach_uplink = true;
+        let lab = Lab::create(&spec).unwrap();
+        assert!(
+            !ip(&["-o", "link"]).contains("uplnk0"),
+            "the interface left the scratch namespace"
+        );
+        let ports = lab
+            .exec(
+                &Target::Host,
+                &["ip", "-o", "link", "show", "master", "docker0"],
+            )
+            .unwrap()
+            .stdout_str();
+        assert!(ports.contains("uplnk0"), "{ports}");
+        let mut missing = LabSpec::new(&lab_name("updev2"));
+        missing.uplink_dev = Some("nosuchdev0".into());
+        let err = Lab::create(&missing).unwrap_err();
+        assert!(err.to_string().contains("no such interface"), "{err}");
+        assert!(
+            matches!(Lab::open(&missing.name), Err(Error::LabNotFound { .. })),
+            "the half-made lab is gone"
+        );
+    })
+    .join()
+    .unwrap();
+}

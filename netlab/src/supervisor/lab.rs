@@ -387,7 +387,7 @@ impl Lab {
 
     /// Docker's link variables and hosts lines for every `--link`; each linked container
     /// must exist and run.
-    fn resolve_links(&self, spec: &ContainerSpec) -> Result<(Vec<(String, String)>, Vec<String>)> {
+    fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
         let (mut env, mut hosts) = (vec![], vec![]);
         for l in &spec.links {
             let target = self
@@ -961,6 +961,9 @@ impl Lab {
         })
     }
 }
+
+/// A new container's link variables and its `/etc/hosts` lines for the linked containers.
+type LinkResolution = (Vec<(String, String)>, Vec<String>);
 
 fn gone(what: &str) -> Error {
     Error::Io {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use mongodb::Cursor;
 use mongodb::bson::RawDocumentBuf;
 use serde_json::json;
@@ -19,6 +19,9 @@ use crate::store::{Store, StoreError};
 /// A chunk of the response body is sent once it holds this much: few enough chunks to keep
 /// per-chunk overhead low, small enough that memory stays flat.
 const CHUNK: usize = 64 * 1024;
+/// Rendered chunks that may wait for the client: enough to keep the cursor busy while one
+/// chunk is being written.
+const AHEAD: usize = 2;
 
 /// `POST /`: a JSON object, or an array of objects, stored as is. `201` with
 /// `{"id": "..."}` or `{"ids": [...]}`.
@@ -100,12 +103,34 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         .into_response())
 }
 
-/// The response body: documents rendered into chunks of about [`CHUNK`] bytes as the cursor
-/// yields them. Only one chunk and one cursor batch are in memory at a time; hyper polls for
-/// the next chunk only when the previous one is written, so a slow client slows the cursor.
+/// The response body. A task reads the cursor and renders chunks while hyper writes the
+/// previous ones, so the database round trips overlap with sending instead of adding to it.
+/// The channel holds at most [`AHEAD`] chunks: memory stays flat, and a slow client slows
+/// the cursor. When the client goes away the task stops and the cursor is dropped
+/// (the driver then sends `killCursors`).
+fn render(
+    cursor: Cursor<RawDocumentBuf>,
+    format: Format,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+    tokio::spawn(async move {
+        let mut chunks = std::pin::pin!(render_chunks(cursor, format));
+        while let Some(chunk) = chunks.next().await {
+            if tx.send(chunk).await.is_err() {
+                tracing::debug!("client went away: stopping the cursor");
+                break;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
+}
+
+/// Documents rendered into chunks of about [`CHUNK`] bytes as the cursor yields them.
 /// An error mid-stream ends the body abruptly (the client sees a truncated transfer, never
 /// a silently short list).
-fn render(
+fn render_chunks(
     cursor: Cursor<RawDocumentBuf>,
     format: Format,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {

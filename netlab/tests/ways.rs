@@ -462,6 +462,17 @@ fn a_simple_uplink_before_and_after_attach() {
         "not yet one segment"
     );
     lab.uplink_attach().unwrap();
+    // Neighbour entries learnt while the segment was split take a probe to heal.
+    common::wait_until(
+        "the LAN to reach the host after attach",
+        std::time::Duration::from_secs(10),
+        || {
+            lab.exec(&lan, &["ping", "-c1", "-W1", "10.2.0.10"])
+                .unwrap()
+                .code
+                == 0
+        },
+    );
     assert_eq!(
         lab.exec(&lan, &["ping", "-c1", "-W2", "10.2.0.10"])
             .unwrap()
@@ -478,6 +489,17 @@ fn a_simple_uplink_before_and_after_attach() {
         .stdout_str();
     assert_eq!(eth1, "", "the uplink lost its address");
     lab.uplink_attach().unwrap();
+    // Neighbour entries learnt while the segment was split take a probe to heal.
+    common::wait_until(
+        "the LAN to reach the host after attach",
+        std::time::Duration::from_secs(10),
+        || {
+            lab.exec(&lan, &["ping", "-c1", "-W1", "10.2.0.10"])
+                .unwrap()
+                .code
+                == 0
+        },
+    );
 }
 
 /// `--uplink-dev`: a real interface moves into the lab host and is enslaved to the bridge.

@@ -8,10 +8,17 @@ use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnsp
 
 use crate::error::{Error, Result};
 
-/// `ip link add NAME type bridge; ip link set NAME up`; returns its index.
-pub async fn add_bridge(h: &Handle, name: &str) -> Result<u32> {
+/// `ip link add NAME address MAC type bridge; ip link set NAME up`; returns its index.
+/// A bridge without a MAC of its own takes the lowest of its ports' and changes it as ports
+/// come and go (an uplink joining, say), leaving stale neighbour entries behind; Docker
+/// gives docker0 a fixed one for the same reason.
+pub async fn add_bridge(h: &Handle, name: &str, mac: Option<[u8; 6]>) -> Result<u32> {
+    let mut b = LinkBridge::new(name);
+    if let Some(m) = mac {
+        b = b.address(m.to_vec());
+    }
     h.link()
-        .add(LinkBridge::new(name).build())
+        .add(b.build())
         .execute()
         .await
         .map_err(|e| Error::netlink("ip link add type bridge", name, e))?;

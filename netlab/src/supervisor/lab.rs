@@ -153,7 +153,8 @@ impl Lab {
         let rt = tokio::runtime::Handle::current();
         let host = netlink::open(&rt)?;
         net::link::set_up(&host, 1, "lo").await?;
-        let bridge_index = net::link::add_bridge(&host, &spec.bridge).await?;
+        let bridge_index =
+            net::link::add_bridge(&host, &spec.bridge, Some(docker_mac(spec.bip.addr))).await?;
         net::addr::add(&host, bridge_index, spec.bip, &spec.bridge).await?;
         sysctl::set("net.ipv4.ip_forward", "1")?;
         // Published ports answer on 127.0.0.1 too: the kernel must route loopback-sourced
@@ -208,7 +209,7 @@ impl Lab {
         let rt = self.rt.clone();
         let (switch_ns, switch) = nsfd::create_net(|| netlink::open(&rt))?;
         net::link::set_up(&switch, 1, "lo").await?;
-        let lan0 = net::link::add_bridge(&switch, "switch").await?;
+        let lan0 = net::link::add_bridge(&switch, "switch", None).await?;
         // The uplink: its lab-host end is `eth1`, its switch end `uplink` on the switch.
         net::link::add_veth_into(&self.host, &up.name, "uplink", &switch_ns, None, None).await?;
         let port = net::link::index(&switch, "uplink")
@@ -911,7 +912,7 @@ impl Lab {
         let bridge = match net::link::index(&self.host, &p.bridge).await? {
             Some(i) => i,
             None => {
-                let i = net::link::add_bridge(&self.host, &p.bridge).await?;
+                let i = net::link::add_bridge(&self.host, &p.bridge, None).await?;
                 self.extra_bridges.push(p.bridge.clone());
                 tracing::info!(bridge = %p.bridge, "bridge created by pipework");
                 i

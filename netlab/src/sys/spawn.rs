@@ -1,51 +1,45 @@
 //! Starting a process inside a container's namespaces.
 
-use std::ffi::CString;
-use std::os::fd::AsRawFd;
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 
+use nix::sched::{CloneFlags, setns, unshare};
+
 use super::nsfd::Namespaces;
 
-/// Spawns `cmd` after joining `ns` (mount first: it resets the working directory, so the
-/// directory is entered afterwards), in a session of its own.
+/// Spawns `cmd` in `ns`, in a process group of its own, from a fresh thread that first
+/// joined the namespaces (mount first: it resets the working directory, which the child
+/// then enters). Joining in the thread rather than in a `pre_exec` hook lets std use
+/// `posix_spawn` (a vfork-style clone that shares the address space) instead of `fork`,
+/// whose cost grows with the supervisor's address space and so with the lab's size.
 pub fn spawn_in(
     mut cmd: Command,
     ns: Option<&Namespaces>,
     workdir: Option<CString>,
 ) -> std::io::Result<Child> {
-    let fds = ns.map(|ns| {
-        (
-            ns.mnt.as_ref().map(|f| f.as_raw_fd()),
-            ns.uts.as_ref().map(|f| f.as_raw_fd()),
-            ns.net.as_raw_fd(),
-        )
-    });
-    // SAFETY: runs in the forked child before exec; only setns/chdir/setsid system calls on
-    // descriptors and a C string prepared before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            if let Some((mnt, uts, net)) = fds {
-                for (fd, flag) in [
-                    (mnt, libc::CLONE_NEWNS),
-                    (uts, libc::CLONE_NEWUTS),
-                    (Some(net), libc::CLONE_NEWNET),
-                ] {
-                    if let Some(fd) = fd
-                        && libc::setns(fd, flag) < 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-            }
-            if let Some(dir) = &workdir
-                && libc::chdir(dir.as_ptr()) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::setsid();
-            Ok(())
-        });
+    if let Some(dir) = &workdir {
+        cmd.current_dir(OsStr::from_bytes(dir.as_bytes()));
     }
-    cmd.spawn()
+    cmd.process_group(0);
+    let Some(ns) = ns else {
+        return cmd.spawn();
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // setns into a mount namespace needs a filesystem context of this thread's own.
+            unshare(CloneFlags::CLONE_FS)?;
+            if let Some(mnt) = &ns.mnt {
+                setns(mnt, CloneFlags::CLONE_NEWNS)?;
+            }
+            if let Some(uts) = &ns.uts {
+                setns(uts, CloneFlags::CLONE_NEWUTS)?;
+            }
+            setns(&ns.net, CloneFlags::CLONE_NEWNET)?;
+            cmd.spawn()
+        })
+        .join()
+        .map_err(|_| std::io::Error::other("spawn thread panicked"))?
+    })
 }

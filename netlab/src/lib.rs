@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod error;
 pub mod firewall;
+pub mod graph;
 pub mod inspect;
 pub mod links;
 pub mod model;

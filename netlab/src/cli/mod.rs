@@ -3,6 +3,7 @@
 
 mod containers;
 mod exec;
+mod graph;
 mod inspect;
 mod labs;
 mod port;
@@ -75,6 +76,8 @@ enum Cmd {
     /// Create and list labs.
     #[command(subcommand)]
     Lab(labs::LabCmd),
+    /// Draw a scenario file, or the running lab, as Graphviz DOT or Mermaid.
+    Graph(graph::GraphArgs),
     #[command(name = "__supervisor", hide = true)]
     Supervisor(SupervisorArgs),
 }
@@ -151,6 +154,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             _ => labs::down(&lab),
         },
         Cmd::Lab(c) => labs::lab(&lab, c),
+        Cmd::Graph(a) => graph::graph(&lab, a),
         Cmd::Supervisor(_) => Ok(0),
     }
 }

@@ -235,7 +235,7 @@ pub fn from_lab(info: &LabInfo, containers: &[ContainerState]) -> Topology {
 /// The host-side name pipework gives an interface when not told one, derived as the lab
 /// supervisor derives it (a hash of `container/ifname`, salted apart from the veths).
 fn pipework_host_ifname(container: &str, ifname: &str) -> String {
-    host_veth_name(&format!("{container}/{ifname}"), 1000).replacen("veth", "vpw", 1)
+    crate::model::names::pipework_host_ifname(container, ifname, 0)
 }
 
 /// One container as both sources describe it.

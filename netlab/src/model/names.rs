@@ -69,6 +69,15 @@ pub fn host_veth_name(container: &str, salt: u32) -> String {
     format!("veth{:010x}", fnv1a(container, salt) & 0xff_ffff_ffff)
 }
 
+/// The host-side name of a pipework interface `ifname` of `container` when none is given:
+/// `vpw` + 10 hex digits, salted apart from the container veths.
+pub fn pipework_host_ifname(container: &str, ifname: &str, salt: u32) -> String {
+    format!(
+        "vpw{:010x}",
+        fnv1a(&format!("{container}/{ifname}"), 1000 + salt) & 0xff_ffff_ffff
+    )
+}
+
 fn fnv1a(s: &str, salt: u32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in salt.to_le_bytes().iter().chain(s.as_bytes()) {

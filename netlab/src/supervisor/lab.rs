@@ -274,6 +274,8 @@ impl Lab {
             .ok_or_else(|| gone(&name))?;
         net::addr::flush_v4(&self.host, idx, &name).await?;
         net::link::set_master(&self.host, idx, self.bridge_index, &name).await?;
+        // `lab ls` and `graph` report it from the spec.
+        self.spec.attach_uplink = true;
         tracing::info!(uplink = %name, bridge = %self.spec.bridge, "uplink enslaved to the bridge");
         Ok(())
     }
@@ -871,8 +873,7 @@ impl Lab {
             None => {
                 let mut salt = 0;
                 loop {
-                    let n = host_veth_name(&format!("{}/{ifname}", p.container), 1000 + salt)
-                        .replacen("veth", "vpw", 1);
+                    let n = crate::model::names::pipework_host_ifname(&p.container, &ifname, salt);
                     if net::link::index(&self.host, &n).await?.is_none() {
                         break n;
                     }

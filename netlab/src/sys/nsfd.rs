@@ -79,14 +79,9 @@ pub fn create<T: Send>(
             unshare(CloneFlags::CLONE_FS).map_err(|e| Error::kernel("unshare", "CLONE_FS", e))?;
             unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNS)
                 .map_err(|e| Error::kernel("unshare", "container namespaces", e))?;
-            mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                None::<&str>,
-            )
-            .map_err(|e| Error::kernel("mount --make-rprivate", "/", e))?;
+            // No `mount --make-rprivate /` here: the lab's own mount namespace is private
+            // already (see `launch::setup_lab_mounts`) and a copy keeps that, while a
+            // recursive remount walks every mount and costs time per container.
             for (src, dst) in &setup.binds {
                 mount(
                     Some(src.as_path()),

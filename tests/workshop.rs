@@ -12,11 +12,12 @@
 //! terminal), every command with stdin from /dev/null and a 60 s limit, inside a fresh
 //! network and mount namespace of its own (`unshare --net --mount`): its labs have the
 //! names a student sees (`default`) without meeting any other lab on the machine, and
-//! nothing reaches the machine's own network. In the mount namespace `/usr/local/bin` shows
+//! nothing reaches the machine's own network. In the mount namespace, `/usr/local/bin` has
 //! what `scripts/provision` installs there (netlab, birthday-service, mongo-server and the
-//! MongoDB-compatible server), built here first with the same cargo; if cargo's target
-//! folder is not `./target`, `./target/debug` shows the fresh build too, since the scenario
-//! files put `../target/debug` on their containers' PATH. A guard ends the chapter's labs
+//! MongoDB-compatible server) laid over its own files with overlayfs, the binaries built
+//! here first with the same cargo; if cargo's target folder is not `./target`, the fresh
+//! build is also bind-mounted on `./target/debug` (and `./target/release`, if they exist),
+//! since the scenario files put those on their containers' PATH. A guard ends the chapter's labs
 //! (`netlab down` inside the namespaces) and its shell, however the test ends.
 //!
 //! Needs root (the namespaces) and a MongoDB-compatible server from `scripts/mongo-server`
@@ -264,8 +265,9 @@ fn mongo_server() -> &'static Path {
     })
 }
 
-/// A folder that looks like `/usr/local/bin` after `scripts/provision`: the machine's own
-/// entries plus netlab, birthday-service, mongo-server and the database server, as symlinks.
+/// What `scripts/provision` adds to `/usr/local/bin`: netlab, birthday-service,
+/// mongo-server and the database server, as symlinks; laid over the machine's own
+/// `/usr/local/bin` (overlayfs) in a chapter's mount namespace.
 fn provisioned_bin() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -273,30 +275,20 @@ fn provisioned_bin() -> &'static Path {
             .prefix("workshop-bin")
             .tempdir()
             .unwrap();
-        let link = |src: &Path, name: &std::ffi::OsStr| {
-            let dst = dir.path().join(name);
-            let _ = std::fs::remove_file(&dst);
-            std::os::unix::fs::symlink(src, &dst).unwrap();
+        let link = |src: &Path, name: &str| {
+            std::os::unix::fs::symlink(src, dir.path().join(name)).unwrap();
         };
-        if let Ok(entries) = std::fs::read_dir("/usr/local/bin") {
-            for e in entries.flatten() {
-                link(&e.path(), &e.file_name());
-            }
-        }
         for name in ["netlab", "birthday-service"] {
-            link(&bin_dir().join(name), name.as_ref());
+            link(&bin_dir().join(name), name);
         }
-        link(
-            &repo().join("scripts/mongo-server"),
-            "mongo-server".as_ref(),
-        );
+        link(&repo().join("scripts/mongo-server"), "mongo-server");
         let server = mongo_server();
         let kind = if server.to_string_lossy().contains("ferretdb") {
             "ferretdb"
         } else {
             "mongod"
         };
-        link(server, kind.as_ref());
+        link(server, kind);
         dir
     })
     .path()
@@ -368,7 +360,7 @@ impl Shell {
         sh.mntns = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).unwrap();
         // The provisioned machine, in this mount namespace only.
         let mut setup = format!(
-            "set -e; mount --bind {} /usr/local/bin",
+            "set -e; mount -t overlay overlay -o lowerdir={}:/usr/local/bin /usr/local/bin",
             sh_quote(provisioned_bin())
         );
         for profile in ["debug", "release"] {

@@ -68,7 +68,7 @@ async fn run(cli: Cli, uri: String) -> anyhow::Result<()> {
     let listeners = listen::bind_all(cli.port)
         .await
         .with_context(|| format!("listen on port {}", cli.port))?;
-    let app = app(AppState::new(store));
+    let app = app(AppState::new(store.clone()));
     let servers = listeners.into_iter().map(|listener| {
         match listener.local_addr() {
             Ok(addr) => tracing::info!("listening on {addr}"),
@@ -81,9 +81,10 @@ async fn run(cli: Cli, uri: String) -> anyhow::Result<()> {
             .with_graceful_shutdown(shutdown.clone())
             .into_future()
     });
-    futures::future::try_join_all(servers)
-        .await
-        .context("serve HTTP")?;
+    let served = futures::future::try_join_all(servers).await;
+    // The router and its handles are gone now: this is the driver's last handle.
+    store.close().await;
+    served.context("serve HTTP")?;
     tracing::info!("stopped");
     Ok(())
 }

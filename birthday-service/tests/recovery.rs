@@ -158,3 +158,47 @@ async fn starts_before_the_database_and_serves_once_it_is_up() {
         "name = James Clerk Maxwell, birthday = 13.06.1831\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_silent_also_gives_503s_within_two_seconds() {
+    let db = mongo().await;
+    let proxy = Proxy::start(db.addr()).await;
+    let svc = ServiceProcess::spawn(&["--mongo-uri", &format!("mongodb://{}/", proxy.addr)]).await;
+    let client = http();
+    assert_eq!(post(&client, &svc.base, PHYSICISTS[0]).await.0, 201);
+
+    // TCP stays up, nothing answers: no reset tells the driver anything.
+    proxy.blackhole();
+    let get = |path: &'static str| {
+        let client = client.clone();
+        let url = format!("{}{path}", svc.base);
+        async move {
+            let started = Instant::now();
+            let status = client.get(url).send().await.unwrap().status().as_u16();
+            (status, started.elapsed())
+        }
+    };
+    let ((post_status, post_took), (list, list_took), (ready, ready_took)) =
+        tokio::join!(post_seq(&client, &svc.base, 1), get("/"), get("/readyz"),);
+    assert_eq!((post_status, list, ready), (503, 503, 503));
+    for took in [post_took, list_took, ready_took] {
+        assert!(took < UNAVAILABLE_WITHIN, "a 503 took {took:?}");
+    }
+
+    // Back: the same process recovers by itself.
+    proxy.restore();
+    let until = Instant::now() + DEADLINE;
+    while post(&client, &svc.base, PHYSICISTS[1]).await.0 != 201 {
+        assert!(
+            Instant::now() < until,
+            "no recovery within {DEADLINE:?}:\n{}",
+            svc.log()
+        );
+    }
+    let (status, text) = get_text(&client, &svc.base).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.starts_with("name = James Clerk Maxwell, birthday = 13.06.1831\n"),
+        "{text}"
+    );
+}

@@ -98,7 +98,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     };
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        Body::from_stream(render(cursor, format)),
+        Body::from_stream(render(state.store.clone(), cursor, format)),
     )
         .into_response())
 }
@@ -109,12 +109,13 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 /// the cursor. When the client goes away the task stops and the cursor is dropped
 /// (the driver then sends `killCursors`).
 fn render(
+    store: Store,
     cursor: Cursor<RawDocumentBuf>,
     format: Format,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     tokio::spawn(async move {
-        let mut chunks = std::pin::pin!(render_chunks(cursor, format));
+        let mut chunks = std::pin::pin!(render_chunks(store, cursor, format));
         while let Some(chunk) = chunks.next().await {
             if tx.send(chunk).await.is_err() {
                 tracing::debug!("client went away: stopping the cursor");
@@ -131,16 +132,19 @@ fn render(
 /// An error mid-stream ends the body abruptly (the client sees a truncated transfer, never
 /// a silently short list).
 fn render_chunks(
+    store: Store,
     cursor: Cursor<RawDocumentBuf>,
     format: Format,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
     struct Render {
+        store: Store,
         cursor: Cursor<RawDocumentBuf>,
         format: Format,
         count: u64,
         done: bool,
     }
     let start = Render {
+        store,
         cursor,
         format,
         count: 0,
@@ -155,7 +159,7 @@ fn render_chunks(
             buf.push(b'[');
         }
         while buf.len() < CHUNK {
-            match Store::advance(&mut st.cursor).await {
+            match st.store.advance(&mut st.cursor).await {
                 Ok(true) => {}
                 Ok(false) => {
                     st.done = true;

@@ -1,7 +1,7 @@
 //! The database side: one collection, reached through the official driver with short,
 //! bounded waits so an unreachable MongoDB turns into a quick 503 instead of a hung request.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
@@ -9,18 +9,20 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Cursor, Database};
 
-/// How long the driver looks for a usable server before giving up. Requests must answer
-/// 503 within 2 s when MongoDB is down; this leaves room for the one retry the driver
-/// makes on a network error and for the HTTP round trip.
+/// How long the driver looks for a usable server before giving up: a stopped MongoDB
+/// (connection refused) turns into a 503 in about this time.
 pub const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_millis(800);
 /// TCP connect timeout: on a LAN or a lab bridge a connection takes well under a millisecond;
 /// a silent peer (container gone, packets dropped) must not hold a request.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(800);
-/// Hard bound on one database operation, whatever the driver does inside (retries, pool
-/// waits): the 2-second promise holds even when the server accepts TCP but does not answer.
-pub const OPERATION_DEADLINE: Duration = Duration::from_millis(1700);
-/// Bound on fetching the next batch of a cursor while a response is streaming.
-pub const GET_MORE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long an operation may take before we ask whether the server is there at all.
+pub const PATIENCE: Duration = Duration::from_millis(1200);
+/// How long that question (a `ping`) may take. PATIENCE + PROBE stays under the 2-second
+/// promise, with room for the HTTP round trip.
+pub const PROBE: Duration = Duration::from_millis(500);
+/// Bound on an operation of a server that answers `ping` but is slow to finish it (a 1 MiB
+/// batch on a busy SQLite-backed FerretDB can take seconds).
+pub const SLOW_LIMIT: Duration = Duration::from_secs(60);
 /// Documents per cursor batch: large enough to make round trips rare, small enough that a
 /// batch of typical documents stays well under a megabyte (memory stays flat while streaming).
 pub const BATCH_SIZE: u32 = 1000;
@@ -90,15 +92,38 @@ fn write_error(index: usize, code: i32, message: &str) -> StoreError {
     }
 }
 
-/// Runs a driver call with the hard deadline of [`OPERATION_DEADLINE`].
-async fn bounded<T>(
+/// Waits for `op`. If it takes longer than `patience`, asks `probe` whether the server is
+/// there at all: if not (no answer within [`PROBE`]), the database is unavailable; if it is,
+/// the operation is merely slow and may run on up to [`SLOW_LIMIT`].
+///
+/// A plain deadline would turn a slow but successful insert into a 503 whose document is
+/// stored anyway (and a retry would store it twice); waiting for the driver alone could hang
+/// on a server that accepts TCP but never answers (until the monitor's next heartbeat, 10 s).
+pub(crate) async fn patiently<T>(
     what: &str,
     op: impl IntoFuture<Output = mongodb::error::Result<T>>,
+    patience: Duration,
+    probe: impl Future<Output = bool>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(OPERATION_DEADLINE, op.into_future()).await {
+    let op = op.into_future();
+    tokio::pin!(op);
+    if let Ok(result) = tokio::time::timeout(patience, &mut op).await {
+        return result.map_err(StoreError::from_driver);
+    }
+    let probe = tokio::time::timeout(PROBE, probe);
+    tokio::select! {
+        result = &mut op => return result.map_err(StoreError::from_driver),
+        up = probe => if !matches!(up, Ok(true)) {
+            return Err(StoreError::Unavailable {
+                detail: format!("{what}: no answer within {patience:?}, and no answer to ping"),
+            });
+        },
+    }
+    tracing::debug!(what, "slow operation, but the server answers ping: waiting");
+    match tokio::time::timeout(SLOW_LIMIT, op).await {
         Ok(result) => result.map_err(StoreError::from_driver),
         Err(_) => Err(StoreError::Unavailable {
-            detail: format!("{what}: no answer within {OPERATION_DEADLINE:?}"),
+            detail: format!("{what}: no answer within {SLOW_LIMIT:?}"),
         }),
     }
 }
@@ -106,6 +131,7 @@ async fn bounded<T>(
 /// The birthdays collection. Cheap to clone: the driver's client is shared.
 #[derive(Clone)]
 pub struct Store {
+    client: Client,
     db: Database,
     docs: Collection<Document>,
     raw: Collection<RawDocumentBuf>,
@@ -139,6 +165,7 @@ impl Store {
         let client = Client::with_options(options).map_err(StoreError::InvalidUri)?;
         let db = client.database(database);
         Ok(Store {
+            client,
             docs: db.collection(collection),
             raw: db.collection(collection),
             db,
@@ -151,11 +178,13 @@ impl Store {
             0 => Ok(Vec::new()),
             1 => {
                 let doc = docs.pop().unwrap_or_default();
-                let result = bounded("insert", self.docs.insert_one(doc)).await?;
+                let result = self.patiently("insert", self.docs.insert_one(doc)).await?;
                 Ok(vec![result.inserted_id])
             }
             n => {
-                let result = bounded("insert", self.docs.insert_many(docs)).await?;
+                let result = self
+                    .patiently("insert", self.docs.insert_many(docs))
+                    .await?;
                 let mut ids: Vec<(usize, Bson)> = result.inserted_ids.into_iter().collect();
                 ids.sort_unstable_by_key(|(i, _)| *i);
                 debug_assert_eq!(ids.len(), n);
@@ -168,23 +197,146 @@ impl Store {
     /// across several web servers is not the posting order). Raw BSON, so documents are
     /// rendered straight from the driver's buffer without building maps.
     pub async fn find_all(&self) -> Result<Cursor<RawDocumentBuf>, StoreError> {
-        bounded("find", self.raw.find(doc! {}).batch_size(BATCH_SIZE)).await
+        self.patiently("find", self.raw.find(doc! {}).batch_size(BATCH_SIZE))
+            .await
     }
 
-    /// Moves a cursor to its next document, bounded by [`GET_MORE_DEADLINE`].
-    pub async fn advance(cursor: &mut Cursor<RawDocumentBuf>) -> Result<bool, StoreError> {
-        match tokio::time::timeout(GET_MORE_DEADLINE, cursor.advance()).await {
-            Ok(result) => result.map_err(StoreError::from_driver),
-            Err(_) => Err(StoreError::Unavailable {
-                detail: format!("getMore: no answer within {GET_MORE_DEADLINE:?}"),
-            }),
+    /// Moves a cursor to its next document (fetching the next batch when needed), with the
+    /// same patience as every operation.
+    pub async fn advance(&self, cursor: &mut Cursor<RawDocumentBuf>) -> Result<bool, StoreError> {
+        self.patiently("getMore", cursor.advance()).await
+    }
+
+    async fn patiently<T>(
+        &self,
+        what: &str,
+        op: impl IntoFuture<Output = mongodb::error::Result<T>>,
+    ) -> Result<T, StoreError> {
+        patiently(what, op, PATIENCE, self.answers_ping()).await
+    }
+
+    /// True when the server answers `ping` right now (on a connection of its own).
+    async fn answers_ping(&self) -> bool {
+        self.db.run_command(doc! {"ping": 1}).await.is_ok()
+    }
+
+    /// Closes the driver at shutdown. On MongoDB: the driver's `shutdown` (waits for pending
+    /// cleanup such as `killCursors`, ends the pooled implicit sessions with `endSessions`).
+    ///
+    /// FerretDB 1.x has no `endSessions` command: the driver sends it whenever its last client
+    /// handle goes away, FerretDB answers "no such command" and logs a warning. The driver
+    /// ignores the answer (the sessions spec says to), so nothing breaks, but we do not send
+    /// a command we know is unsupported: on FerretDB (recognised by the `ferretdbVersion`
+    /// field of `buildInfo`) the client is closed without it. Its sessions need no ending
+    /// there, and MongoDB still gets the full clean-up. See NOTES.md.
+    pub async fn close(self) {
+        const ASK: Duration = Duration::from_millis(500);
+        const CLEAN_UP: Duration = Duration::from_secs(2);
+        let admin = self.client.database("admin");
+        let build_info = admin.run_command(doc! {"buildInfo": 1});
+        let ferretdb = matches!(
+            tokio::time::timeout(ASK, build_info.into_future()).await,
+            Ok(Ok(info)) if info.contains_key("ferretdbVersion")
+        );
+        let Store {
+            client,
+            db,
+            docs,
+            raw,
+        } = self;
+        drop((admin, db, docs, raw));
+        if ferretdb {
+            tracing::debug!("FerretDB: closing the driver without endSessions");
+            // The last handle is never dropped, so the driver's drop hook never queues
+            // `endSessions`; the process is exiting and the OS closes the sockets.
+            std::mem::forget(client);
+        } else if tokio::time::timeout(CLEAN_UP, client.shutdown().into_future())
+            .await
+            .is_err()
+        {
+            tracing::warn!("driver shutdown took over {CLEAN_UP:?}; exiting anyway");
         }
     }
 
-    /// Does the server answer right now? (`ping`, bounded like every request.)
+    /// Does the server answer right now? (`ping`, answered or not within 2 seconds.)
     pub async fn ping(&self) -> Result<(), StoreError> {
-        bounded("ping", self.db.run_command(doc! {"ping": 1}))
+        let ping = self.db.run_command(doc! {"ping": 1});
+        patiently("ping", ping, PATIENCE, std::future::ready(false))
             .await
             .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never<T>() -> std::future::Pending<mongodb::error::Result<T>> {
+        std::future::pending()
+    }
+
+    async fn after<T>(d: Duration, value: T) -> mongodb::error::Result<T> {
+        tokio::time::sleep(d).await;
+        Ok(value)
+    }
+
+    async fn probe(d: Duration, up: bool) -> bool {
+        tokio::time::sleep(d).await;
+        up
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    // Paused time: sleeps complete instantly and in order, so timing is exact.
+    #[tokio::test(start_paused = true)]
+    async fn fast_operations_need_no_probe() {
+        let started = tokio::time::Instant::now();
+        let r = patiently(
+            "op",
+            after(PATIENCE - MS, 1),
+            PATIENCE,
+            probe(Duration::ZERO, false),
+        )
+        .await;
+        assert_eq!(r.unwrap(), 1);
+        assert!(started.elapsed() < PATIENCE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_is_unavailable_within_two_seconds() {
+        for probe_answer in [probe(PROBE * 2, true), probe(10 * MS, false)] {
+            let started = tokio::time::Instant::now();
+            let r = patiently::<()>("op", never(), PATIENCE, probe_answer).await;
+            assert!(matches!(r, Err(StoreError::Unavailable { .. })), "{r:?}");
+            assert!(started.elapsed() <= PATIENCE + PROBE);
+            assert!(PATIENCE + PROBE < Duration::from_millis(1800));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_server_that_answers_ping_gets_time() {
+        let r = patiently(
+            "op",
+            after(Duration::from_secs(5), 7),
+            PATIENCE,
+            probe(MS, true),
+        )
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        // Finishing while the probe is still out counts too.
+        let r = patiently(
+            "op",
+            after(PATIENCE + MS, 8),
+            PATIENCE,
+            probe(PROBE * 2, false),
+        )
+        .await;
+        assert_eq!(r.unwrap(), 8);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn even_a_slow_server_has_a_limit() {
+        let r = patiently::<()>("op", never(), PATIENCE, probe(MS, true)).await;
+        assert!(matches!(r, Err(StoreError::Unavailable { .. })), "{r:?}");
     }
 }

@@ -234,3 +234,89 @@ pub async fn get_json(client: &reqwest::Client, base: &str) -> Vec<serde_json::V
     assert_eq!(r.status(), 200);
     r.json().await.expect("a JSON array")
 }
+
+/// A TCP proxy in front of the database that can go silent: in "blackhole" mode it keeps
+/// every connection open and accepts new ones but forwards nothing, like a host whose
+/// container vanished without a reset. Restoring closes the connections that went silent
+/// (their protocol state is lost) and forwards again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    mode: tokio::sync::watch::Sender<(u64, bool)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mode, watch) = tokio::sync::watch::channel((0_u64, false));
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(pump(client, upstream, watch.clone()));
+            }
+        });
+        Proxy { addr, mode, task }
+    }
+
+    pub fn blackhole(&self) {
+        self.mode.send_modify(|(generation, silent)| {
+            *generation += 1;
+            *silent = true;
+        });
+    }
+
+    pub fn restore(&self) {
+        self.mode.send_modify(|(generation, silent)| {
+            *generation += 1;
+            *silent = false;
+        });
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pump(
+    mut client: tokio::net::TcpStream,
+    upstream: SocketAddr,
+    mut mode: tokio::sync::watch::Receiver<(u64, bool)>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (born, silent) = *mode.borrow_and_update();
+    // A connection made while silent gets no upstream at all.
+    let mut server = if silent {
+        None
+    } else {
+        match tokio::net::TcpStream::connect(upstream).await {
+            Ok(s) => Some(s),
+            Err(_) => return,
+        }
+    };
+    let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
+    loop {
+        // Forward only while the mode is still the one this connection was born in.
+        let current = *mode.borrow();
+        let forwarding = current.0 == born && !current.1;
+        if current.0 != born && !current.1 {
+            return; // restored after going silent: drop the stale connection
+        }
+        tokio::select! {
+            n = client.read(&mut a) => {
+                let Ok(n @ 1..) = n else { return };
+                if forwarding && let Some(s) = server.as_mut() && s.write_all(&a[..n]).await.is_err() {
+                    return;
+                }
+            }
+            n = async { match server.as_mut() { Some(s) => s.read(&mut b).await, None => std::future::pending().await } } => {
+                let Ok(n @ 1..) = n else { return };
+                if forwarding && client.write_all(&b[..n]).await.is_err() {
+                    return;
+                }
+            }
+            changed = mode.changed() => if changed.is_err() { return },
+        }
+    }
+}

@@ -589,6 +589,14 @@ fn vagrant_demo_simulated() {
         "vagrant-demo --simulate: {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    // The real mode looks for the NIC holding 10.2.0.10; in this (empty) network namespace
+    // there is none, and it must stop before touching anything.
+    let (status, out) = sh.run("scripts/vagrant-demo 2>&1");
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains("no interface of this machine has 10.2.0.10"),
+        "{out}"
+    );
 }
 
 // ------------------------------------------------------------------------------ the runner's own tests

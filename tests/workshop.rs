@@ -199,12 +199,12 @@ fn diff(expected: &[String], actual: &[String]) -> String {
             }
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            let _ = writeln!(out, "+ {}", actual[j]);
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
             let _ = writeln!(out, "- {}", expected[i]);
             i += 1;
+        } else {
+            let _ = writeln!(out, "+ {}", actual[j]);
+            j += 1;
         }
     }
     out
@@ -271,9 +271,11 @@ fn mongo_server() -> &'static Path {
 fn provisioned_bin() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
+        // In cargo's folder for test files: a static is never dropped, and `cargo clean`
+        // takes it away.
         let dir = tempfile::Builder::new()
             .prefix("workshop-bin")
-            .tempdir()
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .unwrap();
         let link = |src: &Path, name: &str| {
             std::os::unix::fs::symlink(src, dir.path().join(name)).unwrap();
@@ -656,5 +658,5 @@ fn runner_wildcards() {
     assert_eq!(output_lines("x  \n\ny"), ["x", "", "y"]);
     assert!(output_lines("").is_empty());
     let d = diff(&s(&["a", "b", "c"]), &s(&["a", "x", "c"]));
-    assert_eq!(d, "  a\n+ x\n- b\n  c\n");
+    assert_eq!(d, "  a\n- b\n+ x\n  c\n");
 }

@@ -136,8 +136,21 @@ fn foreground_run_exec_and_logs_pass_output_and_exit_codes() {
         .args(["stop", "-t", "1", "bg"])
         .assert()
         .success();
-    let all = stdout(netlab(&lab).args(["ps", "-a", "-q"]));
-    assert_eq!(all, "fg\nbg\n");
+    let ids = stdout(netlab(&lab).args(["ps", "-a", "-q"]));
+    assert_eq!(ids.lines().count(), 2, "{ids}");
+    assert!(
+        ids.lines()
+            .all(|l| l.len() == 12 && l.chars().all(|c| c.is_ascii_hexdigit())),
+        "{ids}"
+    );
+    // `$(docker ps -q -l)`: the latest container's ID, accepted wherever a name is.
+    let latest = stdout(netlab(&lab).args(["ps", "-q", "-l"]));
+    assert_eq!(latest, ids.lines().nth(1).unwrap().to_string() + "\n");
+    netlab(&lab)
+        .args(["inspect", "-f", "{{.Name}}", latest.trim()])
+        .assert()
+        .success()
+        .stdout("/bg\n");
     assert_eq!(stdout(netlab(&lab).args(["ps", "-q"])), "");
     netlab(&lab).args(["start", "bg"]).assert().success();
     netlab(&lab)
@@ -145,6 +158,7 @@ fn foreground_run_exec_and_logs_pass_output_and_exit_codes() {
         .assert()
         .success();
     assert_eq!(stdout(netlab(&lab).args(["ps", "-a", "-q"])), "");
+    assert_eq!(stdout(netlab(&lab).args(["ps", "-q", "-l"])), "");
 }
 
 /// Runs a failing command and returns its stderr.

@@ -9,9 +9,12 @@ pub struct PsArgs {
     /// Show stopped containers too.
     #[arg(short = 'a', long)]
     all: bool,
-    /// Only print names.
+    /// Only print IDs (short, like docker; every command accepts them as names).
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Only the latest created container, running or not (the article's `docker ps -q -l`).
+    #[arg(short = 'l', long)]
+    latest: bool,
     /// Print JSON (one array of containers).
     #[arg(long)]
     json: bool,
@@ -80,8 +83,14 @@ fn status_text(c: &ContainerState, now: u64) -> String {
 
 pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
     let list = match open_if_exists(lab)? {
-        Some(l) => l.ps(a.all)?,
+        Some(l) => l.ps(a.all || a.latest)?,
         None => vec![],
+    };
+    // Creation order: the latest is the last.
+    let list: Vec<ContainerState> = if a.latest {
+        list.into_iter().last().into_iter().collect()
+    } else {
+        list
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -89,7 +98,7 @@ pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
     }
     if a.quiet {
         for c in &list {
-            println!("{}", c.name);
+            println!("{}", &c.id[..12]);
         }
         return Ok(0);
     }

@@ -106,6 +106,7 @@ pub fn main() -> ExitCode {
         }
     }
     init_tracing("warn");
+    crate::sys::default_sigpipe();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -320,6 +320,34 @@ impl Lab {
         }
     }
 
+    /// A container's name from its name or, like Docker, a unique prefix of its ID (names
+    /// win); unknown references stay as they are, so the caller's lookup names them.
+    pub fn resolve(&self, reference: &str) -> Result<String> {
+        if self.containers.contains_key(reference)
+            || reference.is_empty()
+            || !reference.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Ok(reference.to_string());
+        }
+        let hits: Vec<&Container> = self
+            .containers
+            .values()
+            .filter(|c| c.id.starts_with(reference))
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(one.spec.name.clone()),
+            [] => Ok(reference.to_string()),
+            many => Err(Error::spec(
+                "container",
+                reference,
+                format!(
+                    "the ID prefix matches {} containers; give more of the ID or a name",
+                    many.len()
+                ),
+            )),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Result<&Container> {
         self.containers
             .get(name)

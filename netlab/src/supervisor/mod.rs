@@ -227,8 +227,61 @@ fn ok(r: Response) -> Answer {
     Ok((r, vec![]))
 }
 
+/// Rewrites container references given as an ID prefix (`netlab ps -q`) to names.
+fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
+    let lab = s.rt.block_on(s.lab.lock());
+    let name = |n: String| lab.resolve(&n);
+    let target = |t: Target| -> Result<Target> {
+        Ok(match t {
+            Target::Container(n) => Target::Container(lab.resolve(&n)?),
+            other => other,
+        })
+    };
+    Ok(match req {
+        Request::Inspect { name: n } => Request::Inspect { name: name(n)? },
+        Request::Start { name: n } => Request::Start { name: name(n)? },
+        Request::Stop {
+            name: n,
+            timeout_secs,
+        } => Request::Stop {
+            name: name(n)?,
+            timeout_secs,
+        },
+        Request::Rm { name: n, force } => Request::Rm {
+            name: name(n)?,
+            force,
+        },
+        Request::Logs { name: n, follow } => Request::Logs {
+            name: name(n)?,
+            follow,
+        },
+        Request::Wait { name: n } => Request::Wait { name: name(n)? },
+        Request::Exec {
+            target: t,
+            argv,
+            env,
+            workdir,
+        } => Request::Exec {
+            target: target(t)?,
+            argv,
+            env,
+            workdir,
+        },
+        Request::Connect { target: t, addr } => Request::Connect {
+            target: target(t)?,
+            addr,
+        },
+        Request::Pipework { mut spec } => {
+            spec.container = name(spec.container)?;
+            Request::Pipework { spec }
+        }
+        other => other,
+    })
+}
+
 fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -> Answer {
     let rt = &s.rt;
+    let req = resolve_names(s, req)?;
     match req {
         Request::Info => ok(Response::Info {
             info: rt.block_on(s.lab.lock()).info(),

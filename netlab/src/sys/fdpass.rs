@@ -3,7 +3,7 @@
 //! Passing fds lets the supervisor give a process in a lab the client's own terminal, and
 //! give the client a socket created inside a lab namespace that it could not enter itself.
 
-use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::io::{IoSlice, IoSliceMut, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
@@ -37,9 +37,20 @@ pub fn send(stream: &UnixStream, payload: &[u8], fds: &[RawFd]) -> std::io::Resu
             other => break other.map_err(std::io::Error::from)?,
         }
     };
-    let mut w = stream;
-    w.write_all(&header[sent..])?;
-    w.write_all(payload)
+    send_all(stream, &header[sent..])?;
+    send_all(stream, payload)
+}
+
+/// `write_all` with MSG_NOSIGNAL: a peer that went away gives EPIPE, never SIGPIPE.
+fn send_all(stream: &UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match nix::sys::socket::send(stream.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => buf = &buf[n..],
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Receives one message and the fds that came with it; `Ok(None)` on a clean EOF.

@@ -13,3 +13,13 @@ pub mod nsfd;
 pub mod reaper;
 pub mod spawn;
 pub mod sysctl;
+
+/// Lets SIGPIPE end the CLI quietly, as it ends `cat`: Rust ignores SIGPIPE, and printing to
+/// a closed pipe (`netlab inspect X | head`) would otherwise panic. Sockets to the lab are
+/// written with MSG_NOSIGNAL, so a lab that goes away is still an error, not a signal.
+pub fn default_sigpipe() {
+    // SAFETY: resetting one signal's disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

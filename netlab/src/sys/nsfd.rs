@@ -107,6 +107,17 @@ pub fn create<T: Send>(
                 Some("mode=1777"),
             )
             .map_err(|e| Error::kernel("mount tmpfs", "/dev/shm", e))?;
+            // A sysfs of the container's own network namespace, so `/sys/class/net` lists its
+            // interfaces, not the machine's (as Docker does). Not fatal where refused.
+            if let Err(e) = mount(
+                Some("sysfs"),
+                "/sys",
+                Some("sysfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                None::<&str>,
+            ) {
+                tracing::debug!("mount sysfs in a container: {e}; it sees the machine's /sys");
+            }
             nix::unistd::sethostname(&setup.hostname)
                 .map_err(|e| Error::kernel("sethostname", &setup.hostname, e))?;
             let ns = Namespaces {

@@ -41,7 +41,9 @@ fn sink(port: u16) -> ! {
 
 /// Sends `bytes` over a connection opened from the LAN machine; returns MiB/s.
 fn send(lab: &Lab, addr: SocketAddr, bytes: u64) -> f64 {
-    let mut s = lab.connect_tcp(&Target::Node("lan".into()), addr).expect("connect from the LAN machine");
+    let mut s = lab
+        .connect_tcp(&Target::Node("lan".into()), addr)
+        .expect("connect from the LAN machine");
     let buf = vec![0x5au8; 1 << 18];
     let t = Instant::now();
     let mut left = bytes;
@@ -54,7 +56,11 @@ fn send(lab: &Lab, addr: SocketAddr, bytes: u64) -> f64 {
     let mut ack = [0u8; 8];
     s.read_exact(&mut ack).expect("the sink's count");
     let secs = t.elapsed().as_secs_f64();
-    assert_eq!(u64::from_be_bytes(ack), bytes, "the sink received everything");
+    assert_eq!(
+        u64::from_be_bytes(ack),
+        bytes,
+        "the sink received everything"
+    );
     bytes as f64 / (1024.0 * 1024.0) / secs
 }
 
@@ -71,7 +77,10 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks benches to name themselves; nothing to list.
     }
-    let mib: u64 = std::env::var("NETLAB_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    let mib: u64 = std::env::var("NETLAB_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
     let bytes = mib << 20;
     let mut spec = LabSpec::new(&format!("bench-port-{}", std::process::id()));
     spec.bip = "10.2.0.10/16".parse().unwrap();
@@ -80,14 +89,23 @@ fn main() {
     spec.lan_nodes = vec![LanNode::parse("lan=10.2.0.1/16").unwrap()];
     spec.attach_uplink = true;
     let lab = Lab::create(&spec).expect("create the lab");
-    let me = std::env::current_exe().expect("this binary").display().to_string();
-    let mut c = ContainerSpec::new("sink", CommandSpec::Exec(vec![me, "--sink".into(), PORT.to_string()]));
+    let me = std::env::current_exe()
+        .expect("this binary")
+        .display()
+        .to_string();
+    let mut c = ContainerSpec::new(
+        "sink",
+        CommandSpec::Exec(vec![me, "--sink".into(), PORT.to_string()]),
+    );
     c.publish = parse_publish(&format!("{PUBLISHED}:{PORT}")).unwrap();
     let st = lab.run(&c).expect("run the sink");
     let direct = SocketAddr::new(st.ip.into(), PORT);
     let published = SocketAddr::from(([10, 2, 0, 10], PUBLISHED));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lab.connect_tcp(&Target::Node("lan".into()), direct).is_err() {
+    while lab
+        .connect_tcp(&Target::Node("lan".into()), direct)
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "the sink did not start");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -102,7 +120,20 @@ fn main() {
     let (dm, pm) = (median(d.clone()), median(p.clone()));
     println!("bulk TCP from a LAN machine, {mib} MiB per run, median of {ROUNDS} runs");
     println!("{:<42} {:>10}", "path", "MiB/s");
-    println!("{:<42} {:>10.0}   runs {:?}", format!("direct to the container {direct}"), dm, d.iter().map(|x| x.round()).collect::<Vec<_>>());
-    println!("{:<42} {:>10.0}   runs {:?}", format!("published port {published} (nft DNAT)"), pm, p.iter().map(|x| x.round()).collect::<Vec<_>>());
-    println!("published / direct = {:.1}% (target: at least 90%)", 100.0 * pm / dm);
+    println!(
+        "{:<42} {:>10.0}   runs {:?}",
+        format!("direct to the container {direct}"),
+        dm,
+        d.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "{:<42} {:>10.0}   runs {:?}",
+        format!("published port {published} (nft DNAT)"),
+        pm,
+        p.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "published / direct = {:.1}% (target: at least 90%)",
+        100.0 * pm / dm
+    );
 }

@@ -4,7 +4,7 @@
 //! Run with `cargo bench -p netlab --bench lab_bringup` (as root, or as a user allowed to
 //! create user namespaces). It prints a table; it is not a pass/fail test, but it says for
 //! each target of the issue whether it was met. Knobs (environment):
-//! `NETLAB_BENCH_SIZES` (default `1,10,50,200`), `NETLAB_BENCH_REPS` (netlab rounds per
+//! `NETLAB_BENCH_CLIENTS` (concurrent clients, default 4), `NETLAB_BENCH_SIZES` (default `1,10,50,200`), `NETLAB_BENCH_REPS` (netlab rounds per
 //! size, default 3; the median is shown), `NETLAB_BENCH_IP_REPS` (default 1; 0 skips the
 //! baseline, e.g. to profile netlab alone under `strace -f -c`).
 //!
@@ -142,13 +142,33 @@ fn netlab_round(n: usize, rep: usize, watch: Option<&mut NsidWatch>) -> NetlabRo
 
     let cpu_before = cpu_time(sup) + cpu_time(std::process::id() as i32);
     let t = Instant::now();
-    let mut last = None;
-    for i in 0..n {
-        let c = lab
-            .run(&sleeper(&format!("c{i}")))
-            .unwrap_or_else(|e| fail(&format!("run c{i}: {e}")));
-        last = Some(c);
-    }
+    // Several clients at once, as a test suite or `netlab up` of independent containers
+    // would; the supervisor builds containers outside its lock (NETLAB_BENCH_CLIENTS).
+    let clients: usize = std::env::var("NETLAB_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+        .max(1);
+    let last = std::thread::scope(|s| {
+        let lab = &lab;
+        let hs: Vec<_> = (0..clients.min(n))
+            .map(|k| {
+                s.spawn(move || {
+                    let mut last = None;
+                    for i in (k..n).step_by(clients) {
+                        let c = lab
+                            .run(&sleeper(&format!("c{i}")))
+                            .unwrap_or_else(|e| fail(&format!("run c{i}: {e}")));
+                        last = Some(c);
+                    }
+                    last
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .filter_map(|h| h.join().unwrap_or(None))
+            .last()
+    });
     let bring_up = t.elapsed();
     let cpu_after = cpu_time(sup) + cpu_time(std::process::id() as i32);
 

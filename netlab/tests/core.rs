@@ -341,3 +341,36 @@ fn four_labs_with_the_same_names_and_subnets_do_not_see_each_other() {
         }
     }
 }
+
+#[test]
+fn concurrent_runs_get_distinct_addresses_and_names_stay_unique() {
+    let lab = lab("conc");
+    // Eight clients at once for six names: c0 and c1 are asked for twice.
+    let results: Vec<netlab::Result<netlab::ContainerState>> = std::thread::scope(|s| {
+        let lab = &lab;
+        let hs: Vec<_> = (0..8)
+            .map(|i| s.spawn(move || lab.run(&sleeper(&format!("c{}", i % 6)))))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let dups = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::DuplicateName { .. })))
+        .count();
+    assert_eq!((ok.len(), dups), (6, 2), "{results:?}");
+    let mut ips: Vec<_> = ok.iter().map(|c| c.ip).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 6, "every container got its own address");
+    for c in &ok {
+        assert_eq!(
+            lab.exec(&Target::Host, &["ping", "-c1", "-W2", &c.ip.to_string()])
+                .unwrap()
+                .code,
+            0,
+            "{}",
+            c.name
+        );
+    }
+}

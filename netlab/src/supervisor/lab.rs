@@ -95,6 +95,27 @@ impl std::fmt::Debug for Container {
     }
 }
 
+/// What building a container needs from the lab, cloned out of it so that building runs
+/// without the lab lock.
+#[derive(Clone)]
+pub struct Builder {
+    pub host: rtnetlink::Handle,
+    pub rt: tokio::runtime::Handle,
+    pub bridge_index: u32,
+    pub bip: Ipv4Net,
+}
+
+/// A `run` that passed step 1.
+pub struct Prepared {
+    pub spec: ContainerSpec,
+    pub env: Vec<(String, String)>,
+    pub ip: Ipv4Addr,
+    pub link_hosts: Vec<String>,
+    pub expose: Vec<ExposedPort>,
+    pub ports: Vec<PortBinding>,
+    pub builder: Builder,
+}
+
 pub struct Lab {
     pub spec: LabSpec,
     pub host: rtnetlink::Handle,
@@ -107,8 +128,8 @@ pub struct Lab {
     pub owned: bool,
     pub reaper: Arc<Reaper>,
     pub rt: tokio::runtime::Handle,
-    /// Distinguishes veth names if two container names ever hash alike.
-    salt: u32,
+    /// Names of containers being built outside the lock.
+    pending: std::collections::HashSet<String>,
     /// Found when the first port is published, so labs without ports need no `nft`.
     firewall: Option<Box<dyn Firewall>>,
     pub lan: Option<Lan>,
@@ -187,7 +208,7 @@ impl Lab {
             owned,
             reaper,
             rt,
-            salt: 0,
+            pending: Default::default(),
             firewall: None,
             lan: None,
             extra_bridges: vec![],
@@ -358,9 +379,12 @@ impl Lab {
     }
 
     /// `docker run -d`: validate, allocate, build the namespaces and veth, start.
-    pub async fn run(&mut self, spec: ContainerSpec) -> Result<ContainerState> {
+    /// `docker run -d`, step 1 of 3, under the lab lock: validate everything, resolve links
+    /// and ports, reserve the name and an address. Step 2 ([`Lab::create`]) runs without
+    /// the lock; step 3 ([`Lab::finish_run`]) takes it again.
+    pub fn prepare_run(&mut self, spec: ContainerSpec) -> Result<Prepared> {
         spec.validate()?;
-        if self.containers.contains_key(&spec.name) {
+        if self.containers.contains_key(&spec.name) || self.pending.contains(&spec.name) {
             return Err(Error::DuplicateName {
                 lab: self.spec.name.clone(),
                 name: spec.name.clone(),
@@ -391,29 +415,54 @@ impl Lab {
             self.firewall()?;
         }
         let ip = self.ipam.allocate(&format!("container {}", spec.name))?;
-        match self.create(spec, env, ip, &link_hosts).await {
-            Ok(mut c) => {
-                c.expose = expose;
-                c.ports = ports;
-                let name = c.spec.name.clone();
-                let publishes = !c.ports.is_empty();
-                self.order.push(name.clone());
-                self.containers.insert(name.clone(), c);
-                let mut started = self.start(&name);
-                if started.is_ok() && publishes {
-                    started = self.apply_firewall();
-                }
-                if let Err(e) = started {
-                    self.remove(&name).await;
-                    return Err(e);
-                }
-                self.state(&name)
-            }
+        self.pending.insert(spec.name.clone());
+        let builder = Builder {
+            host: self.host.clone(),
+            rt: self.rt.clone(),
+            bridge_index: self.bridge_index,
+            bip: self.spec.bip,
+        };
+        Ok(Prepared {
+            spec,
+            env,
+            ip,
+            link_hosts,
+            expose,
+            ports,
+            builder,
+        })
+    }
+
+    /// Step 3 of `run`: records the built container and starts it, or releases what step 1
+    /// reserved when step 2 failed.
+    pub async fn finish_run(
+        &mut self,
+        p: Prepared,
+        built: Result<Container>,
+    ) -> Result<ContainerState> {
+        self.pending.remove(&p.spec.name);
+        let mut c = match built {
+            Ok(c) => c,
             Err(e) => {
-                self.ipam.release(ip);
-                Err(e)
+                self.ipam.release(p.ip);
+                return Err(e);
             }
+        };
+        c.expose = p.expose;
+        c.ports = p.ports;
+        let name = c.spec.name.clone();
+        let publishes = !c.ports.is_empty();
+        self.order.push(name.clone());
+        self.containers.insert(name.clone(), c);
+        let mut started = self.start(&name);
+        if started.is_ok() && publishes {
+            started = self.apply_firewall();
         }
+        if let Err(e) = started {
+            self.remove(&name).await;
+            return Err(e);
+        }
+        self.state(&name)
     }
 
     /// Docker's link variables and hosts lines for every `--link`; each linked container
@@ -565,8 +614,10 @@ impl Lab {
         self.firewall()?.apply(&nat)
     }
 
-    async fn create(
-        &mut self,
+    /// Builds a container's namespaces and network; runs without the lab lock (see
+    /// [`Lab::prepare_run`]), so several containers come up at once.
+    pub async fn create(
+        b: &Builder,
         spec: ContainerSpec,
         env: Vec<(String, String)>,
         ip: Ipv4Addr,
@@ -582,27 +633,28 @@ impl Lab {
             hostname: spec.hostname().to_string(),
             binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
         };
-        let rt = self.rt.clone();
+        let rt = b.rt.clone();
         let (ns, nl) = nsfd::create(&setup, || netlink::open(&rt))?;
-        let mut host_veth = host_veth_name(&spec.name, self.salt);
-        while net::link::index(&self.host, &host_veth).await?.is_some() {
-            self.salt += 1;
-            host_veth = host_veth_name(&spec.name, self.salt);
+        let mut salt = 0;
+        let mut host_veth = host_veth_name(&spec.name, salt);
+        while net::link::index(&b.host, &host_veth).await?.is_some() {
+            salt += 1;
+            host_veth = host_veth_name(&spec.name, salt);
         }
         let mac = docker_mac(ip);
         net::link::add_veth_into(
-            &self.host,
+            &b.host,
             &host_veth,
             "eth0",
             &ns.net,
             Some(mac),
-            Some(self.bridge_index),
+            Some(b.bridge_index),
         )
         .await?;
-        let veth = net::link::index(&self.host, &host_veth)
+        let veth = net::link::index(&b.host, &host_veth)
             .await?
             .ok_or_else(|| gone(&host_veth))?;
-        net::link::set_hairpin(&self.host, veth, &host_veth).await?;
+        net::link::set_hairpin(&b.host, veth, &host_veth).await?;
         // Inside the container: `ip link set lo up; ip link set eth0 up;
         // ip addr add IP/PREFIX dev eth0; ip route add default via BRIDGE-IP`.
         net::link::set_up(&nl, 1, "lo").await?;
@@ -618,12 +670,12 @@ impl Lab {
             eth0,
             Ipv4Net {
                 addr: ip,
-                prefix: self.spec.bip.prefix,
+                prefix: b.bip.prefix,
             },
             "eth0",
         )
         .await?;
-        net::route::add_default(&nl, self.spec.bip.addr).await?;
+        net::route::add_default(&nl, b.bip.addr).await?;
         let (exited, _) = watch::channel(None);
         tracing::info!(container = %spec.name, %ip, veth = %host_veth, "container network ready");
         Ok(Container {

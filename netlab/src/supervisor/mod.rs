@@ -287,7 +287,15 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             info: rt.block_on(s.lab.lock()).info(),
         }),
         Request::Run { spec } => {
-            let c = rt.block_on(async { s.lab.lock().await.run(spec).await })?;
+            let p = rt.block_on(s.lab.lock()).prepare_run(spec)?;
+            let built = rt.block_on(Lab::create(
+                &p.builder,
+                p.spec.clone(),
+                p.env.clone(),
+                p.ip,
+                &p.link_hosts,
+            ));
+            let c = rt.block_on(async { s.lab.lock().await.finish_run(p, built).await })?;
             ok(Response::Container { container: c })
         }
         Request::Ps { all } => ok(Response::Containers {

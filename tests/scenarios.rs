@@ -7,12 +7,13 @@
 //! `scripts/mongo-server` (CI installs it). The binaries the labs run (`netlab`,
 //! `birthday-service`) are built here first with the same cargo.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::{bin_dir, repo};
 use netlab::scenario::{self, Scenario};
 use netlab::{Lab, Target};
 
@@ -28,46 +29,6 @@ const EXPECTED: [&str; 3] = [
     "name = Albert Einstein, birthday = 14.03.1879",
     "name = Werner Heisenberg, birthday = 05.12.1901",
 ];
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the binaries the labs run, once per test process; returns their folder.
-fn bin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "-p",
-            "netlab",
-            "-p",
-            "birthday-service",
-            "--bins",
-            "--message-format=json",
-        ])
-        .current_dir(repo());
-        if !cfg!(debug_assertions) {
-            cmd.arg("--release");
-        }
-        let out = cmd
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build of netlab and birthday-service failed"
-        );
-        let exe = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .find(|p| p.file_name().is_some_and(|n| n == "birthday-service"))
-            .expect("cargo reported the birthday-service executable");
-        exe.parent().expect("a folder").to_path_buf()
-    })
-}
 
 /// A scenario file with the freshly built binaries first on its containers' PATH.
 fn load(name: &str) -> Scenario {

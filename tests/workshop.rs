@@ -23,6 +23,9 @@
 //! Needs root (the namespaces) and a MongoDB-compatible server from `scripts/mongo-server`
 //! (CI installs both). `scripts/vagrant-demo --simulate` is run here too.
 
+mod common;
+
+use common::{bin_dir, repo};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt as _;
@@ -33,10 +36,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 // ------------------------------------------------------------------------------ parsing
 
@@ -211,42 +210,6 @@ fn diff(expected: &[String], actual: &[String]) -> String {
 }
 
 // ------------------------------------------------------------------------------ binaries
-
-/// Builds the binaries the labs run, once per test process; returns their folder.
-fn bin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "-p",
-            "netlab",
-            "-p",
-            "birthday-service",
-            "--bins",
-            "--message-format=json",
-        ])
-        .current_dir(repo());
-        if !cfg!(debug_assertions) {
-            cmd.arg("--release");
-        }
-        let out = cmd
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build of netlab and birthday-service failed"
-        );
-        let exe = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .find(|p| p.file_name().is_some_and(|n| n == "birthday-service"))
-            .expect("cargo reported the birthday-service executable");
-        exe.parent().expect("a folder").to_path_buf()
-    })
-}
 
 /// The MongoDB-compatible server `scripts/mongo-server` provides (CI installs it first).
 fn mongo_server() -> &'static Path {

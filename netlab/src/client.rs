@@ -433,9 +433,25 @@ impl Lab {
     fn down_inner(&self) -> Result<()> {
         let conn = self.connect()?;
         self.call_on(&conn, &Request::Down, &[])?;
-        // The supervisor exits after answering; EOF tells that it is gone.
+        // The supervisor exits after answering; EOF tells that it is going.
         let mut c = &conn;
         let _ = c.read(&mut [0u8; 1]);
+        // The kernel may release this connection before the listener of the exiting
+        // process (deferred fput), so wait until the lab's name is free too: a `down`
+        // that returned means the name can be used again at once.
+        let sock = ctl::socket_name(uid(), &self.name);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut pause = std::time::Duration::from_micros(200);
+        while ctl::connect(&sock)?.is_some() {
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Supervisor {
+                    lab: self.name.clone(),
+                    problem: "the supervisor answered `down` but did not exit within 5 s".into(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(20));
+        }
         Ok(())
     }
 }

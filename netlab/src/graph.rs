@@ -132,16 +132,7 @@ pub fn from_scenario(s: &Scenario) -> Topology {
             let spec = &c.spec;
             // As the lab does, like Docker: a published port is exposed too, and `-P`
             // publishes every exposed port not published already, on a free host port.
-            let mut expose = spec.expose.clone();
-            for b in &spec.publish {
-                let p = ExposedPort {
-                    port: b.container_port,
-                    proto: b.proto,
-                };
-                if !expose.contains(&p) {
-                    expose.push(p);
-                }
-            }
+            let expose = spec.exposed_ports();
             let mut ports = spec.publish.clone();
             if spec.publish_all {
                 for e in &expose {

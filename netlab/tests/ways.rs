@@ -549,9 +549,10 @@ fn a_real_uplink_device_moves_into_the_lab_host() {
         missing.uplink_dev = Some("nosuchdev0".into());
         let err = Lab::create(&missing).unwrap_err();
         assert!(err.to_string().contains("no such interface"), "{err}");
+        let after = Lab::open(&missing.name);
         assert!(
-            matches!(Lab::open(&missing.name), Err(Error::LabNotFound { .. })),
-            "the half-made lab is gone"
+            matches!(after, Err(Error::LabNotFound { .. })),
+            "the half-made lab is gone: {after:?}"
         );
     })
     .join()

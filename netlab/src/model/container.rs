@@ -76,6 +76,22 @@ impl ContainerSpec {
         Ok(())
     }
 
+    /// The exposed ports as Docker counts them: `--expose` plus every published container
+    /// port, in that order, without repeats.
+    pub fn exposed_ports(&self) -> Vec<ExposedPort> {
+        let mut expose = self.expose.clone();
+        for b in &self.publish {
+            let p = ExposedPort {
+                port: b.container_port,
+                proto: b.proto,
+            };
+            if !expose.contains(&p) {
+                expose.push(p);
+            }
+        }
+        expose
+    }
+
     /// Docker's default hostname is the short id; netlab uses the name, which is what a
     /// student expects to see in the prompt.
     pub fn hostname(&self) -> &str {

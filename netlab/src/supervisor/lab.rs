@@ -400,16 +400,7 @@ impl Lab {
         if let Some(p) = spec.command.program() {
             resolve_program(&p, &path)?;
         }
-        let mut expose = spec.expose.clone();
-        for b in &spec.publish {
-            let p = ExposedPort {
-                port: b.container_port,
-                proto: b.proto,
-            };
-            if !expose.contains(&p) {
-                expose.push(p);
-            }
-        }
+        let expose = spec.exposed_ports();
         let ports = self.resolve_ports(&spec, &expose)?;
         if !ports.is_empty() {
             self.firewall()?;

@@ -6,23 +6,13 @@
 mod common;
 
 use assert_cmd::Command;
-use common::lab;
+use common::{lab, stdout};
 use netlab::Lab;
 
 fn netlab(lab: &Lab) -> Command {
     let mut c = Command::cargo_bin("netlab").unwrap();
     c.env("NETLAB_LAB", lab.name()).env_remove("RUST_LOG");
     c
-}
-
-fn stdout(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! Labs here are created through the library and owned by the test process, so they end
 //! with it even if it is killed.
 
+mod common;
+
+use common::stdout;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -23,16 +26,6 @@ fn netlab() -> Command {
     let mut c = Command::cargo_bin("netlab").unwrap();
     c.env_remove("NETLAB_LAB").env_remove("RUST_LOG");
     c
-}
-
-fn stdout(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs a command that must fail; its standard error.

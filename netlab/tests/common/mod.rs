@@ -61,3 +61,15 @@ pub fn wait_http(lab: &Lab, from: &netlab::Target, addr: std::net::SocketAddr) {
         http_status(lab, from, addr) == Some(200)
     });
 }
+
+/// Runs a command that must succeed and returns its standard output; a failure shows the
+/// command and its standard error.
+pub fn stdout(c: &mut assert_cmd::Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -4,7 +4,8 @@ use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
-use rtnetlink::Handle;
+use netlink_packet_route::address::AddressMessage;
+use rtnetlink::{AddressMessageBuilder, Handle};
 
 use crate::error::{Error, Result};
 use crate::model::Ipv4Net;
@@ -39,4 +40,13 @@ pub async fn flush_v4(h: &Handle, index: u32, what: &str) -> Result<()> {
             .map_err(|e| Error::netlink("ip addr del", format!("dev {what}"), e))?;
     }
     Ok(())
+}
+
+/// `ip addr add ADDR/PREFIX dev INDEX` as a request for a batch (the same message
+/// [`add`] sends).
+pub fn add_msg(index: u32, net: Ipv4Net) -> AddressMessage {
+    AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+        .index(index)
+        .address(net.addr, net.prefix)
+        .build()
 }

@@ -3,7 +3,9 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use futures::TryStreamExt;
-use netlink_packet_route::link::{InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute};
+use netlink_packet_route::link::{
+    InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage,
+};
 use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::{Error, Result};
@@ -39,24 +41,63 @@ pub async fn add_veth_into(
     peer_mac: Option<[u8; 6]>,
     master: Option<u32>,
 ) -> Result<()> {
+    h.link()
+        .add(veth_into_msg(host, peer, peer_ns, peer_mac, master))
+        .execute()
+        .await
+        .map_err(|e| Error::netlink("ip link add type veth", format!("{host} (peer {peer})"), e))
+}
+
+/// The request of [`add_veth_into`], for a batch (see [`crate::sys::rtnl`]). The peer
+/// stays down: a veth end cannot come up before its pair exists, so the kernel refuses an
+/// up flag in the peer's own header (ENOTCONN). Both ends get one queue each instead of
+/// one per possible CPU: a lab's veths gain nothing from several, and each queue is a set
+/// of sysfs objects the kernel builds under its global RTNL lock (measured: the veth
+/// request fell from 1.4 to 0.4 ms on this 2-CPU machine).
+pub fn veth_into_msg(
+    host: &str,
+    peer: &str,
+    peer_ns: &OwnedFd,
+    peer_mac: Option<[u8; 6]>,
+    master: Option<u32>,
+) -> LinkMessage {
     let mut p = LinkMessageBuilder::<LinkUnspec>::new()
         .name(peer.to_string())
-        .setns_by_fd(peer_ns.as_raw_fd());
+        .setns_by_fd(peer_ns.as_raw_fd())
+        .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+        .append_extra_attribute(LinkAttribute::NumRxQueues(1));
     if let Some(mac) = peer_mac {
         p = p.address(mac.to_vec());
     }
     let mut msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
         .name(host.to_string())
         .set_info_data(InfoData::Veth(InfoVeth::Peer(p.build())))
+        .append_extra_attribute(LinkAttribute::NumTxQueues(1))
+        .append_extra_attribute(LinkAttribute::NumRxQueues(1))
         .up();
     if let Some(m) = master {
         msg = msg.controller(m);
     }
-    h.link()
-        .add(msg.build())
-        .execute()
-        .await
-        .map_err(|e| Error::netlink("ip link add type veth", format!("{host} (peer {peer})"), e))
+    msg.build()
+}
+
+/// A link named `name`, as the subject of a request (`ip link del NAME`, `ip link show
+/// NAME`).
+pub fn by_name_msg(name: &str) -> LinkMessage {
+    LinkUnspec::new_with_name(name).build()
+}
+
+/// `ip link set dev INDEX up` as a request for a batch.
+pub fn up_msg(index: u32) -> LinkMessage {
+    LinkUnspec::new_with_index(index).up().build()
+}
+
+/// `ip link set dev INDEX type bridge_slave hairpin on` as a request for a batch (sent as
+/// `RTM_NEWLINK` without `NLM_F_CREATE`, like [`set_hairpin`]).
+pub fn hairpin_msg(index: u32) -> LinkMessage {
+    LinkBridgePort::new(index)
+        .append_info_data(InfoBridgePort::HairpinMode(true))
+        .build()
 }
 
 /// `ip link add A type veth peer name B` with both ends here.
@@ -71,7 +112,7 @@ pub async fn add_veth(h: &Handle, a: &str, b: &str) -> Result<()> {
 /// `ip link set dev INDEX up`.
 pub async fn set_up(h: &Handle, index: u32, what: &str) -> Result<()> {
     h.link()
-        .set(LinkUnspec::new_with_index(index).up().build())
+        .set(up_msg(index))
         .execute()
         .await
         .map_err(|e| Error::netlink("ip link set up", what, e))
@@ -169,11 +210,7 @@ pub async fn mac(h: &Handle, index: u32) -> Result<Option<Vec<u8>>> {
 /// published on the host (Docker sets it on its veths for the same reason).
 pub async fn set_hairpin(h: &Handle, index: u32, what: &str) -> Result<()> {
     h.link()
-        .set_port(
-            LinkBridgePort::new(index)
-                .append_info_data(InfoBridgePort::HairpinMode(true))
-                .build(),
-        )
+        .set_port(hairpin_msg(index))
         .execute()
         .await
         .map_err(|e| Error::netlink("ip link set type bridge_slave hairpin on", what, e))

@@ -2,15 +2,15 @@
 
 use std::net::Ipv4Addr;
 
+use netlink_packet_route::route::RouteMessage;
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use crate::error::{Error, Result};
 
 /// `ip route add default via GW`.
 pub async fn add_default(h: &Handle, gw: Ipv4Addr) -> Result<()> {
-    let msg = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build();
     h.route()
-        .add(msg)
+        .add(default_msg(gw))
         .execute()
         .await
         .map_err(|e| Error::netlink("ip route add default via", gw.to_string(), e))
@@ -25,4 +25,9 @@ pub async fn replace_default(h: &Handle, gw: Ipv4Addr) -> Result<()> {
         .execute()
         .await
         .map_err(|e| Error::netlink("ip route replace default via", gw.to_string(), e))
+}
+
+/// `ip route add default via GW` as a request for a batch.
+pub fn default_msg(gw: Ipv4Addr) -> RouteMessage {
+    RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build()
 }

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use netlink_packet_route::RouteNetlinkMessage;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::sync::watch;
@@ -34,6 +35,7 @@ use crate::net;
 use crate::proto::{LabInfo, Target};
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
+use crate::sys::rtnl::{Request, Rtnl};
 use crate::sys::spawn::spawn_in;
 use crate::sys::{netlink, sysctl};
 
@@ -60,7 +62,6 @@ pub struct Container {
     pub host_veth: String,
     pub created: u64,
     pub ns: Namespaces,
-    pub netlink: rtnetlink::Handle,
     pub run: Arc<Mutex<RunState>>,
     /// Tells waiters that the process ended (the value is the run's exit code).
     pub exited: watch::Sender<Option<i32>>,
@@ -99,8 +100,7 @@ impl std::fmt::Debug for Container {
 /// without the lab lock.
 #[derive(Clone)]
 pub struct Builder {
-    pub host: rtnetlink::Handle,
-    pub rt: tokio::runtime::Handle,
+    pub reaper: Arc<Reaper>,
     pub bridge_index: u32,
     pub bip: Ipv4Net,
 }
@@ -178,6 +178,11 @@ impl Lab {
             net::link::add_bridge(&host, &spec.bridge, Some(docker_mac(spec.bip.addr))).await?;
         net::addr::add(&host, bridge_index, spec.bip, &spec.bridge).await?;
         sysctl::set("net.ipv4.ip_forward", "1")?;
+        // The lab's network is IPv4, like the article's: the host ends of the veths (and
+        // the uplink, pipework bridges) get no IPv6 of their own, which spares each new
+        // container the IPv6 address, DAD and MLD work on its host end; docker0, created
+        // above, keeps its link-local address as on a Docker host.
+        sysctl::ipv6_off_for_new_interfaces()?;
         // Published ports answer on 127.0.0.1 too: the kernel must route loopback-sourced
         // packets out of the bridge (then masqueraded by the firewall table).
         sysctl::set_path(
@@ -257,7 +262,7 @@ impl Lab {
                 hostname: n.name.clone(),
                 binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
             };
-            let (ns, nl) = nsfd::create(&setup, || netlink::open(&rt))?;
+            let (ns, nl) = nsfd::create(&setup, |ns| Ok((ns, netlink::open(&rt)?)))?;
             let sw_end = format!("lan{i}");
             net::link::add_veth_into(&switch, &sw_end, "eth0", &ns.net, None, Some(lan0)).await?;
             net::link::set_up(&nl, 1, "lo").await?;
@@ -408,8 +413,7 @@ impl Lab {
         let ip = self.ipam.allocate(&format!("container {}", spec.name))?;
         self.pending.insert(spec.name.clone());
         let builder = Builder {
-            host: self.host.clone(),
-            rt: self.rt.clone(),
+            reaper: self.reaper.clone(),
             bridge_index: self.bridge_index,
             bip: self.spec.bip,
         };
@@ -424,8 +428,8 @@ impl Lab {
         })
     }
 
-    /// Step 3 of `run`: records the built container and starts it, or releases what step 1
-    /// reserved when step 2 failed.
+    /// Step 3 of `run`: records the built and started container (and its published ports),
+    /// or releases what step 1 reserved when step 2 failed.
     pub async fn finish_run(
         &mut self,
         p: Prepared,
@@ -445,11 +449,7 @@ impl Lab {
         let publishes = !c.ports.is_empty();
         self.order.push(name.clone());
         self.containers.insert(name.clone(), c);
-        let mut started = self.start(&name);
-        if started.is_ok() && publishes {
-            started = self.apply_firewall();
-        }
-        if let Err(e) = started {
+        if publishes && let Err(e) = self.apply_firewall() {
             self.remove(&name).await;
             return Err(e);
         }
@@ -605,14 +605,24 @@ impl Lab {
         self.firewall()?.apply(&nat)
     }
 
-    /// Builds a container's namespaces and network; runs without the lab lock (see
-    /// [`Lab::prepare_run`]), so several containers come up at once.
-    pub async fn create(
+    /// Builds a container's namespaces and network and starts its process; runs without
+    /// the lab lock (see [`Lab::prepare_run`]), so several containers come up at once.
+    ///
+    /// All of it happens on the one thread that creates the namespaces, with blocking
+    /// netlink batches and no runtime round trips: `ip link add HOST type veth peer name
+    /// eth0 netns C address MAC; ip link set HOST master docker0 up` from the lab host,
+    /// then inside the container `ip link set lo up; ip link set eth0 up; ip addr add
+    /// IP/PREFIX dev eth0; ip route add default via BRIDGE-IP` in one write, then the
+    /// process starts right there. Bridge hairpin mode is set only on the veth of a
+    /// container that publishes ports: only such a container can send traffic that comes
+    /// back by its own bridge port (to itself through the host's published port).
+    pub fn create(
         b: &Builder,
         spec: ContainerSpec,
         env: Vec<(String, String)>,
         ip: Ipv4Addr,
         link_hosts: &[String],
+        hairpin: bool,
     ) -> Result<Container> {
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
@@ -624,154 +634,62 @@ impl Lab {
             hostname: spec.hostname().to_string(),
             binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
         };
-        let rt = b.rt.clone();
-        let (ns, nl) = nsfd::create(&setup, || netlink::open(&rt))?;
-        let mut salt = 0;
-        let mut host_veth = host_veth_name(&spec.name, salt);
-        while net::link::index(&b.host, &host_veth).await?.is_some() {
-            salt += 1;
-            host_veth = host_veth_name(&spec.name, salt);
-        }
+        // Opened here, in the lab host's namespace, before the thread leaves it.
+        let mut host = Rtnl::open()?;
         let mac = docker_mac(ip);
-        net::link::add_veth_into(
-            &b.host,
-            &host_veth,
-            "eth0",
-            &ns.net,
-            Some(mac),
-            Some(b.bridge_index),
-        )
-        .await?;
-        let veth = net::link::index(&b.host, &host_veth)
-            .await?
-            .ok_or_else(|| gone(&host_veth))?;
-        net::link::set_hairpin(&b.host, veth, &host_veth).await?;
-        // Inside the container: `ip link set lo up; ip link set eth0 up;
-        // ip addr add IP/PREFIX dev eth0; ip route add default via BRIDGE-IP`.
-        net::link::set_up(&nl, 1, "lo").await?;
-        let eth0 = net::link::index(&nl, "eth0")
-            .await?
-            .ok_or_else(|| Error::Io {
-                op: "ip link show eth0".into(),
-                message: "the container's eth0 did not appear".into(),
-            })?;
-        net::link::set_up(&nl, eth0, "eth0").await?;
-        net::addr::add(
-            &nl,
-            eth0,
-            Ipv4Net {
-                addr: ip,
-                prefix: b.bip.prefix,
-            },
-            "eth0",
-        )
-        .await?;
-        net::route::add_default(&nl, b.bip.addr).await?;
-        let (exited, _) = watch::channel(None);
-        tracing::info!(container = %spec.name, %ip, veth = %host_veth, "container network ready");
-        Ok(Container {
-            id: random_id(),
-            env,
-            ip,
-            mac,
-            host_veth,
-            created: now(),
-            ns,
-            netlink: nl,
-            run: Arc::new(Mutex::new(RunState {
-                status: ContainerStatus::Created,
-                pid: 0,
-                exit_code: None,
-                started: None,
-                finished: None,
-            })),
-            exited,
-            logs: Arc::new(Logs::default()),
-            dir,
-            links: spec.links.clone(),
-            expose: spec.expose.clone(),
-            ports: vec![],
-            pipework: vec![],
-            spec,
+        nsfd::create(&setup, |ns| {
+            let host_veth = add_container_veth(&mut host, &spec.name, &ns, mac, b.bridge_index)?;
+            let wired = wire_inside(ip, b.bip).and_then(|()| match hairpin {
+                // A container that reaches its own published port leaves and comes back by
+                // the same bridge port.
+                true => set_hairpin(&mut host, &host_veth),
+                false => Ok(()),
+            });
+            let (exited, _) = watch::channel(None);
+            let c = Container {
+                id: random_id(),
+                env,
+                ip,
+                mac,
+                host_veth,
+                created: now(),
+                ns,
+                run: Arc::new(Mutex::new(RunState {
+                    status: ContainerStatus::Created,
+                    pid: 0,
+                    exit_code: None,
+                    started: None,
+                    finished: None,
+                })),
+                exited,
+                logs: Arc::new(Logs::default()),
+                dir,
+                links: spec.links.clone(),
+                expose: spec.expose.clone(),
+                ports: vec![],
+                pipework: vec![],
+                spec,
+            };
+            // This thread is in the container's namespaces already: the process starts
+            // from here.
+            if let Err(e) = wired.and_then(|()| start(&b.reaper, &c, None)) {
+                // Frees the veth's name at once; the namespaces go when `c` drops.
+                let _ = host.batch(vec![Request::change(
+                    RouteNetlinkMessage::DelLink(net::link::by_name_msg(&c.host_veth)),
+                    "ip link del",
+                    c.host_veth.clone(),
+                )]);
+                return Err(e);
+            }
+            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
+            Ok(c)
         })
     }
 
     /// Starts the container's main process (`docker start`).
     pub fn start(&self, name: &str) -> Result<()> {
         let c = self.get(name)?;
-        {
-            let run = c.run.lock().map_err(|_| poisoned())?;
-            if run.status == ContainerStatus::Running {
-                return Err(Error::BadState {
-                    name: name.into(),
-                    problem: "is running already".into(),
-                    fix: "stop it first with `netlab stop`".into(),
-                });
-            }
-        }
-        let path = env::lookup(&c.env, "PATH").unwrap_or_default();
-        let argv = c.spec.command.argv();
-        let program = resolve_program(&argv[0], path)?;
-        let mut cmd = Command::new(&program);
-        cmd.arg0(&argv[0])
-            .args(&argv[1..])
-            .env_clear()
-            .envs(c.env.iter().cloned());
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
-        {
-            let mut r = c.run.lock().map_err(|_| poisoned())?;
-            *r = RunState {
-                status: ContainerStatus::Running,
-                pid: 0,
-                exit_code: None,
-                started: Some(now()),
-                finished: None,
-            };
-        }
-        c.exited.send_replace(None);
-        let run = c.run.clone();
-        let exited = c.exited.clone();
-        let cname = name.to_string();
-        let spawned = self.reaper.spawn(
-            || {
-                let child = spawn_in(cmd, Some(&c.ns), Some(workdir))?;
-                let pid = child.id() as i32;
-                // Still under the reaper's lock: the exit callback cannot run before this.
-                if let Ok(mut r) = c.run.lock() {
-                    r.pid = pid;
-                }
-                Ok((pid, child))
-            },
-            move |code| {
-                if let Ok(mut r) = run.lock() {
-                    r.status = ContainerStatus::Exited;
-                    r.exit_code = Some(code);
-                    r.finished = Some(now());
-                    r.pid = 0;
-                }
-                tracing::info!(container = %cname, code, "container exited");
-                exited.send_replace(Some(code));
-            },
-        );
-        let (pid, mut child) = match spawned {
-            Ok(x) => x,
-            Err(e) => {
-                if let Ok(mut r) = c.run.lock() {
-                    r.status = ContainerStatus::Exited;
-                    r.exit_code = Some(127);
-                    r.finished = Some(now());
-                }
-                return Err(Error::kernel_io("start", format!("container {name}"), &e));
-            }
-        };
-        if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
-            c.logs.attach(out, err);
-        }
-        tracing::info!(container = %name, pid, "container started");
-        Ok(())
+        start(&self.reaper, c, Some(&c.ns))
     }
 
     pub fn state(&self, name: &str) -> Result<ContainerState> {
@@ -907,7 +825,8 @@ impl Lab {
     pub async fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
         p.validate()?;
         let c = self.get(&p.container)?;
-        let nl = c.netlink.clone();
+        // Opened for the occasion: a socket per container would sit idle for its life.
+        let nl = nsfd::in_netns(&c.ns.net, || netlink::open(&self.rt))?;
         let existing: Vec<String> = net::link::list(&nl)
             .await?
             .into_iter()
@@ -1102,4 +1021,154 @@ pub fn kill_netns_members(net: &OwnedFd) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
+}
+
+/// Starts a container's main process in its namespaces `ns` (`None`: the calling thread is
+/// in them already), outside the lab lock when called from `run`, under it for `docker
+/// start`.
+fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> {
+    let name = c.spec.name.as_str();
+    {
+        let run = c.run.lock().map_err(|_| poisoned())?;
+        if run.status == ContainerStatus::Running {
+            return Err(Error::BadState {
+                name: name.into(),
+                problem: "is running already".into(),
+                fix: "stop it first with `netlab stop`".into(),
+            });
+        }
+    }
+    let path = env::lookup(&c.env, "PATH").unwrap_or_default();
+    let argv = c.spec.command.argv();
+    let program = resolve_program(&argv[0], path)?;
+    let mut cmd = Command::new(&program);
+    cmd.arg0(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .envs(c.env.iter().cloned());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
+    {
+        let mut r = c.run.lock().map_err(|_| poisoned())?;
+        *r = RunState {
+            status: ContainerStatus::Running,
+            pid: 0,
+            exit_code: None,
+            started: Some(now()),
+            finished: None,
+        };
+    }
+    c.exited.send_replace(None);
+    let run = c.run.clone();
+    let exited = c.exited.clone();
+    let cname = name.to_string();
+    let spawned = reaper.spawn(
+        || {
+            let child = spawn_in(cmd, ns, Some(workdir))?;
+            let pid = child.id() as i32;
+            // Still under the reaper's lock: the exit callback cannot run before this.
+            if let Ok(mut r) = c.run.lock() {
+                r.pid = pid;
+            }
+            Ok((pid, child))
+        },
+        move |code| {
+            if let Ok(mut r) = run.lock() {
+                r.status = ContainerStatus::Exited;
+                r.exit_code = Some(code);
+                r.finished = Some(now());
+                r.pid = 0;
+            }
+            tracing::info!(container = %cname, code, "container exited");
+            exited.send_replace(Some(code));
+        },
+    );
+    let (pid, mut child) = match spawned {
+        Ok(x) => x,
+        Err(e) => {
+            if let Ok(mut r) = c.run.lock() {
+                r.status = ContainerStatus::Exited;
+                r.exit_code = Some(127);
+                r.finished = Some(now());
+            }
+            return Err(Error::kernel_io("start", format!("container {name}"), &e));
+        }
+    };
+    if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
+        c.logs.attach(out, err);
+    }
+    tracing::info!(container = %name, pid, "container started");
+    Ok(())
+}
+
+/// Creates the container's veth from the lab host (`HOST` on the bridge, `eth0` with its
+/// MAC in the container, both up) under the first free host-side name; returns that name.
+fn add_container_veth(
+    host: &mut Rtnl,
+    container: &str,
+    ns: &Namespaces,
+    mac: [u8; 6],
+    bridge: u32,
+) -> Result<String> {
+    let mut salt = 0;
+    loop {
+        let name = host_veth_name(container, salt);
+        let msg = net::link::veth_into_msg(&name, "eth0", &ns.net, Some(mac), Some(bridge));
+        let req = Request::create(
+            RouteNetlinkMessage::NewLink(msg),
+            "ip link add type veth",
+            format!("{name} (peer eth0)"),
+        );
+        match host.batch(vec![req]) {
+            // Another container's veth has that name (names are a hash of the container's).
+            Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(name),
+        }
+    }
+}
+
+/// Inside the container, in one batch: `ip link set lo up; ip link set eth0 up; ip addr
+/// add IP/PREFIX dev eth0; ip route add default via GW`.
+fn wire_inside(ip: Ipv4Addr, bip: Ipv4Net) -> Result<()> {
+    let eth0 = nix::net::if_::if_nametoindex("eth0")
+        .map_err(|e| Error::kernel("ip link show", "eth0 in the container", e))?;
+    let addr = Ipv4Net {
+        addr: ip,
+        prefix: bip.prefix,
+    };
+    Rtnl::open()?.batch(vec![
+        Request::change(
+            RouteNetlinkMessage::SetLink(net::link::up_msg(1)),
+            "ip link set up",
+            "lo",
+        ),
+        Request::change(
+            RouteNetlinkMessage::SetLink(net::link::up_msg(eth0)),
+            "ip link set up",
+            "eth0",
+        ),
+        Request::create(
+            RouteNetlinkMessage::NewAddress(net::addr::add_msg(eth0, addr)),
+            "ip addr add",
+            format!("{addr} dev eth0"),
+        ),
+        Request::create(
+            RouteNetlinkMessage::NewRoute(net::route::default_msg(bip.addr)),
+            "ip route add default via",
+            bip.addr.to_string(),
+        ),
+    ])
+}
+
+/// `ip link set dev HOST type bridge_slave hairpin on`, from the lab host.
+fn set_hairpin(host: &mut Rtnl, veth: &str) -> Result<()> {
+    let index = host.link_index(veth)?.ok_or_else(|| gone(veth))?;
+    host.batch(vec![Request::change(
+        RouteNetlinkMessage::NewLink(net::link::hairpin_msg(index)),
+        "ip link set type bridge_slave hairpin on",
+        veth,
+    )])
 }

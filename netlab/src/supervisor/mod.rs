@@ -288,13 +288,14 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }),
         Request::Run { spec } => {
             let p = rt.block_on(s.lab.lock()).prepare_run(spec)?;
-            let built = rt.block_on(Lab::create(
+            let built = Lab::create(
                 &p.builder,
                 p.spec.clone(),
                 p.env.clone(),
                 p.ip,
                 &p.link_hosts,
-            ));
+                !p.ports.is_empty(),
+            );
             let c = rt.block_on(async { s.lab.lock().await.finish_run(p, built).await })?;
             ok(Response::Container { container: c })
         }

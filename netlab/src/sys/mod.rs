@@ -11,6 +11,7 @@ pub mod launch;
 pub mod netlink;
 pub mod nsfd;
 pub mod reaper;
+pub mod rtnl;
 pub mod spawn;
 pub mod sysctl;
 

@@ -6,7 +6,7 @@
 //! its own reaping would race with ours.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -15,8 +15,14 @@ use nix::unistd::Pid;
 
 type Waiter = Box<dyn FnOnce(i32) + Send>;
 
+/// Spawning and reaping exclude each other, while spawns run side by side: a spawn holds
+/// `reaping` shared from before its fork until its waiter is registered, and the reaping
+/// thread takes it exclusively around `waitpid`. So a process that exits at once is never
+/// reaped before its waiter exists, and concurrent `run`s do not queue behind each
+/// other's fork and exec.
 #[derive(Default)]
 pub struct Reaper {
+    reaping: RwLock<()>,
     waiters: Mutex<HashMap<i32, Waiter>>,
 }
 
@@ -56,6 +62,7 @@ impl Reaper {
     }
 
     fn reap_all(&self) {
+        let _exclusive = self.reaping.write();
         loop {
             let (pid, code) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, code),
@@ -77,20 +84,22 @@ impl Reaper {
         }
     }
 
-    /// Spawns a process with `spawn` and calls `on_exit` with its exit code when it ends.
-    /// The waiter is registered under the same lock the reaper takes, so a process that
-    /// exits at once is never reaped before anyone waits for it.
+    /// Spawns a process with `spawn` and calls `on_exit` with its exit code when it ends
+    /// (see [`Reaper`] for why a quick exit is never missed).
     pub fn spawn<T>(
         &self,
         spawn: impl FnOnce() -> std::io::Result<(i32, T)>,
         on_exit: impl FnOnce(i32) + Send + 'static,
     ) -> std::io::Result<(i32, T)> {
-        let mut waiters = self
-            .waiters
-            .lock()
+        let _shared = self
+            .reaping
+            .read()
             .map_err(|_| std::io::Error::other("reaper lock poisoned"))?;
         let (pid, t) = spawn()?;
-        waiters.insert(pid, Box::new(on_exit));
+        self.waiters
+            .lock()
+            .map_err(|_| std::io::Error::other("reaper lock poisoned"))?
+            .insert(pid, Box::new(on_exit));
         Ok((pid, t))
     }
 }

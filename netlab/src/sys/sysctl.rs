@@ -16,3 +16,18 @@ pub fn set_path(segments: &[&str], value: &str) -> Result<()> {
     std::fs::write(&path, value)
         .map_err(|e| Error::kernel_io("sysctl -w", format!("{}={value}", segments.join(".")), &e))
 }
+
+/// `sysctl -w net.ipv6.conf.default.disable_ipv6=1` in the calling thread's network
+/// namespace: interfaces created there from now on get no IPv6 (Docker does the same for
+/// a container's `eth0` on a network without IPv6). Nothing to do on a kernel without IPv6.
+pub fn ipv6_off_for_new_interfaces() -> Result<()> {
+    const KEY: &str = "/proc/sys/net/ipv6/conf/default/disable_ipv6";
+    match std::fs::write(KEY, "1") {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::kernel_io(
+            "sysctl -w",
+            "net.ipv6.conf.default.disable_ipv6=1",
+            &e,
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,208 @@
+//! A blocking route-netlink socket that sends several requests in one `sendmsg` and then
+//! collects their acknowledgements.
+//!
+//! Bringing a container up takes a handful of requests (the veth, `lo` up, the address,
+//! the route). Sent one by one through the async handle, each costs a round trip through
+//! the runtime's threads; here a namespace thread sends them as one batch and reads the
+//! answers itself. The kernel handles the messages of a batch in order, so a later request
+//! may depend on an earlier one (the default route on the address).
+
+use netlink_packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
+use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::error::{Error, Result};
+
+/// One request of a batch, with what to say when it fails.
+pub struct Request {
+    msg: RouteNetlinkMessage,
+    flags: u16,
+    op: &'static str,
+    object: String,
+}
+
+impl Request {
+    /// A request that creates something (`ip link add`, `ip addr add`, `ip route add`):
+    /// refused when it exists already.
+    pub fn create(msg: RouteNetlinkMessage, op: &'static str, object: impl Into<String>) -> Self {
+        Request {
+            msg,
+            flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            op,
+            object: object.into(),
+        }
+    }
+
+    /// A request that changes something that exists (`ip link set`).
+    pub fn change(msg: RouteNetlinkMessage, op: &'static str, object: impl Into<String>) -> Self {
+        Request {
+            msg,
+            flags: NLM_F_REQUEST | NLM_F_ACK,
+            op,
+            object: object.into(),
+        }
+    }
+}
+
+/// A route-netlink socket of the network namespace the calling thread was in when it
+/// opened it, wherever it is used later.
+pub struct Rtnl {
+    sock: Socket,
+    seq: u32,
+}
+
+impl std::fmt::Debug for Rtnl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rtnl")
+    }
+}
+
+impl Rtnl {
+    pub fn open() -> Result<Rtnl> {
+        let err = |e: std::io::Error| Error::kernel_io("socket", "NETLINK_ROUTE", &e);
+        let mut sock = Socket::new(NETLINK_ROUTE).map_err(err)?;
+        sock.bind_auto().map_err(err)?;
+        sock.connect(&SocketAddr::new(0, 0)).map_err(err)?;
+        Ok(Rtnl { sock, seq: 0 })
+    }
+
+    /// `ip link show NAME` → its index, or `None` when there is no such link.
+    pub fn link_index(&mut self, name: &str) -> Result<Option<u32>> {
+        let msg = RouteNetlinkMessage::GetLink(crate::net::link::by_name_msg(name));
+        let mut index = None;
+        let done = self.exchange(vec![Request::change(msg, "ip link show", name)], |m| {
+            if let RouteNetlinkMessage::NewLink(l) = m {
+                index = Some(l.header.index);
+            }
+        });
+        match done {
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+            Ok(()) => Ok(index),
+        }
+    }
+
+    /// Sends every request in one write and waits for all the answers. Returns the first
+    /// failure in request order (later requests that depended on it fail too, and say
+    /// less).
+    pub fn batch(&mut self, reqs: Vec<Request>) -> Result<()> {
+        self.exchange(reqs, |_| {})
+    }
+
+    /// [`Rtnl::batch`], handing every answer that is not an acknowledgement to `answer`.
+    fn exchange(
+        &mut self,
+        reqs: Vec<Request>,
+        mut answer: impl FnMut(RouteNetlinkMessage),
+    ) -> Result<()> {
+        let first = self.seq.wrapping_add(1);
+        let mut out = Vec::new();
+        let mut labels = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            self.seq = self.seq.wrapping_add(1);
+            let mut m = NetlinkMessage::from(r.msg);
+            m.header.flags = r.flags;
+            m.header.sequence_number = self.seq;
+            m.finalize();
+            let at = out.len();
+            out.resize(at + m.buffer_len(), 0);
+            m.serialize(&mut out[at..]);
+            labels.push((r.op, r.object));
+        }
+        self.sock
+            .send(&out, 0)
+            .map_err(|e| Error::kernel_io("sendmsg", "NETLINK_ROUTE", &e))?;
+        let mut answers: Vec<Option<i32>> = vec![None; labels.len()];
+        let mut pending = labels.len();
+        let mut buf = Vec::with_capacity(64 * 1024);
+        while pending > 0 {
+            buf.clear();
+            self.sock
+                .recv(&mut buf, 0)
+                .map_err(|e| Error::kernel_io("recvmsg", "NETLINK_ROUTE", &e))?;
+            let mut off = 0;
+            while off < buf.len() {
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..]).map_err(
+                    |e| Error::Io {
+                        op: "netlink answer".into(),
+                        message: e.to_string(),
+                    },
+                )?;
+                let len = msg.header.length as usize;
+                if len == 0 {
+                    break;
+                }
+                off += (len + 3) & !3;
+                let slot = msg.header.sequence_number.wrapping_sub(first) as usize;
+                match msg.payload {
+                    NetlinkPayload::Error(e) => {
+                        if let Some(a) = answers.get_mut(slot)
+                            && a.is_none()
+                        {
+                            *a = Some(e.code.map(|c| c.get().abs()).unwrap_or(0));
+                            pending -= 1;
+                        }
+                    }
+                    NetlinkPayload::InnerMessage(m) if slot < answers.len() => answer(m),
+                    _ => {}
+                }
+            }
+        }
+        for (code, (op, object)) in answers.into_iter().zip(labels) {
+            if let Some(errno) = code.filter(|c| *c != 0) {
+                return Err(Error::kernel(op, object, nix::Error::from_raw(errno)));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::nsfd;
+
+    fn root() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    /// In a throwaway namespace of its own: a batch that creates a veth and brings `lo`
+    /// up works, and a failing request reports its own errno and label.
+    #[test]
+    fn batch_in_a_scratch_namespace() {
+        if !root() {
+            eprintln!("skipped: needs root for a scratch network namespace");
+            return;
+        }
+        let (_ns, ()) = nsfd::create_net(|| {
+            let mut nl = Rtnl::open()?;
+            let own = nsfd::current_net()?;
+            let veth = crate::net::link::veth_into_msg("va0", "vb0", &own, None, None);
+            nl.batch(vec![
+                Request::create(RouteNetlinkMessage::NewLink(veth), "ip link add", "va0"),
+                Request::change(
+                    RouteNetlinkMessage::SetLink(crate::net::link::up_msg(1)),
+                    "ip link set up",
+                    "lo",
+                ),
+            ])?;
+            assert!(nl.link_index("va0")?.is_some());
+            assert!(nl.link_index("vb0")?.is_some());
+            assert_eq!(nl.link_index("nothere")?, None);
+            let again = crate::net::link::veth_into_msg("va0", "vc0", &own, None, None);
+            let err = nl
+                .batch(vec![Request::create(
+                    RouteNetlinkMessage::NewLink(again),
+                    "ip link add",
+                    "va0 again",
+                )])
+                .unwrap_err();
+            assert_eq!(err.errno(), Some(libc::EEXIST), "{err}");
+            assert!(err.to_string().contains("va0 again"), "{err}");
+            Ok(())
+        })
+        .unwrap();
+    }
+}

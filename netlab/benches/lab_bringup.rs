@@ -142,8 +142,9 @@ fn netlab_round(n: usize, rep: usize, watch: Option<&mut NsidWatch>) -> NetlabRo
 
     let cpu_before = cpu_time(sup) + cpu_time(std::process::id() as i32);
     let t = Instant::now();
-    // Several clients at once, as a test suite or `netlab up` of independent containers
-    // would; the supervisor builds containers outside its lock (NETLAB_BENCH_CLIENTS).
+    // Several clients at once, as a harness that starts containers from several threads
+    // does; the supervisor builds containers outside its lock (NETLAB_BENCH_CLIENTS; 1
+    // measures one container after the other, as `netlab up` starts them).
     let clients: usize = std::env::var("NETLAB_BENCH_CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
 use crate::proto::{LabInfo, Request, Response, Target};
-use crate::sys::{ctl, fdpass, launch};
+use crate::sys::{ctl, fdpass, launch, terminal};
 
 /// A lab, seen from a client.
 #[derive(Debug)]
@@ -208,15 +208,27 @@ impl Lab {
         req: &Request,
         fds: &[i32],
     ) -> Result<(Response, Vec<OwnedFd>)> {
-        let lost = |e: std::io::Error| Error::Supervisor {
+        self.send_on(conn, req, fds)?;
+        self.answer_on(conn)
+    }
+
+    fn lost(&self, e: std::io::Error) -> Error {
+        Error::Supervisor {
             lab: self.name.clone(),
             problem: format!("lost the lab's supervisor: {e}"),
-        };
+        }
+    }
+
+    fn send_on(&self, conn: &UnixStream, req: &Request, fds: &[i32]) -> Result<()> {
         let bytes = serde_json::to_vec(req).map_err(|e| Error::Io {
             op: "encode request".into(),
             message: e.to_string(),
         })?;
-        fdpass::send(conn, &bytes, fds).map_err(lost)?;
+        fdpass::send(conn, &bytes, fds).map_err(|e| self.lost(e))
+    }
+
+    fn answer_on(&self, conn: &UnixStream) -> Result<(Response, Vec<OwnedFd>)> {
+        let lost = |e| self.lost(e);
         let (payload, fds) =
             fdpass::recv(conn)
                 .map_err(lost)?
@@ -340,9 +352,45 @@ impl Lab {
             argv: argv.to_vec(),
             env: env.to_vec(),
             workdir: None,
+            tty: false,
         };
         let fds = stdio.map(|f| f.as_raw_fd());
         match self.call_on(&conn, &req, &fds)?.0 {
+            Response::Exited { code } => Ok(code),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker exec -it`: runs `argv` at `target` on a new pseudo-terminal that becomes its
+    /// controlling terminal, with `terminal` (the user's, put in raw mode meanwhile) as the
+    /// keyboard and `output` as the screen. Ctrl-C, Ctrl-Z and window sizes reach the
+    /// process as they would on a login.
+    pub fn exec_terminal(
+        &self,
+        target: &Target,
+        argv: &[String],
+        env: &[(String, String)],
+        terminal: BorrowedFd<'_>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let pty = terminal::open_pty(terminal)?;
+        let conn = self.connect()?;
+        let req = Request::Exec {
+            target: target.clone(),
+            argv: argv.to_vec(),
+            env: env.to_vec(),
+            workdir: None,
+            tty: true,
+        };
+        let slave = pty.slave.as_raw_fd();
+        self.send_on(&conn, &req, &[slave, slave, slave])?;
+        // Only the process may hold the slave end, or the pty never reports its end.
+        drop(pty.slave);
+        let raw = terminal::RawMode::enter(terminal)?;
+        let relayed = terminal::relay(&pty.master, terminal, output, conn.as_fd());
+        drop(raw);
+        relayed?;
+        match self.answer_on(&conn)?.0 {
             Response::Exited { code } => Ok(code),
             r => Err(self.unexpected(r)),
         }

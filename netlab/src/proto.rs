@@ -62,6 +62,10 @@ pub enum Request {
         argv: Vec<String>,
         env: Vec<(String, String)>,
         workdir: Option<String>,
+        /// The three fds are a pseudo-terminal's slave end that becomes the process's
+        /// controlling terminal (`exec -t`).
+        #[serde(default)]
+        tty: bool,
     },
     /// Opens a TCP connection from `target` to `addr`; the connected socket is attached to
     /// the answer.

@@ -289,3 +289,128 @@ fn lab_create_with_dockerd_settings_and_down() {
         Err(netlab::Error::LabNotFound { .. })
     ));
 }
+
+/// What a terminal shows: everything read from a pty's master end so far.
+struct Screen {
+    text: std::sync::Arc<(std::sync::Mutex<String>, std::sync::Condvar)>,
+}
+
+impl Screen {
+    fn watch(master: std::fs::File) -> Screen {
+        use std::io::Read;
+        let text = std::sync::Arc::new((std::sync::Mutex::new(String::new()), Default::default()));
+        let t = text.clone();
+        std::thread::spawn(move || {
+            let mut master = master;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let (m, c): &(std::sync::Mutex<String>, std::sync::Condvar) = &t;
+                m.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                c.notify_all();
+            }
+        });
+        Screen { text }
+    }
+
+    /// Waits until `what` is on the screen, and says what was there if it never comes.
+    fn wait_for(&self, what: &str) -> String {
+        let (m, c) = &*self.text;
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let mut s = m.lock().unwrap();
+        while !s.contains(what) {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "{what:?} never appeared; the screen:\n{s}");
+            s = c.wait_timeout(s, left).unwrap().0;
+        }
+        s.clone()
+    }
+}
+
+/// `netlab shell` on a terminal, as a student uses it: the shell gets a terminal of its
+/// own, so Ctrl-C stops the running `sleep` and the shell stays; `exit 3` is the exit
+/// code. (With the user's terminal passed through as it is, Ctrl-C never reached the
+/// shell's job, and `sleep 30` held the shell for 30 seconds.)
+#[test]
+fn shell_on_a_terminal_has_job_control_and_ctrl_c() {
+    use std::io::Write;
+    let lab = lab("cli-tty");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("netlab"))
+        .env("NETLAB_LAB", lab.name())
+        .env("TERM", "dumb")
+        .env_remove("RUST_LOG")
+        .arg("shell")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(pty.master);
+    let mut keys = master.try_clone().unwrap();
+    let screen = Screen::watch(master);
+    screen.wait_for("# ");
+    keys.write_all(b"tty; sleep 37.25\r").unwrap();
+    // Ctrl-C once `sleep` is the terminal's foreground job (earlier, it would interrupt
+    // the shell while it starts the job, a different thing).
+    common::wait_until(
+        "sleep to be the terminal's foreground job",
+        std::time::Duration::from_secs(15),
+        foreground_sleep,
+    );
+    keys.write_all(b"\x03").unwrap();
+    keys.write_all(b"echo alive-$((40+2))\r").unwrap();
+    let shown = screen.wait_for("alive-42");
+    assert!(shown.contains("/dev/pts/"), "the shell has a pty: {shown}");
+    assert!(!shown.contains("no job control"), "{shown}");
+    keys.write_all(b"exit 3\r").unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "netlab shell did not end; the screen:\n{}",
+            screen.wait_for("")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(3));
+}
+
+/// Whether a `sleep 37.25` runs as the foreground process group of its terminal.
+fn foreground_sleep() -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let p = e.path();
+        let cmdline = std::fs::read(p.join("cmdline")).unwrap_or_default();
+        if cmdline != b"sleep\x0037.25\x00" {
+            return false;
+        }
+        let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+        let f: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        // After the name: state, ppid, pgrp, session, tty_nr, tpgid.
+        f.len() > 5 && f[2] == f[5]
+    })
+}
+
+#[test]
+fn exec_t_without_a_terminal_says_so() {
+    let lab = lab("cli-notty");
+    lab.run(&common::sleeper("web")).unwrap();
+    let out = netlab(&lab)
+        .args(["exec", "-it", "web", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-t needs a terminal"), "{err}");
+}

@@ -1,6 +1,9 @@
 //! `netlab exec` and `netlab shell`: processes in a container or on the lab host, with
 //! this terminal as their stdio.
 
+use std::io::IsTerminal;
+use std::os::fd::AsFd;
+
 use anyhow::bail;
 
 use super::LabSession;
@@ -18,6 +21,14 @@ pub struct ExecArgs {
     /// Set an environment variable (KEY=VALUE); repeatable.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
+    /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`):
+    /// Ctrl-C stops its foreground job, job control and full-screen programs work. Needs
+    /// this command's input to be a terminal.
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// Keep input attached (accepted for `docker exec -it`; input always is).
+    #[arg(short = 'i', long = "interactive")]
+    _interactive: bool,
     /// `NAME CMD...`, or `CMD...` with --host; a `--` before CMD is allowed.
     #[arg(
         required = true,
@@ -67,13 +78,19 @@ fn run_attached(
     target: &Target,
     argv: &[String],
     env: &[(String, String)],
+    tty: bool,
 ) -> anyhow::Result<u8> {
-    let code = lab.exec_with(
-        target,
-        argv,
-        env,
-        [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
-    )?;
+    let code = if tty {
+        let stdin = std::io::stdin();
+        lab.exec_terminal(target, argv, env, stdin.as_fd(), &mut std::io::stdout())?
+    } else {
+        lab.exec_with(
+            target,
+            argv,
+            env,
+            [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
+        )?
+    };
     Ok(u8::try_from(code).unwrap_or(255))
 }
 
@@ -84,11 +101,17 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|e| crate::model::env::parse_env_arg(e))
         .collect::<Result<Vec<_>, _>>()?;
+    if a.tty && !std::io::stdin().is_terminal() {
+        bail!(
+            "-t needs a terminal, and this command's input is not one; \
+             leave -t out when piping into netlab exec"
+        );
+    }
     let lab = match target {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
         Target::Container(_) | Target::Node(_) => Lab::open(lab)?,
     };
-    run_attached(&lab, &target, &argv, &env)
+    run_attached(&lab, &target, &argv, &env, a.tty)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
@@ -126,5 +149,8 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
     } else {
         vec![shell.to_string(), "-i".into()]
     };
-    run_attached(&lab, &target, &argv, &env)
+    // On a terminal the shell gets one of its own, so that Ctrl-C stops a `ping` in it
+    // rather than the shell; fed from a pipe it reads commands as they come.
+    let tty = std::io::stdin().is_terminal();
+    run_attached(&lab, &target, &argv, &env, tty)
 }

@@ -23,7 +23,7 @@ use crate::proto::{Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
-use crate::sys::spawn::spawn_in;
+use crate::sys::spawn::{spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
 use lab::Lab;
 
@@ -261,11 +261,13 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
             argv,
             env,
             workdir,
+            tty,
         } => Request::Exec {
             target: target(t)?,
             argv,
             env,
             workdir,
+            tty,
         },
         Request::Connect { target: t, addr } => Request::Connect {
             target: target(t)?,
@@ -359,7 +361,19 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             argv,
             env,
             workdir,
-        } => exec(s, conn, target, argv, env, workdir, fds),
+            tty,
+        } => exec(
+            s,
+            conn,
+            ExecReq {
+                target,
+                argv,
+                env,
+                workdir,
+                tty,
+            },
+            fds,
+        ),
         Request::Connect { target, addr } => {
             let lab = rt.block_on(s.lab.lock());
             let net = lab.net_fd(&target)?;
@@ -428,15 +442,23 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
     s.rt.block_on(s.lab.lock()).signal(name, Signal::SIGKILL)
 }
 
-fn exec(
-    s: &Arc<Shared>,
-    conn: &UnixStream,
+/// An `exec` request's fields.
+struct ExecReq {
     target: Target,
     argv: Vec<String>,
-    extra_env: Vec<(String, String)>,
+    env: Vec<(String, String)>,
     workdir: Option<String>,
-    fds: Vec<OwnedFd>,
-) -> Answer {
+    tty: bool,
+}
+
+fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> Answer {
+    let ExecReq {
+        target,
+        argv,
+        env: extra_env,
+        workdir,
+        tty,
+    } = req;
     if argv.is_empty() {
         return Err(Error::spec(
             "command",
@@ -480,7 +502,10 @@ fn exec(
             .reaper
             .spawn(
                 || {
-                    let child = spawn_in(cmd, ns, Some(dir))?;
+                    let child = match tty {
+                        true => spawn_in_terminal(cmd, ns, Some(dir))?,
+                        false => spawn_in(cmd, ns, Some(dir))?,
+                    };
                     Ok((child.id() as i32, child))
                 },
                 move |code| {

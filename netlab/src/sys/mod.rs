@@ -14,6 +14,7 @@ pub mod reaper;
 pub mod rtnl;
 pub mod spawn;
 pub mod sysctl;
+pub mod terminal;
 
 /// Lets SIGPIPE end the CLI quietly, as it ends `cat`: Rust ignores SIGPIPE, and printing to
 /// a closed pipe (`netlab inspect X | head`) would otherwise panic. Sockets to the lab are

@@ -19,10 +19,30 @@ pub fn spawn_in(
     ns: Option<&Namespaces>,
     workdir: Option<CString>,
 ) -> std::io::Result<Child> {
+    cmd.process_group(0);
+    spawn_there(cmd, ns, workdir)
+}
+
+/// Like [`spawn_in`], but as the leader of a session of its own whose controlling terminal
+/// is its stdin, a pseudo-terminal's slave end (`exec -t`, `shell`; see
+/// [`super::terminal`]). Its process group is its PID too, so the same `killpg` ends it.
+pub fn spawn_in_terminal(
+    mut cmd: Command,
+    ns: Option<&Namespaces>,
+    workdir: Option<CString>,
+) -> std::io::Result<Child> {
+    super::terminal::spawn_attach(&mut cmd);
+    spawn_there(cmd, ns, workdir)
+}
+
+fn spawn_there(
+    mut cmd: Command,
+    ns: Option<&Namespaces>,
+    workdir: Option<CString>,
+) -> std::io::Result<Child> {
     if let Some(dir) = &workdir {
         cmd.current_dir(OsStr::from_bytes(dir.as_bytes()));
     }
-    cmd.process_group(0);
     let Some(ns) = ns else {
         return cmd.spawn();
     };

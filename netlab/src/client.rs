@@ -347,15 +347,14 @@ impl Lab {
         stdio: [&dyn AsRawFd; 3],
     ) -> Result<i32> {
         let conn = self.connect()?;
-        let req = Request::Exec {
-            target: target.clone(),
-            argv: argv.to_vec(),
-            env: env.to_vec(),
-            workdir: None,
-            tty: false,
-        };
+        let req = exec_request(target, argv, env, false);
         let fds = stdio.map(|f| f.as_raw_fd());
-        match self.call_on(&conn, &req, &fds)?.0 {
+        let answer = self.call_on(&conn, &req, &fds)?.0;
+        self.exit_code(answer)
+    }
+
+    fn exit_code(&self, answer: Response) -> Result<i32> {
+        match answer {
             Response::Exited { code } => Ok(code),
             r => Err(self.unexpected(r)),
         }
@@ -375,13 +374,7 @@ impl Lab {
     ) -> Result<i32> {
         let pty = terminal::open_pty(terminal)?;
         let conn = self.connect()?;
-        let req = Request::Exec {
-            target: target.clone(),
-            argv: argv.to_vec(),
-            env: env.to_vec(),
-            workdir: None,
-            tty: true,
-        };
+        let req = exec_request(target, argv, env, true);
         let slave = pty.slave.as_raw_fd();
         self.send_on(&conn, &req, &[slave, slave, slave])?;
         // Only the process may hold the slave end, or the pty never reports its end.
@@ -390,10 +383,8 @@ impl Lab {
         let relayed = terminal::relay(&pty.master, terminal, output, conn.as_fd());
         drop(raw);
         relayed?;
-        match self.answer_on(&conn)?.0 {
-            Response::Exited { code } => Ok(code),
-            r => Err(self.unexpected(r)),
-        }
+        let answer = self.answer_on(&conn)?.0;
+        self.exit_code(answer)
     }
 
     /// Runs `argv` at `target` and collects its output.
@@ -549,4 +540,14 @@ pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
         }
     }
     None
+}
+
+fn exec_request(target: &Target, argv: &[String], env: &[(String, String)], tty: bool) -> Request {
+    Request::Exec {
+        target: target.clone(),
+        argv: argv.to_vec(),
+        env: env.to_vec(),
+        workdir: None,
+        tty,
+    }
 }

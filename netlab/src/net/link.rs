@@ -93,7 +93,9 @@ pub fn up_msg(index: u32) -> LinkMessage {
 }
 
 /// `ip link set dev INDEX type bridge_slave hairpin on` as a request for a batch (sent as
-/// `RTM_NEWLINK` without `NLM_F_CREATE`, like [`set_hairpin`]).
+/// `RTM_NEWLINK` without `NLM_F_CREATE`): lets the bridge send a frame back out of the port
+/// it came in by, which a container needs to reach itself through a port published on the
+/// host (Docker sets it on its veths for the same reason).
 pub fn hairpin_msg(index: u32) -> LinkMessage {
     LinkBridgePort::new(index)
         .append_info_data(InfoBridgePort::HairpinMode(true))
@@ -203,15 +205,4 @@ pub async fn mac(h: &Handle, index: u32) -> Result<Option<Vec<u8>>> {
             _ => None,
         })
     }))
-}
-
-/// `ip link set dev INDEX type bridge_slave hairpin on`: lets the bridge send a frame back
-/// out of the port it came in by, which a container needs to reach itself through a port
-/// published on the host (Docker sets it on its veths for the same reason).
-pub async fn set_hairpin(h: &Handle, index: u32, what: &str) -> Result<()> {
-    h.link()
-        .set_port(hairpin_msg(index))
-        .execute()
-        .await
-        .map_err(|e| Error::netlink("ip link set type bridge_slave hairpin on", what, e))
 }

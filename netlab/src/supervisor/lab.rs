@@ -639,12 +639,6 @@ impl Lab {
         let mac = docker_mac(ip);
         nsfd::create(&setup, |ns| {
             let host_veth = add_container_veth(&mut host, &spec.name, &ns, mac, b.bridge_index)?;
-            let wired = wire_inside(ip, b.bip).and_then(|()| match hairpin {
-                // A container that reaches its own published port leaves and comes back by
-                // the same bridge port.
-                true => set_hairpin(&mut host, &host_veth),
-                false => Ok(()),
-            });
             let (exited, _) = watch::channel(None);
             let c = Container {
                 id: random_id(),
@@ -670,9 +664,15 @@ impl Lab {
                 pipework: vec![],
                 spec,
             };
-            // This thread is in the container's namespaces already: the process starts
-            // from here.
-            if let Err(e) = wired.and_then(|()| start(&b.reaper, &c, None)) {
+            let started = wire_inside(ip, b.bip)
+                .and_then(|()| match hairpin {
+                    true => set_hairpin(&mut host, &c.host_veth),
+                    false => Ok(()),
+                })
+                // This thread is in the container's namespaces already: the process starts
+                // from here.
+                .and_then(|()| start(&b.reaper, &c, None));
+            if let Err(e) = started {
                 // Frees the veth's name at once; the namespaces go when `c` drops.
                 let _ = host.batch(vec![Request::change(
                     RouteNetlinkMessage::DelLink(net::link::by_name_msg(&c.host_veth)),

@@ -13,17 +13,20 @@ pub fn repo() -> &'static Path {
 /// Builds the binaries the labs run (`netlab`, `birthday-service`) with this very cargo,
 /// once per test process, and returns their folder. `cargo test --test scenarios` alone
 /// does not build other packages' binaries, and a stale binary would test old code.
+///
+/// The build covers the workspace's tests too, so that cargo unifies dependency features
+/// exactly as `cargo test --workspace` (the README's test command) does: after that command
+/// built everything this is a no-op, while building only the two binaries resolved other
+/// features and compiled a second copy of several dependencies (a minute in CI).
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.args([
             "build",
-            "-p",
-            "netlab",
-            "-p",
-            "birthday-service",
+            "--workspace",
             "--bins",
+            "--tests",
             "--message-format=json",
         ])
         .current_dir(repo());

@@ -30,6 +30,26 @@ pub fn bin_dir() -> &'static Path {
             "--message-format=json",
         ])
         .current_dir(repo());
+        // What cargo sets for this test process describes the test, not the build; some
+        // build scripts (ring's) watch CARGO_MANIFEST_DIR, so inherited it would make cargo
+        // rebuild them here and again in the next outer build.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                ]
+                .contains(&k.as_ref())
+            {
+                cmd.env_remove(k.as_ref());
+            }
+        }
         if !cfg!(debug_assertions) {
             cmd.arg("--release");
         }

@@ -4,11 +4,12 @@ use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::{AddressMessageBuilder, Handle};
 
 use crate::error::{Error, Result};
 use crate::model::Ipv4Net;
+use crate::sys::rtnl::Request;
 
 /// `ip addr add ADDR/PREFIX dev INDEX`.
 pub async fn add(h: &Handle, index: u32, net: Ipv4Net, what: &str) -> Result<()> {
@@ -42,11 +43,16 @@ pub async fn flush_v4(h: &Handle, index: u32, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `ip addr add ADDR/PREFIX dev INDEX` as a request for a batch (the same message
-/// [`add`] sends).
-pub fn add_msg(index: u32, net: Ipv4Net) -> AddressMessage {
-    AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+/// `ip addr add ADDR/PREFIX dev INDEX` as a request for a batch (the same message [`add`]
+/// sends).
+pub fn add_req(index: u32, net: Ipv4Net, what: &str) -> Request {
+    let msg = AddressMessageBuilder::<std::net::Ipv4Addr>::new()
         .index(index)
         .address(net.addr, net.prefix)
-        .build()
+        .build();
+    Request::create(
+        RouteNetlinkMessage::NewAddress(msg),
+        "ip addr add",
+        format!("{net} dev {what}"),
+    )
 }

@@ -3,12 +3,14 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use futures::TryStreamExt;
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage,
 };
 use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::{Error, Result};
+use crate::sys::rtnl::Request;
 
 /// `ip link add NAME address MAC type bridge; ip link set NAME up`; returns its index.
 /// A bridge without a MAC of its own takes the lowest of its ports' and changes it as ports
@@ -48,13 +50,13 @@ pub async fn add_veth_into(
         .map_err(|e| Error::netlink("ip link add type veth", format!("{host} (peer {peer})"), e))
 }
 
-/// The request of [`add_veth_into`], for a batch (see [`crate::sys::rtnl`]). The peer
-/// stays down: a veth end cannot come up before its pair exists, so the kernel refuses an
-/// up flag in the peer's own header (ENOTCONN). Both ends get one queue each instead of
-/// one per possible CPU: a lab's veths gain nothing from several, and each queue is a set
-/// of sysfs objects the kernel builds under its global RTNL lock (measured: the veth
-/// request fell from 1.4 to 0.4 ms on this 2-CPU machine).
-pub fn veth_into_msg(
+/// The message of [`add_veth_into`]. The peer stays down: a veth end cannot come up before
+/// its pair exists, so the kernel refuses an up flag in the peer's own header (ENOTCONN).
+/// Both ends get one queue each instead of one per possible CPU: a lab's veths gain nothing
+/// from several, and each queue is a set of sysfs objects the kernel builds under its
+/// global RTNL lock (measured: the veth request fell from 1.4 to 0.4 ms on this 2-CPU
+/// machine).
+fn veth_into_msg(
     host: &str,
     peer: &str,
     peer_ns: &OwnedFd,
@@ -81,25 +83,56 @@ pub fn veth_into_msg(
     msg.build()
 }
 
-/// A link named `name`, as the subject of a request (`ip link del NAME`, `ip link show
-/// NAME`).
-pub fn by_name_msg(name: &str) -> LinkMessage {
-    LinkUnspec::new_with_name(name).build()
+/// [`add_veth_into`] as a request for a batch (see [`crate::sys::rtnl`]).
+pub fn add_veth_into_req(
+    host: &str,
+    peer: &str,
+    peer_ns: &OwnedFd,
+    peer_mac: Option<[u8; 6]>,
+    master: Option<u32>,
+) -> Request {
+    Request::create(
+        RouteNetlinkMessage::NewLink(veth_into_msg(host, peer, peer_ns, peer_mac, master)),
+        "ip link add type veth",
+        format!("{host} (peer {peer})"),
+    )
 }
 
-/// `ip link set dev INDEX up` as a request for a batch.
-pub fn up_msg(index: u32) -> LinkMessage {
+fn up_msg(index: u32) -> LinkMessage {
     LinkUnspec::new_with_index(index).up().build()
+}
+
+/// [`set_up`] as a request for a batch.
+pub fn set_up_req(index: u32, what: &str) -> Request {
+    Request::change(
+        RouteNetlinkMessage::SetLink(up_msg(index)),
+        "ip link set up",
+        what,
+    )
 }
 
 /// `ip link set dev INDEX type bridge_slave hairpin on` as a request for a batch (sent as
 /// `RTM_NEWLINK` without `NLM_F_CREATE`): lets the bridge send a frame back out of the port
 /// it came in by, which a container needs to reach itself through a port published on the
 /// host (Docker sets it on its veths for the same reason).
-pub fn hairpin_msg(index: u32) -> LinkMessage {
-    LinkBridgePort::new(index)
+pub fn set_hairpin_req(index: u32, what: &str) -> Request {
+    let msg = LinkBridgePort::new(index)
         .append_info_data(InfoBridgePort::HairpinMode(true))
-        .build()
+        .build();
+    Request::change(
+        RouteNetlinkMessage::NewLink(msg),
+        "ip link set type bridge_slave hairpin on",
+        what,
+    )
+}
+
+/// `ip link del NAME` as a request for a batch.
+pub fn del_by_name_req(name: &str) -> Request {
+    Request::change(
+        RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(name).build()),
+        "ip link del",
+        name,
+    )
 }
 
 /// `ip link add A type veth peer name B` with both ends here.

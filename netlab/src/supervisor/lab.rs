@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use netlink_packet_route::RouteNetlinkMessage;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::sync::watch;
@@ -35,7 +34,7 @@ use crate::net;
 use crate::proto::{LabInfo, Target};
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
-use crate::sys::rtnl::{Request, Rtnl};
+use crate::sys::rtnl::Rtnl;
 use crate::sys::spawn::spawn_in;
 use crate::sys::{netlink, sysctl};
 
@@ -674,11 +673,7 @@ impl Lab {
                 .and_then(|()| start(&b.reaper, &c, None));
             if let Err(e) = started {
                 // Frees the veth's name at once; the namespaces go when `c` drops.
-                let _ = host.batch(vec![Request::change(
-                    RouteNetlinkMessage::DelLink(net::link::by_name_msg(&c.host_veth)),
-                    "ip link del",
-                    c.host_veth.clone(),
-                )]);
+                let _ = host.batch(vec![net::link::del_by_name_req(&c.host_veth)]);
                 return Err(e);
             }
             tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
@@ -1115,12 +1110,7 @@ fn add_container_veth(
     let mut salt = 0;
     loop {
         let name = host_veth_name(container, salt);
-        let msg = net::link::veth_into_msg(&name, "eth0", &ns.net, Some(mac), Some(bridge));
-        let req = Request::create(
-            RouteNetlinkMessage::NewLink(msg),
-            "ip link add type veth",
-            format!("{name} (peer eth0)"),
-        );
+        let req = net::link::add_veth_into_req(&name, "eth0", &ns.net, Some(mac), Some(bridge));
         match host.batch(vec![req]) {
             // Another container's veth has that name (names are a hash of the container's).
             Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
@@ -1140,35 +1130,15 @@ fn wire_inside(ip: Ipv4Addr, bip: Ipv4Net) -> Result<()> {
         prefix: bip.prefix,
     };
     Rtnl::open()?.batch(vec![
-        Request::change(
-            RouteNetlinkMessage::SetLink(net::link::up_msg(1)),
-            "ip link set up",
-            "lo",
-        ),
-        Request::change(
-            RouteNetlinkMessage::SetLink(net::link::up_msg(eth0)),
-            "ip link set up",
-            "eth0",
-        ),
-        Request::create(
-            RouteNetlinkMessage::NewAddress(net::addr::add_msg(eth0, addr)),
-            "ip addr add",
-            format!("{addr} dev eth0"),
-        ),
-        Request::create(
-            RouteNetlinkMessage::NewRoute(net::route::default_msg(bip.addr)),
-            "ip route add default via",
-            bip.addr.to_string(),
-        ),
+        net::link::set_up_req(1, "lo"),
+        net::link::set_up_req(eth0, "eth0"),
+        net::addr::add_req(eth0, addr, "eth0"),
+        net::route::add_default_req(bip.addr),
     ])
 }
 
 /// `ip link set dev HOST type bridge_slave hairpin on`, from the lab host.
 fn set_hairpin(host: &mut Rtnl, veth: &str) -> Result<()> {
     let index = host.link_index(veth)?.ok_or_else(|| gone(veth))?;
-    host.batch(vec![Request::change(
-        RouteNetlinkMessage::NewLink(net::link::hairpin_msg(index)),
-        "ip link set type bridge_slave hairpin on",
-        veth,
-    )])
+    host.batch(vec![net::link::set_hairpin_req(index, veth)])
 }

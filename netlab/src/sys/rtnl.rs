@@ -8,6 +8,7 @@
 //! may depend on an earlier one (the default route on the address).
 
 use netlink_packet_route::RouteNetlinkMessage;
+use rtnetlink::LinkUnspec;
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
@@ -70,7 +71,7 @@ impl Rtnl {
 
     /// `ip link show NAME` → its index, or `None` when there is no such link.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>> {
-        let msg = RouteNetlinkMessage::GetLink(crate::net::link::by_name_msg(name));
+        let msg = RouteNetlinkMessage::GetLink(LinkUnspec::new_with_name(name).build());
         let mut index = None;
         let done = self.exchange(vec![Request::change(msg, "ip link show", name)], |m| {
             if let RouteNetlinkMessage::NewLink(l) = m {
@@ -162,6 +163,7 @@ impl Rtnl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::link;
     use crate::sys::nsfd;
 
     fn root() -> bool {
@@ -179,19 +181,14 @@ mod tests {
         let (_ns, ()) = nsfd::create_net(|| {
             let mut nl = Rtnl::open()?;
             let own = nsfd::current_net()?;
-            let veth = crate::net::link::veth_into_msg("va0", "vb0", &own, None, None);
             nl.batch(vec![
-                Request::create(RouteNetlinkMessage::NewLink(veth), "ip link add", "va0"),
-                Request::change(
-                    RouteNetlinkMessage::SetLink(crate::net::link::up_msg(1)),
-                    "ip link set up",
-                    "lo",
-                ),
+                link::add_veth_into_req("va0", "vb0", &own, None, None),
+                link::set_up_req(1, "lo"),
             ])?;
             assert!(nl.link_index("va0")?.is_some());
             assert!(nl.link_index("vb0")?.is_some());
             assert_eq!(nl.link_index("nothere")?, None);
-            let again = crate::net::link::veth_into_msg("va0", "vc0", &own, None, None);
+            let again = rtnetlink::LinkVeth::new("va0", "vc0").build();
             let err = nl
                 .batch(vec![Request::create(
                     RouteNetlinkMessage::NewLink(again),

@@ -22,6 +22,9 @@ use crate::sys::{ctl, fdpass, launch, terminal};
 #[derive(Debug)]
 pub struct Lab {
     name: String,
+    /// The lab's control socket, whose owner was verified when the lab was opened and is
+    /// verified again on every connection.
+    socket: String,
     /// Write end of the owner pipe; `Some` while this handle owns the lab.
     owner: Option<OwnedFd>,
     supervisor_pid: i32,
@@ -85,15 +88,20 @@ impl Lab {
         Ok(lab)
     }
 
-    /// Opens an existing lab.
+    /// Opens an existing lab of this user. A socket with the lab's name held by another
+    /// user is refused before anything is sent to it ([`Error::Impostor`]).
     pub fn open(name: &str) -> Result<Lab> {
-        let conn = ctl::connect(&ctl::socket_name(uid(), name))?
-            .ok_or_else(|| Error::LabNotFound { lab: name.into() })?;
-        let (pid, _) = ctl::peer(&conn)?;
+        crate::model::names::validate_lab_name(name)?;
+        let found = ctl::find(uid(), name)?;
+        let Some((socket, verified)) = found.ours.as_ref() else {
+            return Err(found.missing(name, uid()));
+        };
+        found.warn_foreign(name, uid());
         Ok(Lab {
             name: name.into(),
+            socket: socket.clone(),
             owner: None,
-            supervisor_pid: pid,
+            supervisor_pid: verified.peer.pid,
         })
     }
 
@@ -103,12 +111,15 @@ impl Lab {
     pub fn open_or_create(spec: &LabSpec) -> Result<(Lab, bool)> {
         match Self::open(&spec.name) {
             Ok(l) => Ok((l, false)),
-            Err(Error::LabNotFound { .. }) => match Self::launch(spec, true) {
-                Ok(l) => Ok((l, true)),
-                // Somebody else created it meanwhile.
-                Err(Error::LabExists { .. }) => Ok((Self::open(&spec.name)?, false)),
-                Err(e) => Err(e),
-            },
+            // A squatter's decoy is no lab: create the real one beside it (launch warns).
+            Err(Error::LabNotFound { .. } | Error::Impostor { .. }) => {
+                match Self::launch(spec, true) {
+                    Ok(l) => Ok((l, true)),
+                    // Somebody else created it meanwhile.
+                    Err(Error::LabExists { .. }) => Ok((Self::open(&spec.name)?, false)),
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -120,10 +131,7 @@ impl Lab {
 
     fn launch(spec: &LabSpec, owned: bool) -> Result<Lab> {
         spec.validate()?;
-        let sock = ctl::socket_name(uid(), &spec.name);
-        let listener = ctl::bind(&sock)?.ok_or_else(|| Error::LabExists {
-            lab: spec.name.clone(),
-        })?;
+        let (sock, listener) = Self::claim_name(&spec.name)?;
         let listener = OwnedFd::from(listener);
         let (owner_r, owner_w) = launch::pipe()?;
         let (status_r, status_w) = launch::pipe()?;
@@ -163,8 +171,17 @@ impl Lab {
             }
             None => {}
         }
-        let mut lab = Self::open(&spec.name)?;
-        lab.owner = owned.then_some(owner_w);
+        let conn = ctl::connect(&spec.name, &sock, uid())?.ok_or_else(|| Error::Supervisor {
+            lab: spec.name.clone(),
+            problem: "the supervisor reported a good start but its control socket is gone".into(),
+        })?;
+        let lab = Lab {
+            name: spec.name.clone(),
+            socket: sock,
+            owner: owned.then_some(owner_w),
+            supervisor_pid: conn.peer.pid,
+        };
+        drop(conn);
         tracing::info!(lab = %spec.name, pid = lab.supervisor_pid, "lab created");
         if let Some(dev) = &spec.uplink_dev {
             // Dropping `lab` on error ends the half-made lab (it is still owned here).
@@ -182,6 +199,28 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Binds a fresh control-socket name for lab `name`, unless a live lab of this user
+    /// has that name. The user's lock makes the look and the bind one atomic step.
+    fn claim_name(name: &str) -> Result<(String, std::os::unix::net::UnixListener)> {
+        let _lock = ctl::lock_user(uid())?;
+        let found = ctl::find(uid(), name)?;
+        if found.ours.is_some() {
+            return Err(Error::LabExists { lab: name.into() });
+        }
+        found.warn_foreign(name, uid());
+        // 128 random bits: a taken name means a squatter guessed it, which it cannot.
+        for _ in 0..4 {
+            let sock = ctl::fresh_name(uid(), name)?;
+            if let Some(listener) = ctl::bind(&sock)? {
+                return Ok((sock, listener));
+            }
+        }
+        Err(Error::Supervisor {
+            lab: name.into(),
+            problem: "four fresh random control-socket names were all taken".into(),
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -196,10 +235,13 @@ impl Lab {
         self.owner.is_some()
     }
 
+    /// A connection to the lab's supervisor, whose uid is checked before anything is sent.
     fn connect(&self) -> Result<UnixStream> {
-        ctl::connect(&ctl::socket_name(uid(), &self.name))?.ok_or_else(|| Error::LabNotFound {
-            lab: self.name.clone(),
-        })
+        ctl::connect(&self.name, &self.socket, uid())?
+            .map(|v| v.stream)
+            .ok_or_else(|| Error::LabNotFound {
+                lab: self.name.clone(),
+            })
     }
 
     fn call_on(
@@ -478,10 +520,9 @@ impl Lab {
         // The kernel may release this connection before the listener of the exiting
         // process (deferred fput), so wait until the lab's name is free too: a `down`
         // that returned means the name can be used again at once.
-        let sock = ctl::socket_name(uid(), &self.name);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         let mut pause = std::time::Duration::from_micros(200);
-        while ctl::connect(&sock)?.is_some() {
+        while !matches!(ctl::probe(&self.socket, uid())?, ctl::Probe::Gone) {
             if std::time::Instant::now() > deadline {
                 return Err(Error::Supervisor {
                     lab: self.name.clone(),

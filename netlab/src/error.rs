@@ -80,6 +80,18 @@ pub enum Error {
     /// The lab exists already.
     #[error("lab {lab:?} exists already; use it, or end it first with `netlab --lab {lab} down`")]
     LabExists { lab: String },
+    /// Another user holds a control socket with the lab's name: a lab must be its owner's.
+    /// Nothing was sent to it.
+    #[error(
+        "lab {lab:?}: the control socket {socket} is held by uid {uid} (pid {pid}), not by you (uid {me}), so netlab refused it and sent it nothing; another local user may be posing as your lab: look at that process (`ps -o user,pid,args -p {pid}`), and create the lab again if it does not exist (`netlab --lab {lab} lab create`)"
+    )]
+    Impostor {
+        lab: String,
+        socket: String,
+        uid: u32,
+        pid: i32,
+        me: u32,
+    },
     /// A kernel operation failed.
     #[error("{op} {object} failed: {message} (errno {errno}){hint}", hint = hint(*errno))]
     Kernel {

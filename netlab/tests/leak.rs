@@ -251,7 +251,7 @@ fn snapshot(w: &Watched) -> Snapshot {
         .collect();
     mounts.sort();
     s.insert("/proc/mounts", mounts);
-    // Abstract sockets are listed with a leading `@`; the lab's is `@netlab/UID/LAB`.
+    // Abstract sockets are listed with a leading `@`; the lab's is `@netlab/UID/LAB/NONCE`.
     let sockets: Vec<String> = std::fs::read_to_string("/proc/net/unix")
         .expect("read /proc/net/unix")
         .lines()
@@ -259,7 +259,7 @@ fn snapshot(w: &Watched) -> Snapshot {
         .filter(|p| {
             w.labs
                 .iter()
-                .any(|lab| p.starts_with("@netlab/") && p.ends_with(&format!("/{lab}")))
+                .any(|lab| p.starts_with("@netlab/") && p.contains(&format!("/{lab}/")))
         })
         .map(str::to_string)
         .collect();

@@ -162,19 +162,22 @@ fn shutdown(s: &Shared) -> ! {
 }
 
 fn serve(s: &Arc<Shared>, conn: UnixStream) {
+    // Only the lab's owner may talk to it. The kernel translates the client's uid into
+    // this lab's user namespace, so in a rootless lab the owner shows as 0 like us, and
+    // every other user as the overflow uid.
     match ctl::peer(&conn) {
-        Ok((_, uid)) if uid == nix::unistd::getuid().as_raw() => {}
-        _ => {
-            let _ = reply(
-                &conn,
-                &Response::Error {
-                    error: Error::Supervisor {
-                        lab: s.name.clone(),
-                        problem: "this lab belongs to another user".into(),
-                    },
-                },
-                &[],
-            );
+        Ok(p) if p.uid == nix::unistd::getuid().as_raw() => {}
+        Ok(p) => {
+            tracing::warn!(pid = p.pid, uid = p.uid, "refused a client of another user");
+            let error = Error::Supervisor {
+                lab: s.name.clone(),
+                problem: "this lab belongs to another user; it answers only its owner".into(),
+            };
+            let _ = reply(&conn, &Response::Error { error }, &[]);
+            return;
+        }
+        Err(e) => {
+            tracing::warn!("refused a client whose credentials cannot be read: {e}");
             return;
         }
     }

@@ -29,6 +29,7 @@ use crate::model::pipework::PipeworkSpec;
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipam, Ipv4Net, LabSpec,
     PipeworkIf, PortBinding, env,
+    publish::{HostPorts, choose_host_ports},
 };
 use crate::net;
 use crate::proto::{LabInfo, Target};
@@ -405,7 +406,7 @@ impl Lab {
             resolve_program(&p, &path)?;
         }
         let expose = spec.exposed_ports();
-        let ports = self.resolve_ports(&spec, &expose)?;
+        let ports = self.resolve_ports(&spec)?;
         if !ports.is_empty() {
             self.firewall()?;
         }
@@ -496,71 +497,22 @@ impl Lab {
     }
 
     /// Decides the host port of every binding (`-p`, and `-P` for every exposed port not
-    /// published explicitly) and refuses a host port already published in the lab.
-    fn resolve_ports(
-        &self,
-        spec: &ContainerSpec,
-        expose: &[ExposedPort],
-    ) -> Result<Vec<PortBinding>> {
-        let mut taken: Vec<(PortBinding, String)> = self
-            .containers
-            .values()
-            .flat_map(|c| {
-                c.ports
-                    .iter()
-                    .map(move |p| (*p, format!("container {}", c.spec.name)))
-            })
-            .collect();
-        let mut wanted = spec.publish.clone();
-        if spec.publish_all {
-            for p in expose {
-                if !wanted
-                    .iter()
-                    .any(|b| b.container_port == p.port && b.proto == p.proto)
-                {
-                    wanted.push(PortBinding {
-                        host_ip: None,
-                        host_port: None,
-                        container_port: p.port,
-                        proto: p.proto,
-                    });
-                }
+    /// published explicitly) and refuses a host port already published in the lab; linear
+    /// in the number of ports (see [`choose_host_ports`]).
+    fn resolve_ports(&self, spec: &ContainerSpec) -> Result<Vec<PortBinding>> {
+        let mut taken = HostPorts::new();
+        for c in self.containers.values() {
+            let owner = format!("container {}", c.spec.name);
+            for p in &c.ports {
+                taken.insert(p, &owner);
             }
         }
-        let (lo, hi) = ephemeral_range();
-        let mut out = Vec::new();
-        for mut b in wanted {
-            match b.host_port {
-                Some(port) => {
-                    if let Some((_, owner)) = taken.iter().find(|(t, _)| t.conflicts_with(&b)) {
-                        return Err(Error::PortInUse {
-                            port: format!("{}:{port}/{}", b.host_ip_text(), b.proto.as_str()),
-                            owner: owner.clone(),
-                            container_port: b.container_port,
-                        });
-                    }
-                }
-                None => {
-                    let free = (lo..=hi).find(|p| {
-                        let cand = PortBinding {
-                            host_port: Some(*p),
-                            ..b
-                        };
-                        !taken.iter().any(|(t, _)| t.conflicts_with(&cand))
-                    });
-                    b.host_port = Some(free.ok_or_else(|| {
-                        Error::spec(
-                            "-p",
-                            b.to_string(),
-                            "no free host port is left in the ephemeral range",
-                        )
-                    })?);
-                }
-            }
-            taken.push((b, format!("container {}", spec.name)));
-            out.push(b);
-        }
-        Ok(out)
+        choose_host_ports(
+            &mut taken,
+            spec.wanted_bindings(),
+            &format!("container {}", spec.name),
+            ephemeral_range(),
+        )
     }
 
     fn firewall(&mut self) -> Result<&dyn Firewall> {

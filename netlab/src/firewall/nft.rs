@@ -254,7 +254,7 @@ mod tests {
     use std::process::Child;
 
     use super::*;
-    use crate::firewall::ruleset::tests::{cases, fwd, lab};
+    use crate::firewall::ruleset::tests::{cases, fwd, lab, many};
     use crate::model::Proto;
 
     fn write_exe(path: &Path, body: &str) {
@@ -578,6 +578,64 @@ mod tests {
             other => panic!("expected a Kernel error, got {other:?}"),
         }
         assert_eq!(ns.list(), listed);
+    }
+
+    #[test]
+    fn real_nft_applies_every_port_through_maps() {
+        let ns = Netns::new();
+        let nat = many(65535);
+        let t = std::time::Instant::now();
+        ns.nft.apply(&nat).unwrap();
+        eprintln!(
+            "applied {} forwards in {:?}",
+            nat.forwards.len(),
+            t.elapsed()
+        );
+        let chain = |name: &str| {
+            let out = Command::new("nsenter")
+                .args(&ns.enter)
+                .args(["nft", "list", "chain", "ip", TABLE, name])
+                .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        for name in ["prerouting", "output"] {
+            let listed = chain(name);
+            for want in [
+                "fib daddr type local dnat to tcp dport map @tcp_addr:tcp dport map @tcp_port",
+                "dnat to ip daddr . udp dport map @udp_ip_addr:ip daddr . udp dport map @udp_ip_port",
+                "fib daddr type local dnat to udp dport map @udp_addr:udp dport map @udp_port",
+            ] {
+                assert!(
+                    listed.contains(want),
+                    "{name}: missing {want:?} in:\n{listed}"
+                );
+            }
+        }
+        let out = Command::new("nsenter")
+            .args(&ns.enter)
+            .args(["nft", "-j", "list", "map", "ip", TABLE, "tcp_port"])
+            .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let elems = doc["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|o| o["map"]["elem"].as_array())
+            .expect("the tcp_port map");
+        assert_eq!(elems.len(), 65535);
+        assert!(elems.contains(&serde_json::json!([65535, 65535])));
+        // Back to a small table: the maps go with the old table.
+        ns.nft.apply(&cases()[1].1).unwrap();
+        let listed = ns.list();
+        assert!(!listed.contains("map"), "{listed}");
+        assert!(
+            listed.contains("tcp dport 8080 dnat to 172.17.0.2:80"),
+            "{listed}"
+        );
     }
 
     /// The brief's literal check, in the test's own namespace: `nft -c` commits nothing,

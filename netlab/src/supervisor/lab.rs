@@ -74,6 +74,35 @@ pub struct Container {
     pub pipework: Vec<PipeworkIf>,
 }
 
+/// What `lab ls` shows about the lab, kept outside the lab lock: answering `Info` must not
+/// wait for another client's request, however long that one takes. The lab refreshes it
+/// whenever its containers or settings change; run states are shared with the reaper.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub spec: LabSpec,
+    pub runs: Vec<Arc<Mutex<RunState>>>,
+}
+
+impl Summary {
+    pub fn info(&self, owned: bool) -> LabInfo {
+        let running = self
+            .runs
+            .iter()
+            .filter(|r| {
+                r.lock()
+                    .map(|r| r.status == ContainerStatus::Running)
+                    .unwrap_or(false)
+            })
+            .count();
+        LabInfo {
+            spec: self.spec.clone(),
+            containers: self.runs.len(),
+            running,
+            owned,
+        }
+    }
+}
+
 /// A machine on the simulated LAN.
 pub struct Node {
     pub ns: Namespaces,
@@ -123,9 +152,10 @@ pub struct Lab {
     pub bridge_index: u32,
     pub ipam: Ipam,
     pub containers: BTreeMap<String, Container>,
-    /// Creation order, which is the order `ps` and teardown use.
+    /// Creation order, which is the order `ps` uses.
     pub order: Vec<String>,
-    pub owned: bool,
+    /// Shared with the supervisor, which answers `Info` from it without the lab lock.
+    pub summary: Arc<Mutex<Summary>>,
     pub reaper: Arc<Reaper>,
     pub rt: tokio::runtime::Handle,
     /// Names of containers being built outside the lock.
@@ -169,7 +199,7 @@ impl Lab {
     /// Builds the lab host's network in the supervisor's own (fresh) namespace:
     /// `ip link set lo up; ip link add docker0 type bridge; ip addr add BIP dev docker0;
     /// sysctl -w net.ipv4.ip_forward=1`.
-    pub async fn build(spec: LabSpec, reaper: Arc<Reaper>, owned: bool) -> Result<Lab> {
+    pub async fn build(spec: LabSpec, reaper: Arc<Reaper>) -> Result<Lab> {
         spec.validate()?;
         let rt = tokio::runtime::Handle::current();
         let host = netlink::open(&rt)?;
@@ -210,7 +240,10 @@ impl Lab {
             bridge_index,
             containers: BTreeMap::new(),
             order: Vec::new(),
-            owned,
+            summary: Arc::new(Mutex::new(Summary {
+                spec: spec.clone(),
+                runs: vec![],
+            })),
             reaper,
             rt,
             pending: Default::default(),
@@ -222,6 +255,7 @@ impl Lab {
         if spec.attach_uplink && spec.uplink.is_some() {
             lab.attach_uplink().await?;
         }
+        lab.refresh_summary();
         tracing::info!(lab = %spec.name, bridge = %spec.bridge, bip = %spec.bip, "lab host ready");
         Ok(lab)
     }
@@ -302,6 +336,7 @@ impl Lab {
         net::link::set_master(&self.host, idx, self.bridge_index, &name).await?;
         // `lab ls` and `graph` report it from the spec.
         self.spec.attach_uplink = true;
+        self.refresh_summary();
         tracing::info!(uplink = %name, bridge = %self.spec.bridge, "uplink enslaved to the bridge");
         Ok(())
     }
@@ -327,22 +362,21 @@ impl Lab {
         Ok(())
     }
 
-    pub fn info(&self) -> LabInfo {
-        let running = self
-            .containers
-            .values()
-            .filter(|c| {
-                c.run
-                    .lock()
-                    .map(|r| r.status == ContainerStatus::Running)
-                    .unwrap_or(false)
-            })
-            .count();
-        LabInfo {
+    /// Brings the summary that `Info` reads up to date; call it after every change of the
+    /// containers or the settings.
+    pub fn refresh_summary(&self) {
+        let fresh = Summary {
             spec: self.spec.clone(),
-            containers: self.containers.len(),
-            running,
-            owned: self.owned,
+            runs: self
+                .order
+                .iter()
+                .filter_map(|n| self.containers.get(n))
+                .map(|c| c.run.clone())
+                .collect(),
+        };
+        match self.summary.lock() {
+            Ok(mut s) => *s = fresh,
+            Err(p) => *p.into_inner() = fresh,
         }
     }
 
@@ -449,6 +483,7 @@ impl Lab {
         let publishes = !c.ports.is_empty();
         self.order.push(name.clone());
         self.containers.insert(name.clone(), c);
+        self.refresh_summary();
         if publishes && let Err(e) = self.apply_firewall() {
             self.remove(&name).await;
             return Err(e);
@@ -727,6 +762,7 @@ impl Lab {
             }
             self.ipam.release(c.ip);
             self.order.retain(|n| n != name);
+            self.refresh_summary();
             let _ = std::fs::remove_dir_all(&c.dir);
             tracing::info!(container = %name, "container removed");
         }

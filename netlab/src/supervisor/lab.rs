@@ -36,7 +36,7 @@ use crate::proto::{LabInfo, Target};
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::Rtnl;
-use crate::sys::spawn::spawn_in;
+use crate::sys::spawn::{bad_workdir, spawn_in};
 use crate::sys::{netlink, sysctl};
 
 /// Where the lab keeps generated files: the lab's private tmpfs (see `setup_lab_mounts`).
@@ -1075,6 +1075,16 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                 r.status = ContainerStatus::Exited;
                 r.exit_code = Some(127);
                 r.finished = Some(now());
+            }
+            if let Some(w) = bad_workdir(&e) {
+                return Err(Error::spec(
+                    "--workdir",
+                    &w.dir,
+                    format!(
+                        "{} in container {name}, which sees this machine's files; create it or give another directory with -w",
+                        w.problem
+                    ),
+                ));
             }
             return Err(Error::kernel_io("start", format!("container {name}"), &e));
         }

@@ -24,7 +24,7 @@ use crate::proto::{Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
-use crate::sys::spawn::{spawn_in, spawn_in_terminal};
+use crate::sys::spawn::{bad_workdir, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
 use lab::{Lab, Summary};
 
@@ -496,12 +496,26 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             "give the command to run after --",
         ));
     }
+    if let Some(w) = &workdir
+        && !w.starts_with('/')
+    {
+        return Err(Error::spec(
+            "exec -w",
+            w,
+            "give an absolute path, e.g. -w /tmp",
+        ));
+    }
     let mut fds = fds.into_iter();
     let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
         return Err(Error::Supervisor {
             lab: s.name.clone(),
             problem: "exec needs three fds".into(),
         });
+    };
+    let (place, where_) = match &target {
+        Target::Host => ("the lab host".to_string(), "--host".to_string()),
+        Target::Container(n) => (format!("container {n}"), n.clone()),
+        Target::Node(n) => (format!("LAN machine {n}"), format!("--node {n}")),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let pid = {
@@ -542,7 +556,18 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                     let _ = tx.send(code);
                 },
             )
-            .map_err(|e| Error::kernel_io("exec", argv[0].clone(), &e))?;
+            .map_err(|e| match bad_workdir(&e) {
+                Some(w) => Error::spec(
+                    "exec -w",
+                    &w.dir,
+                    format!(
+                        "{} in {place}; create it (`netlab exec {where_} -- mkdir -p {}`) or give another directory with -w",
+                        w.problem,
+                        w.dir
+                    ),
+                ),
+                None => Error::kernel_io("exec", argv[0].clone(), &e),
+            })?;
         pid
     };
     // A client that goes away takes its process with it.

@@ -808,6 +808,25 @@ impl Lab {
     pub async fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
         p.validate()?;
         let c = self.get(&p.container)?;
+        // An existing interface must be a bridge: the kernel refuses a veth whose master is
+        // anything else, in words that do not say so (EOPNOTSUPP for `lo` or the uplink).
+        if let Some((_, kind)) = net::link::kind(&self.host, &p.bridge).await?
+            && kind.as_deref() != Some("bridge")
+        {
+            let what = match kind {
+                Some(k) => format!("a {k} interface"),
+                None if p.bridge == "lo" => "the loopback interface".to_string(),
+                None => "an interface".to_string(),
+            };
+            return Err(Error::spec(
+                "pipework bridge",
+                &p.bridge,
+                format!(
+                    "it is {what} of the lab host, not a bridge; give a bridge (this lab's is {}) or a new name, which pipework creates as a bridge",
+                    self.spec.bridge
+                ),
+            ));
+        }
         // Opened for the occasion: a socket per container would sit idle for its life.
         let nl = nsfd::in_netns(&c.ns.net, || netlink::open(&self.rt))?;
         let existing: Vec<String> = net::link::list(&nl)

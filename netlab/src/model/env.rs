@@ -107,8 +107,9 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
+        type Vars<'a> = &'a [(&'a str, &'a str)];
         // (given, expected) for a container whose hostname is "web".
-        let cases: &[(&[(&str, &str)], &[(&str, &str)])] = &[
+        let cases: &[(Vars, Vars)] = &[
             (
                 &[],
                 &[

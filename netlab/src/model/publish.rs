@@ -316,7 +316,8 @@ mod tests {
     #[test]
     fn host_port_choice_table() {
         // (published before, by "container a"; asked for now; chosen host ports or error)
-        let cases: &[(&[&str], &[&str], Result<&[u16], &str>)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<&'a [u16], &'a str>);
+        let cases: &[Case] = &[
             (&[], &["80"], Ok(&[32768])),
             (&[], &["80", "81", "53/udp"], Ok(&[32768, 32769, 32768])),
             (&["32768:1"], &["80"], Ok(&[32769])),

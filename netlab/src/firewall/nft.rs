@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use super::ruleset::map_elements;
 use super::{Firewall, LabNat, TABLE, ruleset};
 use crate::error::{Error, Result};
 
@@ -79,13 +80,12 @@ impl Nft {
     /// without changing anything: `nft -c -j -f -` (the kernel validates the whole
     /// transaction, then aborts it). Needs CAP_NET_ADMIN in that namespace.
     pub fn check(&self, nat: &LabNat) -> Result<()> {
-        self.run(&["-c", "-j", "-f", "-"], nat, "nft check")
+        self.run(&["-c", "-j", "-f", "-"], &ruleset(nat), "nft check")
     }
 
-    /// Feeds the document for `nat` to `nft ARGS` on stdin; nft's stderr becomes the error.
-    fn run(&self, args: &[&str], nat: &LabNat, op: &str) -> Result<()> {
-        let doc = ruleset(nat);
-        let payload = serde_json::to_string(&doc).map_err(|e| Error::Io {
+    /// Feeds `doc` to `nft ARGS` on stdin; nft's stderr becomes the error.
+    fn run(&self, args: &[&str], doc: &nftables::schema::Nftables<'_>, op: &str) -> Result<()> {
+        let payload = serde_json::to_string(doc).map_err(|e| Error::Io {
             op: format!("serialise the nft document for table ip {TABLE}"),
             message: e.to_string(),
         })?;
@@ -140,9 +140,15 @@ impl Nft {
 impl Firewall for Nft {
     /// Replaces netlab's table in the current network namespace with `nat`'s, in one
     /// transaction: `nft -j -f -` on the document of [`ruleset`] (add table; delete table;
-    /// add table; chains; rules). On error the previous table stays as it was.
+    /// add table; chains; rules). On error the previous table stays as it was. A table of
+    /// maps (past `RULES_UP_TO` forwards) is then filled by the further transactions of
+    /// [`map_elements`]; should one of those fail, the table is left partly filled and
+    /// the caller applies the state it wants again (the lab does, without the container).
     fn apply(&self, nat: &LabNat) -> Result<()> {
-        self.run(&["-j", "-f", "-"], nat, "nft replace")?;
+        self.run(&["-j", "-f", "-"], &ruleset(nat), "nft replace")?;
+        for doc in map_elements(nat) {
+            self.run(&["-j", "-f", "-"], &doc, "nft add element")?;
+        }
         tracing::info!(
             table = TABLE,
             bridge = %nat.bridge,

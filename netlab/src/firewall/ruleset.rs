@@ -11,6 +11,11 @@
 //! take seconds to apply (about 4 s per 65,535, and twice that for both chains) and every
 //! packet would walk them in turn, while a map of all 65,535 ports applies in about half a
 //! second and is one hash lookup per packet.
+//!
+//! The maps' elements go in further transactions ([`map_elements`]) of at most
+//! [`ELEMENTS_PER_TRANSACTION`] each: nft sends a transaction in one netlink write, and an
+//! unprivileged nft (a rootless lab) cannot enlarge its socket buffer past the default
+//! 208 KiB, about 3,000 elements ("Message too long").
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
@@ -20,7 +25,9 @@ use nftables::expr::{
     CT, Expression, Fib, FibFlag, FibResult, Map as MapLookup, Meta, MetaKey, NamedExpression,
     Payload, PayloadField, Prefix,
 };
-use nftables::schema::{Chain, Map, NfListObject, Nftables, Rule, SetType, SetTypeValue, Table};
+use nftables::schema::{
+    Chain, Element, Map, NfListObject, Nftables, Rule, SetType, SetTypeValue, Table,
+};
 use nftables::stmt::{Match, NAT, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
@@ -29,6 +36,9 @@ use crate::model::Proto;
 
 /// The most forwards that get a rule each; more go into maps (see the module comment).
 pub const RULES_UP_TO: usize = 64;
+
+/// The most map elements one transaction adds (about 64 KiB of netlink).
+pub const ELEMENTS_PER_TRANSACTION: usize = 2048;
 
 /// Chain names, as `nft list table ip netlab` shows them.
 pub(super) const PREROUTING: &str = "prerouting";
@@ -60,7 +70,8 @@ const PRIO_SRCNAT: i32 = 100;
 /// The first `add table` makes the `delete` succeed when the table does not exist yet
 /// (there is no "delete if exists" in nft 1.0.6), so the same document both creates and
 /// replaces the table. A forward bound to one address matches `ip daddr ADDR` instead of
-/// `fib daddr type local`.
+/// `fib daddr type local`. Past [`RULES_UP_TO`] forwards the document has empty maps and
+/// their lookup rules instead, and the transactions of [`map_elements`] fill the maps.
 pub fn ruleset(nat: &LabNat) -> Nftables<'static> {
     let mut batch = Batch::new();
     batch.add(table());
@@ -71,7 +82,7 @@ pub fn ruleset(nat: &LabNat) -> Nftables<'static> {
     // host's address).
     let maps = (nat.forwards.len() > RULES_UP_TO).then(|| ForwardMaps::new(&nat.forwards));
     if let Some(m) = &maps {
-        for map in m.maps() {
+        for map in m.declarations() {
             batch.add(map);
         }
     }
@@ -220,6 +231,39 @@ fn dnat_rule(chain: &'static str, f: &Forward) -> NfListObject<'static> {
     )
 }
 
+/// The transactions that fill the maps of [`ruleset`]'s document, in order, each adding
+/// at most [`ELEMENTS_PER_TRANSACTION`] elements (`add element ip netlab tcp_addr { 80 :
+/// 172.17.0.2, ... }`); none when the table has a rule per forward.
+pub fn map_elements(nat: &LabNat) -> Vec<Nftables<'static>> {
+    if nat.forwards.len() <= RULES_UP_TO {
+        return vec![];
+    }
+    let all: Vec<(String, Expression<'static>)> = ForwardMaps::new(&nat.forwards)
+        .maps()
+        .into_iter()
+        .flat_map(|(name, elems)| elems.into_iter().map(move |e| (name.clone(), e)))
+        .collect();
+    all.chunks(ELEMENTS_PER_TRANSACTION)
+        .map(|chunk| {
+            let mut batch = Batch::new();
+            // Consecutive elements of one map go in one command.
+            for group in chunk.chunk_by(|a, b| a.0 == b.0) {
+                batch.add(NfListObject::Element(Element {
+                    family: NfFamily::IP,
+                    table: TABLE.into(),
+                    name: group[0].0.clone().into(),
+                    elem: group
+                        .iter()
+                        .map(|(_, e)| e.clone())
+                        .collect::<Vec<_>>()
+                        .into(),
+                }));
+            }
+            batch.to_nftables()
+        })
+        .collect()
+}
+
 /// The forwards of a large table as nft maps, per protocol: for every local address
 /// `PROTO_addr` and `PROTO_port` (host port → container address, → container port), for
 /// one address `PROTO_ip_addr` and `PROTO_ip_port` (host address . host port → ...). Two
@@ -259,9 +303,34 @@ impl ForwardMaps {
         })
     }
 
-    /// `add map ip netlab tcp_addr { type inet_service : ipv4_addr; elements = { ... } }`
-    /// and its siblings, only those with elements.
-    fn maps(&self) -> Vec<NfListObject<'static>> {
+    /// `add map ip netlab tcp_addr { type inet_service : ipv4_addr; }` and its siblings,
+    /// only those that get elements, empty: the same names in the same order as
+    /// [`ForwardMaps::maps`].
+    fn declarations(&self) -> Vec<NfListObject<'static>> {
+        let port = || SetTypeValue::Single(SetType::InetService);
+        let addr_port =
+            || SetTypeValue::Concatenated(vec![SetType::Ipv4Addr, SetType::InetService].into());
+        let mut out = Vec::new();
+        for (proto, any, bound) in self.protos() {
+            let p = proto.as_str();
+            if any {
+                out.push(map(format!("{p}_addr"), port(), SetType::Ipv4Addr));
+                out.push(map(format!("{p}_port"), port(), SetType::InetService));
+            }
+            if bound {
+                out.push(map(format!("{p}_ip_addr"), addr_port(), SetType::Ipv4Addr));
+                out.push(map(
+                    format!("{p}_ip_port"),
+                    addr_port(),
+                    SetType::InetService,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Each map's name and its elements (`[key, value]`).
+    fn maps(&self) -> Vec<(String, Vec<Expression<'static>>)> {
         let mut out = Vec::new();
         for (proto, any, bound) in self.protos() {
             let p = proto.as_str();
@@ -275,19 +344,8 @@ impl ForwardMaps {
                         })
                         .collect::<Vec<_>>()
                 };
-                let key = SetTypeValue::Single(SetType::InetService);
-                out.push(map(
-                    format!("{p}_addr"),
-                    key.clone(),
-                    SetType::Ipv4Addr,
-                    elems(addr_of),
-                ));
-                out.push(map(
-                    format!("{p}_port"),
-                    key,
-                    SetType::InetService,
-                    elems(port_of),
-                ));
+                out.push((format!("{p}_addr"), elems(addr_of)));
+                out.push((format!("{p}_port"), elems(port_of)));
             }
             if bound {
                 let elems = |value: fn(&(Ipv4Addr, u16)) -> Expression<'static>| {
@@ -303,21 +361,8 @@ impl ForwardMaps {
                         })
                         .collect::<Vec<_>>()
                 };
-                let key = SetTypeValue::Concatenated(
-                    vec![SetType::Ipv4Addr, SetType::InetService].into(),
-                );
-                out.push(map(
-                    format!("{p}_ip_addr"),
-                    key.clone(),
-                    SetType::Ipv4Addr,
-                    elems(addr_of),
-                ));
-                out.push(map(
-                    format!("{p}_ip_port"),
-                    key,
-                    SetType::InetService,
-                    elems(port_of),
-                ));
+                out.push((format!("{p}_ip_addr"), elems(addr_of)));
+                out.push((format!("{p}_ip_port"), elems(port_of)));
             }
         }
         out
@@ -367,19 +412,13 @@ fn port_of(to: &(Ipv4Addr, u16)) -> Expression<'static> {
     Expression::Number(u32::from(to.1))
 }
 
-fn map(
-    name: String,
-    key: SetTypeValue<'static>,
-    value: SetType,
-    elem: Vec<Expression<'static>>,
-) -> NfListObject<'static> {
+fn map(name: String, key: SetTypeValue<'static>, value: SetType) -> NfListObject<'static> {
     NfListObject::Map(Box::new(Map {
         family: NfFamily::IP,
         table: TABLE.into(),
         name: name.into(),
         set_type: key,
         map: SetTypeValue::Single(value),
-        elem: Some(elem.into()),
         ..Map::default()
     }))
 }
@@ -764,6 +803,7 @@ pub(super) mod tests {
         let small = many(RULES_UP_TO as u16 - 2);
         assert_eq!(small.forwards.len(), RULES_UP_TO);
         assert_eq!(rules_in(&small, PREROUTING), RULES_UP_TO);
+        assert!(map_elements(&small).is_empty());
         let big = many(RULES_UP_TO as u16 - 1);
         // tcp of every address, udp of every address, udp of one address.
         assert_eq!(rules_in(&big, PREROUTING), 3);
@@ -802,7 +842,33 @@ pub(super) mod tests {
             maps["udp_ip_port"]["type"],
             serde_json::json!(["ipv4_addr", "inet_service"])
         );
-        let elems = |name: &str| maps[name]["elem"].as_array().unwrap().clone();
+        assert!(
+            maps.values().all(|m| m.get("elem").is_none()),
+            "declared empty"
+        );
+        // The elements come in transactions of at most ELEMENTS_PER_TRANSACTION.
+        let mut filled: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let docs = map_elements(&nat);
+        assert_eq!(
+            docs.len(),
+            (2 * 65535 + 4usize).div_ceil(ELEMENTS_PER_TRANSACTION)
+        );
+        for d in &docs {
+            let d = serde_json::to_value(d).unwrap();
+            let mut count = 0;
+            for (verb, kind, obj) in commands(&d) {
+                assert_eq!((verb, kind), ("add", "element"));
+                assert_eq!(obj["table"], TABLE);
+                let elem = obj["elem"].as_array().unwrap();
+                count += elem.len();
+                filled
+                    .entry(obj["name"].as_str().unwrap().to_string())
+                    .or_default()
+                    .extend(elem.iter().cloned());
+            }
+            assert!(count <= ELEMENTS_PER_TRANSACTION);
+        }
+        let elems = |name: &str| filled[name].clone();
         assert_eq!(elems("tcp_addr").len(), 65535);
         assert_eq!(elems("tcp_port").len(), 65535);
         assert_eq!(elems("tcp_port")[79], serde_json::json!([80, 80]));

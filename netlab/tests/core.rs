@@ -603,3 +603,26 @@ fn a_ready_timeout_built_in_code_is_refused_not_a_panic() {
         Err(Error::LabNotFound { .. })
     ));
 }
+
+/// Past 64 published ports the lab's nft table holds them in maps: traffic still reaches
+/// the container through them, from the lab host's own addresses.
+#[test]
+fn many_published_ports_forward_through_maps() {
+    let lab = lab("maps");
+    let mut spec = shell("web", &common::http_server(8050));
+    spec.publish = parse_publish("20000-20099:8000-8099").unwrap();
+    spec.publish
+        .extend(parse_publish("127.0.0.1:21050:8050").unwrap());
+    lab.run(&spec).unwrap();
+    for addr in ["127.0.0.1:20050", "172.17.0.1:20050", "127.0.0.1:21050"] {
+        common::wait_http(&lab, &Target::Host, addr.parse().unwrap());
+    }
+    let table = lab
+        .exec(
+            &Target::Host,
+            &["nft", "list", "chain", "ip", "netlab", "output"],
+        )
+        .unwrap()
+        .stdout_str();
+    assert!(table.contains("map @tcp_addr"), "{table}");
+}

@@ -379,17 +379,19 @@ impl Lab {
         .map(drop)
     }
 
-    /// Runs `argv` at `target` with the given fds as its stdin, stdout and stderr; returns
-    /// its exit code. The process is killed if this call is abandoned.
+    /// Runs `argv` at `target` (in `workdir`, `/` if `None`) with the given fds as its
+    /// stdin, stdout and stderr; returns its exit code. The process is killed if this call
+    /// is abandoned.
     pub fn exec_with(
         &self,
         target: &Target,
         argv: &[String],
         env: &[(String, String)],
+        workdir: Option<&str>,
         stdio: [&dyn AsRawFd; 3],
     ) -> Result<i32> {
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, false);
+        let req = exec_request(target, argv, env, workdir, false);
         let fds = stdio.map(|f| f.as_raw_fd());
         let answer = self.call_on(&conn, &req, &fds)?.0;
         self.exit_code(answer)
@@ -411,12 +413,13 @@ impl Lab {
         target: &Target,
         argv: &[String],
         env: &[(String, String)],
+        workdir: Option<&str>,
         terminal: BorrowedFd<'_>,
         output: &mut dyn std::io::Write,
     ) -> Result<i32> {
         let pty = terminal::open_pty(terminal)?;
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, true);
+        let req = exec_request(target, argv, env, workdir, true);
         let slave = pty.slave.as_raw_fd();
         self.send_on(&conn, &req, &[slave, slave, slave])?;
         // Only the process may hold the slave end, or the pty never reports its end.
@@ -444,7 +447,7 @@ impl Lab {
             })
         };
         let (ro, re) = (reader(out_r), reader(err_r));
-        let code = self.exec_with(target, &argv, &[], [&devnull, &out_w, &err_w]);
+        let code = self.exec_with(target, &argv, &[], None, [&devnull, &out_w, &err_w]);
         drop((out_w, err_w));
         let stdout = ro.join().unwrap_or_default();
         let stderr = re.join().unwrap_or_default();
@@ -583,12 +586,18 @@ pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
     None
 }
 
-fn exec_request(target: &Target, argv: &[String], env: &[(String, String)], tty: bool) -> Request {
+fn exec_request(
+    target: &Target,
+    argv: &[String],
+    env: &[(String, String)],
+    workdir: Option<&str>,
+    tty: bool,
+) -> Request {
     Request::Exec {
         target: target.clone(),
         argv: argv.to_vec(),
         env: env.to_vec(),
-        workdir: None,
+        workdir: workdir.map(str::to_string),
         tty,
     }
 }

@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Error {
     /// A name of a lab, container or interface breaks the naming rules.
-    #[error("invalid {what} name {name:?}: {reason}")]
+    #[error("invalid {what} name {}: {reason}", quote(name))]
     InvalidName {
         what: String,
         name: String,
         reason: String,
     },
     /// A spec (CIDR, port, env line, option) cannot be parsed or is inconsistent.
-    #[error("invalid {what} {value:?}: {reason}")]
+    #[error("invalid {what} {}: {reason}", quote(value))]
     InvalidSpec {
         what: String,
         value: String,
@@ -26,14 +26,21 @@ pub enum Error {
     },
     /// A container with this name exists already in the lab.
     #[error(
-        "a container named {name:?} already exists in lab {lab:?}; remove it with `netlab rm -f {name}` or pick another name"
+        "a container named {} already exists in lab {}; remove it with `netlab rm -f {}` or pick another name",
+        quote(name),
+        quote(lab),
+        clip(name)
     )]
     DuplicateName { lab: String, name: String },
     /// No container of that name.
-    #[error("no container named {name:?} in lab {lab:?}; `netlab ps -a` lists the containers")]
+    #[error(
+        "no container named {} in lab {}; `netlab ps -a` lists the containers",
+        quote(name),
+        quote(lab)
+    )]
     UnknownContainer { lab: String, name: String },
     /// The container is in the wrong state for the request.
-    #[error("container {name:?} {problem}; {fix}")]
+    #[error("container {} {problem}; {fix}", quote(name))]
     BadState {
         name: String,
         problem: String,
@@ -65,20 +72,32 @@ pub enum Error {
         message: String,
     },
     /// A container did not become ready.
-    #[error("container {container:?} is not ready: {problem}; see `netlab logs {container}`")]
+    #[error(
+        "container {} is not ready: {problem}; see `netlab logs {}`",
+        quote(container),
+        clip(container)
+    )]
     NotReady { container: String, problem: String },
     /// The command to run does not exist in the container's PATH.
     #[error(
-        "command {command:?} not found in the container's PATH ({path}); give an absolute path or set PATH with -e PATH=..."
+        "command {} not found in the container's PATH ({}); give an absolute path or set PATH with -e PATH=...",
+        quote(command),
+        clip(path)
     )]
     CommandNotFound { command: String, path: String },
     /// The lab does not exist (its supervisor is not running).
     #[error(
-        "lab {lab:?} does not exist; create it with `netlab --lab {lab} lab create` or run a container"
+        "lab {} does not exist; create it with `netlab --lab {} lab create` or run a container",
+        quote(lab),
+        clip(lab)
     )]
     LabNotFound { lab: String },
     /// The lab exists already.
-    #[error("lab {lab:?} exists already; use it, or end it first with `netlab --lab {lab} down`")]
+    #[error(
+        "lab {} exists already; use it, or end it first with `netlab --lab {} down`",
+        quote(lab),
+        clip(lab)
+    )]
     LabExists { lab: String },
     /// Another user holds a control socket with the lab's name: a lab must be its owner's.
     /// Nothing was sent to it.
@@ -93,7 +112,7 @@ pub enum Error {
         me: u32,
     },
     /// A kernel operation failed.
-    #[error("{op} {object} failed: {message} (errno {errno}){hint}", hint = hint(*errno))]
+    #[error("{op} {} failed: {message} (errno {errno}){hint}", clip(object), hint = hint(*errno))]
     Kernel {
         op: String,
         object: String,
@@ -104,11 +123,33 @@ pub enum Error {
     #[error("{problem}; {fix}")]
     Unsupported { problem: String, fix: String },
     /// The supervisor of the lab went away or answered nonsense.
-    #[error("lab {lab:?}: {problem}")]
+    #[error("lab {}: {}", quote(lab), clip(problem))]
     Supervisor { lab: String, problem: String },
     /// Plain I/O outside the kernel's networking (files, pipes).
-    #[error("{op}: {message}")]
+    #[error("{}: {}", clip(op), clip(message))]
     Io { op: String, message: String },
+}
+
+/// How many characters of one input an error message shows.
+pub const QUOTE_MAX: usize = 80;
+
+/// User input as an error message shows it: quoted and escaped like `{:?}`, and cut after
+/// [`QUOTE_MAX`] characters with the input's whole size, so that a 10 MB `command` makes
+/// a one-line message (`"aaaa…"… (10485760 bytes)`). Every message that echoes an input
+/// goes through this or [`clip`].
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_MAX) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+/// The same bound for text shown without quotes (a PATH, an operation with a file name).
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_MAX) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
+    }
 }
 
 fn hint(errno: i32) -> &'static str {
@@ -198,3 +239,76 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_bounded_and_says_the_size() {
+        assert_eq!(quote("web"), "\"web\"");
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+        let exact = "x".repeat(QUOTE_MAX);
+        assert_eq!(quote(&exact), format!("{exact:?}"));
+        let big = "é".repeat(5 << 20);
+        let q = quote(&big);
+        assert!(q.len() < 400, "{q}");
+        assert!(q.ends_with(&format!("… ({} bytes)", big.len())), "{q}");
+        assert!(clip(&big).starts_with(&"é".repeat(QUOTE_MAX)));
+        assert_eq!(clip("short"), "short");
+    }
+
+    #[test]
+    fn every_message_that_echoes_input_is_bounded() {
+        let big = "a".repeat(10 << 20);
+        let errors = [
+            Error::spec("-p", big.clone(), "why"),
+            Error::InvalidName {
+                what: "container".into(),
+                name: big.clone(),
+                reason: "why".into(),
+            },
+            Error::UnknownContainer {
+                lab: big.clone(),
+                name: big.clone(),
+            },
+            Error::BadState {
+                name: big.clone(),
+                problem: "is".into(),
+                fix: "do".into(),
+            },
+            Error::CommandNotFound {
+                command: big.clone(),
+                path: big.clone(),
+            },
+            Error::NotReady {
+                container: big.clone(),
+                problem: "p".into(),
+            },
+            Error::Kernel {
+                op: "start".into(),
+                object: big.clone(),
+                errno: 2,
+                message: "m".into(),
+            },
+            Error::Supervisor {
+                lab: big.clone(),
+                problem: big.clone(),
+            },
+            Error::Io {
+                op: big.clone(),
+                message: big.clone(),
+            },
+            Error::LabNotFound { lab: big.clone() },
+            Error::LabExists { lab: big.clone() },
+            Error::DuplicateName {
+                lab: big.clone(),
+                name: big.clone(),
+            },
+        ];
+        for e in errors {
+            let m = e.to_string();
+            assert!(m.len() < 1000, "{} bytes: {}", m.len(), &m[..200]);
+        }
+    }
+}

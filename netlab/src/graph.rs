@@ -133,22 +133,7 @@ pub fn from_scenario(s: &Scenario) -> Topology {
             // As the lab does, like Docker: a published port is exposed too, and `-P`
             // publishes every exposed port not published already, on a free host port.
             let expose = spec.exposed_ports();
-            let mut ports = spec.publish.clone();
-            if spec.publish_all {
-                for e in &expose {
-                    if !ports
-                        .iter()
-                        .any(|p| p.container_port == e.port && p.proto == e.proto)
-                    {
-                        ports.push(PortBinding {
-                            host_ip: None,
-                            host_port: None,
-                            container_port: e.port,
-                            proto: e.proto,
-                        });
-                    }
-                }
-            }
+            let ports = spec.wanted_bindings();
             // Pipework names its interface eth1, eth2, ... unless told, in file order.
             let mut taken = vec!["eth0".to_string()];
             let pipework = s

@@ -37,17 +37,21 @@ pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
         .iter()
         .map(|p| (p.to_string(), json!({})))
         .collect();
+    // Grouped first: looking each exposed port up in every binding would be quadratic,
+    // and a container may publish all 65,535 ports.
+    let mut by_port: std::collections::HashMap<(u16, crate::model::Proto), Vec<Value>> =
+        std::collections::HashMap::new();
+    for b in &c.ports {
+        by_port.entry((b.container_port, b.proto)).or_default().push(
+            json!({"HostIp": b.host_ip_text(), "HostPort": b.host_port.map(|p| p.to_string()).unwrap_or_default()}),
+        );
+    }
     let ports: Map<String, Value> = c
         .expose
         .iter()
         .map(|p| {
-            let bound: Vec<Value> = c
-                .ports
-                .iter()
-                .filter(|b| b.container_port == p.port && b.proto == p.proto)
-                .map(|b| json!({"HostIp": b.host_ip_text(), "HostPort": b.host_port.map(|p| p.to_string()).unwrap_or_default()}))
-                .collect();
-            (p.to_string(), if bound.is_empty() { Value::Null } else { Value::Array(bound) })
+            let bound = by_port.remove(&(p.port, p.proto)).map(Value::Array);
+            (p.to_string(), bound.unwrap_or(Value::Null))
         })
         .collect();
     // Keys avoid the substring "IPAddress" so that `grep IPAddress` still finds one line.

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::names::validate_container_name;
+use crate::model::names::{container_name_rule, validate_container_name};
 use crate::model::{ExposedPort, Proto};
 
 /// One `--link NAME[:ALIAS]`.
@@ -18,23 +18,39 @@ pub struct LinkSpec {
 }
 
 impl LinkSpec {
-    /// Parses `NAME:ALIAS` or `NAME` (the alias is then the name).
+    /// Parses `NAME:ALIAS` or `NAME` (the alias is then the name). The alias follows the
+    /// container-name rule, as in Docker, and a refusal says that rule and what broke it.
     pub fn parse(s: &str) -> Result<Self> {
-        let (name, alias) = s.split_once(':').unwrap_or((s, s));
-        validate_container_name(name).map_err(|_| {
-            Error::spec(
-                "--link",
-                s,
-                "write NAME:ALIAS or NAME, with a container's name",
-            )
-        })?;
-        validate_container_name(alias).map_err(|_| {
-            Error::spec(
-                "--link",
-                s,
-                "the alias uses letters, digits, `_`, `.` and `-`",
-            )
-        })?;
+        let (name, alias) = match s.split(':').collect::<Vec<_>>().as_slice() {
+            [name] => (*name, *name),
+            [name, alias] => (*name, *alias),
+            _ => {
+                return Err(Error::spec(
+                    "--link",
+                    s,
+                    "write NAME:ALIAS or NAME, with one `:`",
+                ));
+            }
+        };
+        let check = |part: &str, value: &str| {
+            validate_container_name(value).map_err(|e| {
+                let why = match e {
+                    Error::InvalidName { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                Error::spec(
+                    "--link",
+                    s,
+                    format!(
+                        "the {part} {}: {why}; a {part} is {}",
+                        crate::error::quote(value),
+                        container_name_rule()
+                    ),
+                )
+            })
+        };
+        check("name", name)?;
+        check("alias", alias)?;
         Ok(LinkSpec {
             name: name.into(),
             alias: alias.into(),
@@ -267,8 +283,40 @@ mod tests {
                 alias: "db".into()
             }
         );
-        for bad in ["", ":x", "x:", "a b:c", "x:y:z"] {
-            assert!(LinkSpec::parse(bad).is_err(), "{bad}");
+        // (input, words the message must have)
+        let rule = container_name_rule();
+        let cases: &[(&str, &[&str])] = &[
+            ("", &["the name \"\"", "the name is empty", &rule]),
+            (":x", &["the name \"\""]),
+            ("x:", &["the alias \"\"", "the name is empty"]),
+            ("a b:c", &["' ' is not allowed"]),
+            ("x:y:z", &["one `:`"]),
+            (
+                "db:-mongo",
+                &[
+                    "the alias \"-mongo\"",
+                    "must start with a letter or digit",
+                    &rule,
+                ],
+            ),
+            ("db:_m", &["must start with a letter or digit"]),
+            ("db:m/x", &["'/' is not allowed"]),
+        ];
+        for (bad, words) in cases {
+            let m = LinkSpec::parse(bad).unwrap_err().to_string();
+            for w in *words {
+                assert!(m.contains(w), "{bad}: {w:?} not in {m:?}");
+            }
         }
+        // What the message promises is what the check accepts.
+        let longest = "a".repeat(64);
+        for ok in ["db:m", "db:M0", "db:m.x-y_z", "db:0m"] {
+            assert!(LinkSpec::parse(ok).is_ok(), "{ok}");
+        }
+        assert!(LinkSpec::parse(&format!("db:{longest}")).is_ok());
+        let m = LinkSpec::parse(&format!("db:{longest}a"))
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("at most 64"), "{m}");
     }
 }

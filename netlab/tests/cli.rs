@@ -237,6 +237,123 @@ fn errors_name_the_problem_and_the_fix_and_change_nothing() {
     assert!(e.contains("exists already"), "{e}");
 }
 
+/// Issue 10's bad inputs at the command line: each refused (exit 125) with what to fix,
+/// and the lab unchanged.
+#[test]
+fn bad_inputs_of_every_class_say_what_to_fix() {
+    let lab = lab("cli-bad10");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let before = stdout(netlab(&lab).args(["ps", "-a", "--json"]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.display().to_string()
+    };
+    let command5 = file(
+        "command5.toml",
+        "[[container]]\nname = \"a\"\ncommand = 5\n",
+    );
+    let timeout = file(
+        "timeout.toml",
+        "[[container]]\nname = \"a\"\ncommand = \"x\"\nready = { tcp = 80, timeout = 9223372036854775807 }\n",
+    );
+    let long_lab = "l".repeat(200);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["run", "-d", "--name", "x", "-p", "+80", "sleep", "1"],
+            &["-p", "\"+80\""],
+        ),
+        (
+            &["--lab", &long_lab, "ps"],
+            &["it has 200 bytes, at most 32 are allowed"],
+        ),
+        (
+            &[
+                "--lab",
+                &common::lab_name("cli-bip0"),
+                "lab",
+                "create",
+                "--bip",
+                "0.0.0.1/8",
+            ],
+            &["--bip", "this network", "host address"],
+        ),
+        (
+            &["stop", "-t", "99999999999", "web"],
+            &["the allowed range is 0 to 3600 seconds"],
+        ),
+        (
+            &[
+                "run",
+                "-d",
+                "--name",
+                "wd1",
+                "-w",
+                "/nonexistent/dir",
+                "sleep",
+                "1000",
+            ],
+            &["\"/nonexistent/dir\"", "no such directory in container wd1"],
+        ),
+        (
+            &["exec", "-w", "/nonexistent/dir", "web", "--", "true"],
+            &["mkdir -p /nonexistent/dir"],
+        ),
+        (
+            &["pipework", "lo", "web", "10.9.0.5/24"],
+            &["loopback", "not a bridge", "docker0"],
+        ),
+        (
+            &["pipework", "docker0", "web", "0.0.0.0/8"],
+            &["this network"],
+        ),
+        (
+            &["pipework", "docker0", "web", "255.255.255.255/24"],
+            &["broadcast"],
+        ),
+        (
+            &["run", "-d", "--name", "y", "--link", "web:-w", "sleep", "1"],
+            &["the alias \"-w\"", "a letter or digit"],
+        ),
+        (
+            &["up", "--check", &command5],
+            &["command5.toml:3:11", "it is an integer"],
+        ),
+        (
+            &["up", "--check", &timeout],
+            &["timeout.toml:4:31", "1 to 3600 seconds"],
+        ),
+    ];
+    for (args, words) in cases {
+        let e = fails(netlab(&lab).args(*args), 125);
+        for w in *words {
+            assert!(e.contains(w), "netlab {args:?}: {w:?} not in {e:?}");
+        }
+        assert!(
+            !e.contains("Operation not supported") && !e.contains("did not match any variant"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])),
+        before,
+        "the lab is unchanged"
+    );
+    // -e HOSTNAME sets the variable, as Docker's does.
+    let out = stdout(netlab(&lab).args([
+        "run",
+        "--name",
+        "h",
+        "-e",
+        "HOSTNAME=x",
+        "sh",
+        "-c",
+        "echo $HOSTNAME; hostname",
+    ]));
+    assert_eq!(out, "x\nh\n");
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

@@ -10,8 +10,12 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{lab, lab_name, shell, sleeper, wait_until};
+use common::{
+    child_named, lab, lab_name, publishes_every_port, shell, sleeper, wait_until, within,
+};
+use netlab::model::pipework::{PipeworkSpec, parse_address};
 use netlab::model::port::parse_expose;
+use netlab::model::publish::parse_publish;
 use netlab::{CommandSpec, ContainerStatus, Error, Lab, LabSpec, Target};
 
 fn c(name: &str) -> Target {
@@ -373,4 +377,252 @@ fn concurrent_runs_get_distinct_addresses_and_names_stay_unique() {
             c.name
         );
     }
+}
+
+/// Whether the process is gone (a zombie counts: it holds nothing any more).
+fn is_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            stat.rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next())
+                == Some("Z")
+        }
+    }
+}
+
+/// A request that holds the lab lock for as long as it likes (the nft run of a container
+/// publishing all 65,535 ports, frozen with SIGSTOP) blocks neither `Info`, which `lab ls`
+/// asks every lab, nor `down`, which ends the lab at once.
+#[test]
+fn info_and_down_do_not_wait_for_a_request_in_progress() {
+    let lab = lab("busy");
+    let name = lab.name().to_string();
+    let sup = lab.supervisor_pid();
+    let busy = {
+        let name = name.clone();
+        std::thread::spawn(move || Lab::open(&name)?.run(&publishes_every_port("all")))
+    };
+    let mut nft = None;
+    wait_until(
+        "the supervisor to apply 65,535 published ports with nft",
+        Duration::from_secs(60),
+        || {
+            nft = child_named(sup, "nft");
+            nft.is_some() || busy.is_finished()
+        },
+    );
+    let nft = nft.expect("the run ended before its nft run could be caught");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(nft),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .expect("SIGSTOP nft");
+    // From here the run holds the lab lock until nft goes on, which it never does.
+    let info = {
+        let name = name.clone();
+        within(Duration::from_secs(10), move || Lab::open(&name)?.info())
+            .expect("Info waited for the request in progress")
+            .expect("Info")
+    };
+    assert_eq!((info.containers, info.running), (1, 1));
+    within(Duration::from_secs(10), move || lab.down())
+        .expect("down waited for the request in progress")
+        .expect("down");
+    assert!(matches!(Lab::open(&name), Err(Error::LabNotFound { .. })));
+    let run = within(Duration::from_secs(10), move || busy.join().unwrap())
+        .expect("the interrupted run returned");
+    assert!(run.is_err(), "{run:?}");
+    wait_until(
+        "the frozen nft to end with the lab",
+        Duration::from_secs(10),
+        || is_gone(nft),
+    );
+}
+
+#[test]
+fn dash_e_hostname_sets_the_variable_and_not_the_hostname() {
+    let lab = lab("hostenv");
+    let mut spec = shell("web", "echo \"$HOSTNAME\"; hostname");
+    spec.env.push(("HOSTNAME".into(), "x".into()));
+    lab.run(&spec).unwrap();
+    assert_eq!(lab.wait("web").unwrap(), 0);
+    let (mut out_r, out_w) = std::io::pipe().unwrap();
+    let (_err_r, err_w) = std::io::pipe().unwrap();
+    lab.logs("web", false, &out_w, &err_w).unwrap();
+    drop((out_w, err_w));
+    let mut out = String::new();
+    out_r.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "x\nweb\n");
+    assert!(
+        lab.inspect("web")
+            .unwrap()
+            .env
+            .contains(&("HOSTNAME".into(), "x".into()))
+    );
+}
+
+/// Issue 10's classes of bad input, each refused with a message that names the problem
+/// and the fix, and none of them changing the lab.
+#[test]
+fn every_class_of_bad_input_is_refused_with_its_fix() {
+    let lab = lab("badclass");
+    lab.run(&sleeper("web")).unwrap();
+    let before = lab.ps(true).unwrap();
+    let text = |r: netlab::Result<_>| -> (Error, String) {
+        let e = r.map(|_: ()| ()).unwrap_err();
+        let m = e.to_string();
+        assert!(m.len() < 1000, "a message of {} bytes", m.len());
+        (e, m)
+    };
+
+    // A working directory that does not exist: named, and where.
+    let mut wd = sleeper("wd1");
+    wd.workdir = Some("/nonexistent/dir".into());
+    let (e, m) = text(lab.run(&wd).map(drop));
+    assert!(
+        matches!(&e, Error::InvalidSpec { value, .. } if value == "/nonexistent/dir"),
+        "{e:?}"
+    );
+    assert!(
+        m.contains("no such directory in container wd1") && m.contains("-w"),
+        "{m}"
+    );
+    let (e, m) = text(
+        lab.exec_with(
+            &c("web"),
+            &["true".to_string()],
+            &[],
+            Some("/nonexistent/dir"),
+            [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
+        )
+        .map(drop),
+    );
+    assert!(matches!(e, Error::InvalidSpec { .. }), "{e:?}");
+    assert!(m.contains("mkdir -p /nonexistent/dir"), "{m}");
+
+    // A 10 MB command: a short message.
+    let big = "x".repeat(10 << 20);
+    let (e, m) = text(
+        lab.run(&netlab::ContainerSpec::new(
+            "big",
+            CommandSpec::Exec(vec![big.clone()]),
+        ))
+        .map(drop),
+    );
+    assert!(matches!(e, Error::CommandNotFound { .. }), "{e:?}");
+    assert!(m.contains(&format!("({} bytes)", big.len())), "{m}");
+
+    // Pipework onto something that is not a bridge.
+    let pw = |bridge: &str| PipeworkSpec {
+        bridge: bridge.into(),
+        ifname: None,
+        host_ifname: None,
+        container: "web".into(),
+        addr: "10.9.0.5/24".parse().unwrap(),
+        gateway: None,
+        mac: None,
+    };
+    let (e, m) = text(lab.pipework(&pw("lo")).map(drop));
+    assert!(matches!(e, Error::InvalidSpec { .. }), "{e:?}");
+    assert!(
+        m.contains("loopback") && m.contains("not a bridge") && m.contains("docker0"),
+        "{m}"
+    );
+    for bad in ["0.0.0.0/8", "255.255.255.255/24"] {
+        assert!(parse_address(bad).is_err(), "{bad}");
+    }
+
+    // Numbers out of range, and port grammar.
+    let (_, m) = text(lab.stop("web", u64::MAX));
+    assert!(m.contains("the allowed range is 0 to 3600 seconds"), "{m}");
+    assert!(parse_publish("+80").is_err());
+    assert_eq!(lab.ps(true).unwrap(), before, "nothing changed");
+
+    // Lab settings: a bridge address that is no host's, a name over the limit.
+    let mut spec = LabSpec::new(&lab_name("bip0"));
+    spec.bip = "0.0.0.1/8".parse().unwrap();
+    let (_, m) = text(Lab::create(&spec).map(drop));
+    assert!(m.contains("--bip") && m.contains("this network"), "{m}");
+    let (e, m) = text(Lab::create(&LabSpec::new(&"l".repeat(200))).map(drop));
+    assert!(matches!(e, Error::InvalidName { .. }), "{e:?}");
+    assert!(m.contains("at most 32"), "{m}");
+}
+
+#[test]
+fn pipework_onto_the_uplink_says_it_is_not_a_bridge() {
+    let mut spec = LabSpec::new(&lab_name("pwup"));
+    spec.bip = "10.2.0.10/16".parse().unwrap();
+    spec.uplink = Some(netlab::model::Uplink::parse("eth1=10.2.0.10/16").unwrap());
+    let lab = Lab::create(&spec).unwrap();
+    lab.run(&sleeper("web")).unwrap();
+    let e = lab
+        .pipework(&PipeworkSpec {
+            bridge: "eth1".into(),
+            ifname: None,
+            host_ifname: None,
+            container: "web".into(),
+            addr: "10.2.0.11/16".parse().unwrap(),
+            gateway: None,
+            mac: None,
+        })
+        .unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("a veth interface of the lab host, not a bridge"),
+        "{m}"
+    );
+    // The address was not taken: the right bridge gets it.
+    let pw = netlab::model::pipework::PipeworkSpec {
+        bridge: "docker0".into(),
+        ifname: None,
+        host_ifname: None,
+        container: "web".into(),
+        addr: "10.2.0.11/16".parse().unwrap(),
+        gateway: None,
+        mac: None,
+    };
+    assert_eq!(lab.pipework(&pw).unwrap().ifname, "eth1");
+}
+
+#[test]
+fn a_ready_timeout_built_in_code_is_refused_not_a_panic() {
+    let mut s = netlab::scenario::parse(
+        "[lab]\nname = \"x\"\n[[container]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\nready = { tcp = 80 }\n",
+        std::path::Path::new("s.toml"),
+    )
+    .unwrap();
+    s.containers[0].ready.as_mut().unwrap().timeout_secs = u64::MAX;
+    let e = netlab::scenario::up(&s, Some(&lab_name("readymax")), &mut |_| {}).unwrap_err();
+    assert!(
+        e.to_string().contains("the allowed range is 1 to 3600"),
+        "{e}"
+    );
+    assert!(matches!(
+        Lab::open(&lab_name("readymax")),
+        Err(Error::LabNotFound { .. })
+    ));
+}
+
+/// Past 64 published ports the lab's nft table holds them in maps: traffic still reaches
+/// the container through them, from the lab host's own addresses.
+#[test]
+fn many_published_ports_forward_through_maps() {
+    let lab = lab("maps");
+    let mut spec = shell("web", &common::http_server(8050));
+    spec.publish = parse_publish("20000-20099:8000-8099").unwrap();
+    spec.publish
+        .extend(parse_publish("127.0.0.1:21050:8050").unwrap());
+    lab.run(&spec).unwrap();
+    for addr in ["127.0.0.1:20050", "172.17.0.1:20050", "127.0.0.1:21050"] {
+        common::wait_http(&lab, &Target::Host, addr.parse().unwrap());
+    }
+    let table = lab
+        .exec(
+            &Target::Host,
+            &["nft", "list", "chain", "ip", "netlab", "output"],
+        )
+        .unwrap()
+        .stdout_str();
+    assert!(table.contains("map @tcp_addr"), "{table}");
 }

@@ -32,13 +32,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{lab_name, sleeper};
+use common::{child_named, lab_name, publishes_every_port, sleeper};
 use netlab::{Lab, LabSpec, outer_pid};
 
 /// Serialises the tests of this file: each one's snapshot must not see another's lab.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Tells a re-executed test binary to act as the owner: `LAB:CONTAINERS`.
+/// Tells a re-executed test binary to act as the owner: `LAB:CONTAINERS[:every-port]`
+/// (with `every-port`, one more container publishing all 65,535 ports follows).
 const OWNER_ENV: &str = "NETLAB_LEAK_OWNER";
 /// Prefix of the owner's report lines, which share stdout with libtest's own output.
 const SAY: &str = "netlab-leak:";
@@ -385,11 +386,16 @@ struct Owner {
 
 impl Owner {
     fn start(lab: &str, containers: usize) -> Owner {
+        Self::start_as(lab, &containers.to_string())
+    }
+
+    /// `spec` is what follows `LAB:` in [`OWNER_ENV`].
+    fn start_as(lab: &str, spec: &str) -> Owner {
         let exe = std::env::current_exe().expect("current_exe");
         let mut child = Command::new(exe)
             .args(["--exact", "owner_entry", "--ignored", "--nocapture"])
             .arg("--test-threads=1")
-            .env(OWNER_ENV, format!("{lab}:{containers}"))
+            .env(OWNER_ENV, format!("{lab}:{spec}"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -491,8 +497,10 @@ fn owner_entry() {
              run the leak tests instead"
         )
     });
-    let (name, count) = spec.split_once(':').expect("LAB:COUNT");
-    let count: usize = count.parse().expect("COUNT");
+    let mut parts = spec.split(':');
+    let name = parts.next().expect("LAB");
+    let count: usize = parts.next().and_then(|c| c.parse().ok()).expect("COUNT");
+    let every_port = parts.next() == Some("every-port");
     // Straight to stdout, past libtest's output capture.
     let say = |line: String| {
         let mut out = std::io::stdout().lock();
@@ -505,6 +513,12 @@ fn owner_entry() {
         let c = lab
             .run(&sleeper(&format!("c{i}")))
             .expect("run a container");
+        say(format!("ready {} {}", c.name, c.pid));
+    }
+    if every_port {
+        let c = lab
+            .run(&publishes_every_port("all"))
+            .expect("run a container publishing every port");
         say(format!("ready {} {}", c.name, c.pid));
     }
     say("all-ready".into());
@@ -572,6 +586,48 @@ fn owner_killed_after_bring_up_leaves_nothing() {
         "expected the supervisor and {TOTAL} containers in the lab, saw {seen} processes"
     );
     owner.kill();
+    assert_clean(&before, &w);
+}
+
+/// Kills the owner while its lab's supervisor is in the middle of a request that holds the
+/// lab lock: the nft run for a container publishing all 65,535 ports, frozen with SIGSTOP
+/// so that the request cannot end by itself. The lab must still end with its owner.
+#[test]
+fn owner_killed_mid_request_leaves_nothing() {
+    let _serial = serial();
+    let lab = lab_name("leak-busy");
+    let mut w = Watched::new(&lab);
+    let before = snapshot(&w);
+
+    let mut owner = Owner::start_as(&lab, "1:every-port");
+    let sup = owner.supervisor();
+    let (name, inner) = owner.ready();
+    w.record_container(sup, &name, inner);
+    let mut nft = None;
+    common::wait_until(
+        "the supervisor to run nft for 65,535 ports",
+        STEP_DEADLINE,
+        || {
+            nft = child_named(sup, "nft");
+            nft.is_some()
+        },
+    );
+    let nft = nft.unwrap_or_default();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(nft),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .expect("SIGSTOP nft");
+    let seen = w.record_lab(sup);
+    assert!(
+        w.processes.iter().any(|p| p.pid == nft),
+        "the frozen nft is a process of the lab ({seen} seen)"
+    );
+    let rest = owner.kill();
+    assert!(
+        !rest.iter().any(|l| l == "all-ready"),
+        "the request finished before the owner died: {rest:?}"
+    );
     assert_clean(&before, &w);
 }
 

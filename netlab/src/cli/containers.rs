@@ -30,7 +30,7 @@ pub struct LogsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL.
+    /// Seconds to wait after SIGTERM before SIGKILL (0 to 3600).
     #[arg(short = 't', long = "time", default_value_t = 10)]
     time: u64,
     #[arg(required = true)]
@@ -162,6 +162,7 @@ pub fn logs(lab: &str, a: LogsArgs) -> anyhow::Result<u8> {
 }
 
 pub fn stop(lab: &str, a: StopArgs) -> anyhow::Result<u8> {
+    crate::model::limits::STOP_TIMEOUT.check(a.time)?;
     let lab = Lab::open(lab)?;
     for n in &a.names {
         lab.stop(n, a.time)?;

@@ -21,6 +21,9 @@ pub struct ExecArgs {
     /// Set an environment variable (KEY=VALUE); repeatable.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
+    /// Working directory of the command (an absolute path; default `/`).
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    workdir: Option<String>,
     /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`):
     /// Ctrl-C stops its foreground job, job control and full-screen programs work. Needs
     /// this command's input to be a terminal.
@@ -78,16 +81,25 @@ fn run_attached(
     target: &Target,
     argv: &[String],
     env: &[(String, String)],
+    workdir: Option<&str>,
     tty: bool,
 ) -> anyhow::Result<u8> {
     let code = if tty {
         let stdin = std::io::stdin();
-        lab.exec_terminal(target, argv, env, stdin.as_fd(), &mut std::io::stdout())?
+        lab.exec_terminal(
+            target,
+            argv,
+            env,
+            workdir,
+            stdin.as_fd(),
+            &mut std::io::stdout(),
+        )?
     } else {
         lab.exec_with(
             target,
             argv,
             env,
+            workdir,
             [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
         )?
     };
@@ -111,7 +123,7 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
         Target::Container(_) | Target::Node(_) => Lab::open(lab)?,
     };
-    run_attached(&lab, &target, &argv, &env, a.tty)
+    run_attached(&lab, &target, &argv, &env, a.workdir.as_deref(), a.tty)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
@@ -152,5 +164,5 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
     // On a terminal the shell gets one of its own, so that Ctrl-C stops a `ping` in it
     // rather than the shell; fed from a pipe it reads commands as they come.
     let tty = std::io::stdin().is_terminal();
-    run_attached(&lab, &target, &argv, &env, tty)
+    run_attached(&lab, &target, &argv, &env, None, tty)
 }

@@ -136,6 +136,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let lab_given = std::env::args().any(|a| a == "--lab" || a.starts_with("--lab="))
         || std::env::var_os("NETLAB_LAB").is_some();
     let lab = cli.lab;
+    // Before anything uses it: the lab's name is also its control socket's, whose own
+    // limit would otherwise be the first to complain, and in the socket's terms.
+    crate::model::names::validate_lab_name(&lab)?;
     match cli.command {
         Cmd::Run(a) => run::run(&lab, a),
         Cmd::Ps(a) => containers::ps(&lab, a),

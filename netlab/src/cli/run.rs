@@ -82,9 +82,10 @@ pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
     for e in &a.env {
         spec.env.push(env::parse_env_arg(e)?);
     }
+    let mut seen = std::collections::HashSet::new();
     for x in &a.expose {
         for p in port::parse_expose(x)? {
-            if !spec.expose.contains(&p) {
+            if seen.insert(p) {
                 spec.expose.push(p);
             }
         }

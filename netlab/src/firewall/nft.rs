@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use super::ruleset::map_elements;
 use super::{Firewall, LabNat, TABLE, ruleset};
 use crate::error::{Error, Result};
 
@@ -79,13 +80,12 @@ impl Nft {
     /// without changing anything: `nft -c -j -f -` (the kernel validates the whole
     /// transaction, then aborts it). Needs CAP_NET_ADMIN in that namespace.
     pub fn check(&self, nat: &LabNat) -> Result<()> {
-        self.run(&["-c", "-j", "-f", "-"], nat, "nft check")
+        self.run(&["-c", "-j", "-f", "-"], &ruleset(nat), "nft check")
     }
 
-    /// Feeds the document for `nat` to `nft ARGS` on stdin; nft's stderr becomes the error.
-    fn run(&self, args: &[&str], nat: &LabNat, op: &str) -> Result<()> {
-        let doc = ruleset(nat);
-        let payload = serde_json::to_string(&doc).map_err(|e| Error::Io {
+    /// Feeds `doc` to `nft ARGS` on stdin; nft's stderr becomes the error.
+    fn run(&self, args: &[&str], doc: &nftables::schema::Nftables<'_>, op: &str) -> Result<()> {
+        let payload = serde_json::to_string(doc).map_err(|e| Error::Io {
             op: format!("serialise the nft document for table ip {TABLE}"),
             message: e.to_string(),
         })?;
@@ -140,9 +140,15 @@ impl Nft {
 impl Firewall for Nft {
     /// Replaces netlab's table in the current network namespace with `nat`'s, in one
     /// transaction: `nft -j -f -` on the document of [`ruleset`] (add table; delete table;
-    /// add table; chains; rules). On error the previous table stays as it was.
+    /// add table; chains; rules). On error the previous table stays as it was. A table of
+    /// maps (past `RULES_UP_TO` forwards) is then filled by the further transactions of
+    /// [`map_elements`]; should one of those fail, the table is left partly filled and
+    /// the caller applies the state it wants again (the lab does, without the container).
     fn apply(&self, nat: &LabNat) -> Result<()> {
-        self.run(&["-j", "-f", "-"], nat, "nft replace")?;
+        self.run(&["-j", "-f", "-"], &ruleset(nat), "nft replace")?;
+        for doc in map_elements(nat) {
+            self.run(&["-j", "-f", "-"], &doc, "nft add element")?;
+        }
         tracing::info!(
             table = TABLE,
             bridge = %nat.bridge,
@@ -254,7 +260,7 @@ mod tests {
     use std::process::Child;
 
     use super::*;
-    use crate::firewall::ruleset::tests::{cases, fwd, lab};
+    use crate::firewall::ruleset::tests::{cases, fwd, lab, many};
     use crate::model::Proto;
 
     fn write_exe(path: &Path, body: &str) {
@@ -578,6 +584,64 @@ mod tests {
             other => panic!("expected a Kernel error, got {other:?}"),
         }
         assert_eq!(ns.list(), listed);
+    }
+
+    #[test]
+    fn real_nft_applies_every_port_through_maps() {
+        let ns = Netns::new();
+        let nat = many(65535);
+        let t = std::time::Instant::now();
+        ns.nft.apply(&nat).unwrap();
+        eprintln!(
+            "applied {} forwards in {:?}",
+            nat.forwards.len(),
+            t.elapsed()
+        );
+        let chain = |name: &str| {
+            let out = Command::new("nsenter")
+                .args(&ns.enter)
+                .args(["nft", "list", "chain", "ip", TABLE, name])
+                .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        for name in ["prerouting", "output"] {
+            let listed = chain(name);
+            for want in [
+                "fib daddr type local dnat to tcp dport map @tcp_addr:tcp dport map @tcp_port",
+                "dnat to ip daddr . udp dport map @udp_ip_addr:ip daddr . udp dport map @udp_ip_port",
+                "fib daddr type local dnat to udp dport map @udp_addr:udp dport map @udp_port",
+            ] {
+                assert!(
+                    listed.contains(want),
+                    "{name}: missing {want:?} in:\n{listed}"
+                );
+            }
+        }
+        let out = Command::new("nsenter")
+            .args(&ns.enter)
+            .args(["nft", "-j", "list", "map", "ip", TABLE, "tcp_port"])
+            .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let elems = doc["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|o| o["map"]["elem"].as_array())
+            .expect("the tcp_port map");
+        assert_eq!(elems.len(), 65535);
+        assert!(elems.contains(&serde_json::json!([65535, 65535])));
+        // Back to a small table: the maps go with the old table.
+        ns.nft.apply(&cases()[1].1).unwrap();
+        let listed = ns.list();
+        assert!(!listed.contains("map"), "{listed}");
+        assert!(
+            listed.contains("tcp dport 8080 dnat to 172.17.0.2:80"),
+            "{listed}"
+        );
     }
 
     /// The brief's literal check, in the test's own namespace: `nft -c` commits nothing,

@@ -79,17 +79,45 @@ impl ContainerSpec {
     /// The exposed ports as Docker counts them: `--expose` plus every published container
     /// port, in that order, without repeats.
     pub fn exposed_ports(&self) -> Vec<ExposedPort> {
-        let mut expose = self.expose.clone();
-        for b in &self.publish {
-            let p = ExposedPort {
-                port: b.container_port,
-                proto: b.proto,
-            };
-            if !expose.contains(&p) {
-                expose.push(p);
-            }
+        let mut seen = std::collections::HashSet::new();
+        let published = self.publish.iter().map(|b| ExposedPort {
+            port: b.container_port,
+            proto: b.proto,
+        });
+        self.expose
+            .iter()
+            .copied()
+            .chain(published)
+            .filter(|p| seen.insert(*p))
+            .collect()
+    }
+
+    /// The bindings a run asks for: `-p` as given, then with `-P` every exposed port not
+    /// published already, on a host port the lab chooses. The lab and the graph both use it.
+    pub fn wanted_bindings(&self) -> Vec<PortBinding> {
+        let mut wanted = self.publish.clone();
+        if self.publish_all {
+            let published: std::collections::HashSet<ExposedPort> = self
+                .publish
+                .iter()
+                .map(|b| ExposedPort {
+                    port: b.container_port,
+                    proto: b.proto,
+                })
+                .collect();
+            wanted.extend(
+                self.exposed_ports()
+                    .into_iter()
+                    .filter(|p| !published.contains(p))
+                    .map(|p| PortBinding {
+                        host_ip: None,
+                        host_port: None,
+                        container_port: p.port,
+                        proto: p.proto,
+                    }),
+            );
         }
-        expose
+        wanted
     }
 
     /// Docker's default hostname is the short id; netlab uses the name, which is what a

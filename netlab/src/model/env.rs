@@ -52,8 +52,10 @@ pub fn parse_env_file(text: &str, file: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// Builds the final environment: Docker's defaults first, then the given variables in
-/// order (a later one wins, keeping its first position), `HOSTNAME` always the container's.
+/// Builds the final environment: Docker's defaults first (`HOSTNAME` is the container's
+/// hostname), then the given variables in order (a later one wins, keeping its first
+/// position). Like Docker, `-e HOSTNAME=x` sets the variable; the kernel's hostname stays
+/// the container's own.
 pub fn compose(given: &[(String, String)], hostname: &str) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
         ("PATH".into(), DEFAULT_PATH.into()),
@@ -61,9 +63,6 @@ pub fn compose(given: &[(String, String)], hostname: &str) -> Vec<(String, Strin
         ("HOME".into(), "/root".into()),
     ];
     for (k, v) in given {
-        if k == "HOSTNAME" {
-            continue;
-        }
         match env.iter_mut().find(|(ek, _)| ek == k) {
             Some(e) => e.1 = v.clone(),
             None => env.push((k.clone(), v.clone())),
@@ -102,22 +101,40 @@ mod tests {
 
     #[test]
     fn composes_defaults_without_caller_env() {
-        let env = compose(
-            &[
-                ("PATH".into(), "/x".into()),
-                ("K".into(), "v".into()),
-                ("HOSTNAME".into(), "evil".into()),
-            ],
-            "web",
-        );
-        assert_eq!(
-            env,
-            vec![
-                ("PATH".to_string(), "/x".to_string()),
-                ("HOSTNAME".into(), "web".into()),
-                ("HOME".into(), "/root".into()),
-                ("K".into(), "v".into()),
-            ]
-        );
+        let kv = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        // (given, expected) for a container whose hostname is "web".
+        let cases: &[(Vars, Vars)] = &[
+            (
+                &[],
+                &[
+                    ("PATH", DEFAULT_PATH),
+                    ("HOSTNAME", "web"),
+                    ("HOME", "/root"),
+                ],
+            ),
+            (
+                &[("PATH", "/x"), ("K", "v"), ("K", "w")],
+                &[
+                    ("PATH", "/x"),
+                    ("HOSTNAME", "web"),
+                    ("HOME", "/root"),
+                    ("K", "w"),
+                ],
+            ),
+            // -e HOSTNAME=x sets the variable, as Docker's -e does.
+            (
+                &[("HOSTNAME", "x")],
+                &[("PATH", DEFAULT_PATH), ("HOSTNAME", "x"), ("HOME", "/root")],
+            ),
+        ];
+        for (given, want) in cases {
+            assert_eq!(compose(&kv(given), "web"), kv(want), "{given:?}");
+        }
     }
 }

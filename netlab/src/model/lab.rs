@@ -117,16 +117,26 @@ impl LabSpec {
                 "use a prefix from /8 to /30 so containers fit in the subnet",
             ));
         }
-        if bip.addr == bip.network() || bip.addr == bip.broadcast() {
+        if let Some(why) = bip.host_address_problem() {
             return Err(Error::spec(
                 "--bip",
                 bip.to_string(),
-                format!(
-                    "the bridge needs a host address, not the network or broadcast address; e.g. {}/{}",
-                    std::net::Ipv4Addr::from(u32::from(bip.network()) + 1),
-                    bip.prefix
-                ),
+                format!("the bridge needs a host address: {why}"),
             ));
+        }
+        let addresses = self
+            .uplink
+            .iter()
+            .filter_map(|u| u.addr.map(|a| ("--uplink", a)))
+            .chain(self.lan_nodes.iter().map(|n| ("--lan-node", n.addr)));
+        for (what, a) in addresses {
+            if let Some(why) = a.host_address_problem() {
+                return Err(Error::spec(
+                    what,
+                    a.to_string(),
+                    format!("give a host address: {why}"),
+                ));
+            }
         }
         if let Some(r) = self.ip_range
             && !bip.covers(&r)
@@ -229,6 +239,33 @@ mod tests {
         l.name = "ok".into();
         l.bip = "10.0.0.1/31".parse().unwrap();
         assert!(l.validate().is_err());
+    }
+
+    #[test]
+    fn the_bridge_and_lan_need_host_addresses() {
+        for bip in [
+            "0.0.0.1/8",
+            "127.0.0.1/8",
+            "10.2.0.0/16",
+            "10.2.255.255/16",
+            "224.0.0.1/8",
+        ] {
+            let mut l = LabSpec::new("x");
+            l.bip = bip.parse().unwrap();
+            let e = l.validate().unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidSpec { what, .. } if what == "--bip"),
+                "{bip}: {e}"
+            );
+            assert!(e.to_string().contains("host address"), "{e}");
+        }
+        let mut l = LabSpec::new("x");
+        l.bip = "10.2.0.10/16".parse().unwrap();
+        l.uplink = Some(Uplink::parse("eth1=10.2.255.255/16").unwrap());
+        assert!(l.validate().unwrap_err().to_string().contains("--uplink"));
+        l.uplink = Some(Uplink::parse("eth1=10.2.0.10/16").unwrap());
+        l.lan_nodes.push(LanNode::parse("lan=0.0.0.0/8").unwrap());
+        assert!(l.validate().unwrap_err().to_string().contains("--lan-node"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod container;
 pub mod env;
 pub mod ipam;
 pub mod lab;
+pub mod limits;
 pub mod names;
 pub mod net;
 pub mod pipework;

@@ -2,14 +2,27 @@
 
 use crate::error::{Error, Result};
 
-/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub fn validate_container_name(name: &str) -> Result<()> {
-    validate("container", name, 64)
+/// The longest container name (and link alias).
+pub const CONTAINER_NAME_MAX: usize = 64;
+/// The longest lab name: it is part of the lab's control socket name, `@netlab/UID/LAB`.
+pub const LAB_NAME_MAX: usize = 32;
+
+/// Docker's rule for container names, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, in words, for
+/// messages about names that follow it (a link's alias too).
+pub fn container_name_rule() -> String {
+    format!(
+        "a letter or digit, then letters, digits, `_`, `.` or `-`, at most {CONTAINER_NAME_MAX} bytes"
+    )
 }
 
-/// Lab names follow the container rule; they also name the lab's control socket.
+/// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn validate_container_name(name: &str) -> Result<()> {
+    validate("container", name, CONTAINER_NAME_MAX)
+}
+
+/// Lab names follow the container rule, shorter; they also name the lab's control socket.
 pub fn validate_lab_name(name: &str) -> Result<()> {
-    validate("lab", name, 32)
+    validate("lab", name, LAB_NAME_MAX)
 }
 
 /// Linux interface names: 1..=15 bytes, no `/`, whitespace or `:`, not `.`/`..`.
@@ -40,6 +53,13 @@ fn validate(what: &str, name: &str, max: usize) -> Result<()> {
         name: name.into(),
         reason,
     };
+    // The length first: an over-long name is told the limit, whatever else is wrong.
+    if name.len() > max {
+        return Err(bad(format!(
+            "it has {} bytes, at most {max} are allowed",
+            name.len()
+        )));
+    }
     let mut chars = name.chars();
     match chars.next() {
         None => return Err(bad("the name is empty".into())),
@@ -51,12 +71,6 @@ fn validate(what: &str, name: &str, max: usize) -> Result<()> {
     if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
         return Err(bad(format!(
             "{c:?} is not allowed; use letters, digits, `_`, `.` and `-`"
-        )));
-    }
-    if name.len() > max {
-        return Err(bad(format!(
-            "it has {} bytes, at most {max} are allowed",
-            name.len()
         )));
     }
     Ok(())
@@ -110,6 +124,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn lab_names_say_the_real_limit() {
+        validate_lab_name(&"l".repeat(LAB_NAME_MAX)).unwrap();
+        let long = "l".repeat(200);
+        let e = validate_lab_name(&long).unwrap_err().to_string();
+        assert!(
+            e.contains("it has 200 bytes, at most 32 are allowed"),
+            "{e}"
+        );
+        assert!(e.len() < 300, "{e}");
     }
 
     #[test]

@@ -106,6 +106,41 @@ impl From<Ipv4Net> for String {
     }
 }
 
+impl Ipv4Net {
+    /// Why this address cannot be an interface's own address in its network, if it
+    /// cannot: the rule for `--bip`, pipework, the uplink and LAN machines. The network
+    /// and broadcast addresses count only for prefixes up to /30 (a /31 has neither).
+    pub fn host_address_problem(&self) -> Option<String> {
+        let a = self.addr;
+        let first = a.octets()[0];
+        let fixed = match () {
+            _ if first == 0 => "0.0.0.0/8 means \"this network\" and is no host's address",
+            _ if a.is_loopback() => "127.0.0.0/8 is every machine's own loopback range",
+            _ if a.is_multicast() => "224.0.0.0/4 is for multicast groups",
+            _ if a.is_broadcast() => "255.255.255.255 is the broadcast address",
+            _ if first >= 240 => "240.0.0.0/4 is reserved",
+            _ => "",
+        };
+        if !fixed.is_empty() {
+            return Some(fixed.to_string());
+        }
+        let net = self.canonical();
+        if self.prefix <= 30 && (a == self.network() || a == self.broadcast()) {
+            let which = if a == self.network() {
+                "network"
+            } else {
+                "broadcast"
+            };
+            return Some(format!(
+                "it is the {which} address of {net}; a host address is e.g. {}/{}",
+                Ipv4Addr::from(u32::from(self.network()) + 1),
+                self.prefix
+            ));
+        }
+        None
+    }
+}
+
 /// Docker's MAC for a container address: `02:42` followed by the four address bytes, so a
 /// MAC tells which address it carries and never collides inside one subnet.
 pub fn docker_mac(ip: Ipv4Addr) -> [u8; 6] {
@@ -155,6 +190,39 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn host_addresses() {
+        for ok in [
+            "172.17.0.1/16",
+            "10.2.0.10/16",
+            "10.0.0.0/31",
+            "10.0.0.1/31",
+            "192.168.1.254/24",
+            "1.0.0.1/8",
+        ] {
+            let n: Ipv4Net = ok.parse().unwrap();
+            assert_eq!(n.host_address_problem(), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("0.0.0.1/8", "this network"),
+            ("0.0.0.0/8", "this network"),
+            ("127.0.0.1/8", "loopback"),
+            ("224.0.0.1/4", "multicast"),
+            ("255.255.255.255/24", "broadcast address"),
+            ("250.1.1.1/8", "reserved"),
+            (
+                "10.2.0.0/16",
+                "network address of 10.2.0.0/16; a host address is e.g. 10.2.0.1/16",
+            ),
+            ("10.2.255.255/16", "broadcast address of 10.2.0.0/16"),
+            ("192.168.1.255/24", "broadcast address of 192.168.1.0/24"),
+        ] {
+            let n: Ipv4Net = bad.parse().unwrap();
+            let got = n.host_address_problem().unwrap_or_default();
+            assert!(got.contains(why), "{bad}: {got:?}");
         }
     }
 

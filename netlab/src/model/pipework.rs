@@ -60,6 +60,13 @@ pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
             "use a prefix from /1 to /31",
         ));
     }
+    if let Some(why) = net.host_address_problem() {
+        return Err(Error::spec(
+            "pipework address",
+            s,
+            format!("the interface needs a host address: {why}"),
+        ));
+    }
     if let Some(g) = gw
         && !net.contains(g)
     {
@@ -125,9 +132,22 @@ mod tests {
             "10.2.0.11/16@x",
             "x/16",
             "10.2.0.11/32",
+            "0.0.0.0/8",
+            "0.0.0.5/8",
+            "255.255.255.255/24",
+            "10.2.0.0/16",
+            "192.168.1.255/24",
+            "127.0.0.2/8",
+            "239.1.1.1/8",
         ] {
-            assert!(parse_address(bad).is_err(), "{bad}");
+            let e = parse_address(bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidSpec { what, .. } if what.starts_with("pipework")),
+                "{bad}: {e}"
+            );
         }
+        // A /31 has no network or broadcast address: both ends are hosts.
+        assert!(parse_address("10.0.0.0/31").is_ok());
     }
 
     #[test]

@@ -49,9 +49,15 @@ pub fn parse_expose(s: &str) -> Result<Vec<ExposedPort>> {
     Ok((lo..=hi).map(|port| ExposedPort { port, proto }).collect())
 }
 
-/// `8080` or `8000-8002` (1..=65535, start <= end).
+/// `8080` or `8000-8002` (1..=65535, start <= end). Only decimal digits: Rust's integer
+/// parser would also take `+80`, which no port grammar (Docker's included) allows.
 pub fn parse_range(s: &str) -> Option<(u16, u16)> {
-    let one = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
+    let one = |p: &str| {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse::<u16>().ok().filter(|p| *p > 0)
+    };
     match s.split_once('-') {
         None => one(s).map(|p| (p, p)),
         Some((a, b)) => {
@@ -89,7 +95,10 @@ mod tests {
 
     #[test]
     fn expose_errors() {
-        for bad in ["", "0", "65536", "80/sctp", "9-8", "x", "80-", "-80"] {
+        for bad in [
+            "", "0", "65536", "80/sctp", "9-8", "x", "80-", "-80", "+80", "+80-+81", " 80", "80 ",
+            "8_0", "0x50",
+        ] {
             assert!(
                 matches!(parse_expose(bad), Err(Error::InvalidSpec { .. })),
                 "{bad}"

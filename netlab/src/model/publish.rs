@@ -2,13 +2,14 @@
 //! `ip:hostPort:containerPort`, `ip::containerPort`, `hostPort:containerPort`,
 //! `containerPort`, ranges (`8000-8002:8000-8002`) and a `/tcp` or `/udp` suffix.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
 use super::port::{Proto, parse_range};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, quote};
 
 /// One published port; `host_port` is `None` until the lab picks a free ephemeral port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,13 +28,19 @@ impl PortBinding {
             .unwrap_or_else(|| "0.0.0.0".into())
     }
 
+    /// The one host address this binding listens on; `None` for every address (`0.0.0.0`
+    /// counts as every address, as in Docker).
+    pub fn scope(&self) -> Option<Ipv4Addr> {
+        self.host_ip.filter(|ip| !ip.is_unspecified())
+    }
+
     /// Two bindings compete for the same host port (same protocol and port, and address
     /// sets that overlap: equal, or one of them is every address).
     pub fn conflicts_with(&self, other: &PortBinding) -> bool {
         self.proto == other.proto
             && self.host_port.is_some()
             && self.host_port == other.host_port
-            && (self.host_ip.is_none() || other.host_ip.is_none() || self.host_ip == other.host_ip)
+            && (self.scope().is_none() || other.scope().is_none() || self.scope() == other.scope())
     }
 }
 
@@ -52,6 +59,111 @@ impl fmt::Display for PortBinding {
             self.host_ip_text()
         )
     }
+}
+
+/// The host ports published in a lab, indexed so that checking a binding costs the same
+/// whatever the number of ports: the rule is [`PortBinding::conflicts_with`], but looked up
+/// instead of compared with every binding in turn (which made `-p 1-65535` cubic).
+#[derive(Debug, Default)]
+pub struct HostPorts {
+    /// `(proto, port, address)` → owner, with `None` for every address.
+    exact: HashMap<(Proto, u16, Option<Ipv4Addr>), usize>,
+    /// `(proto, port)` → the owner of some binding of that port, whatever its address.
+    any: HashMap<(Proto, u16), usize>,
+    /// Who published what (`container web`), referred to by index.
+    owners: Vec<String>,
+}
+
+impl HostPorts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a binding whose host port is decided; one without is ignored.
+    pub fn insert(&mut self, b: &PortBinding, owner: &str) {
+        let Some(port) = b.host_port else { return };
+        if self.owners.last().map(String::as_str) != Some(owner) {
+            self.owners.push(owner.to_string());
+        }
+        let who = self.owners.len() - 1;
+        self.exact.entry((b.proto, port, b.scope())).or_insert(who);
+        self.any.entry((b.proto, port)).or_insert(who);
+    }
+
+    /// Who holds a host port that `b` competes for, if anybody does.
+    pub fn conflict(&self, b: &PortBinding) -> Option<&str> {
+        let port = b.host_port?;
+        let who = match b.scope() {
+            None => self.any.get(&(b.proto, port)),
+            Some(ip) => self
+                .exact
+                .get(&(b.proto, port, None))
+                .or_else(|| self.exact.get(&(b.proto, port, Some(ip)))),
+        }?;
+        self.owners.get(*who).map(String::as_str)
+    }
+}
+
+/// Decides the host port of every binding in `wanted`, in order, for `owner`: a given host
+/// port must be free, a missing one becomes the lowest free port of the `ephemeral` range
+/// (`net.ipv4.ip_local_port_range`, like Docker). Each choice goes into `taken`, so the
+/// bindings of one request do not collide either.
+///
+/// One pass: a cursor per protocol and address only moves up, because a port that was
+/// taken stays taken while choosing; the work is linear in the number of bindings plus the
+/// size of the range (all 65,535 ports: milliseconds, see `benches/port_choice.rs`).
+pub fn choose_host_ports(
+    taken: &mut HostPorts,
+    wanted: Vec<PortBinding>,
+    owner: &str,
+    ephemeral: (u16, u16),
+) -> Result<Vec<PortBinding>> {
+    let (lo, hi) = ephemeral;
+    let total = wanted.len();
+    let mut next: HashMap<(Proto, Option<Ipv4Addr>), u32> = HashMap::new();
+    let mut out = Vec::with_capacity(total);
+    for mut b in wanted {
+        match b.host_port {
+            Some(port) => {
+                if let Some(by) = taken.conflict(&b) {
+                    return Err(Error::PortInUse {
+                        port: format!("{}:{port}/{}", b.host_ip_text(), b.proto.as_str()),
+                        owner: by.to_string(),
+                        container_port: b.container_port,
+                    });
+                }
+            }
+            None => {
+                let cursor = next.entry((b.proto, b.scope())).or_insert(u32::from(lo));
+                let free = (*cursor..=u32::from(hi))
+                    .filter_map(|p| u16::try_from(p).ok())
+                    .find(|p| {
+                        taken
+                            .conflict(&PortBinding {
+                                host_port: Some(*p),
+                                ..b
+                            })
+                            .is_none()
+                    });
+                let Some(port) = free else {
+                    return Err(Error::spec(
+                        "-p",
+                        b.to_string(),
+                        format!(
+                            "no free host port is left in the ephemeral range {lo}-{hi} ({} ports) after {} of the {total} ports asked for; publish fewer ports or give host ports (HOSTPORT:CONTAINERPORT)",
+                            u32::from(hi) - u32::from(lo) + 1,
+                            out.len()
+                        ),
+                    ));
+                };
+                *cursor = u32::from(port) + 1;
+                b.host_port = Some(port);
+            }
+        }
+        taken.insert(&b, owner);
+        out.push(b);
+    }
+    Ok(out)
 }
 
 /// Parses one `-p` value into one binding per port.
@@ -78,7 +190,7 @@ pub fn parse_publish(s: &str) -> Result<Vec<PortBinding>> {
         None | Some("") | Some("0.0.0.0") => None,
         Some(ip) => Some(
             ip.parse::<Ipv4Addr>()
-                .map_err(|_| err(&format!("{ip:?} is not an IPv4 address")))?,
+                .map_err(|_| err(&format!("{} is not an IPv4 address", quote(ip))))?,
         ),
     };
     let (cs, ce) =
@@ -166,6 +278,11 @@ mod tests {
             "8000-8002:80",
             "9-8:9-8",
             "70000",
+            "+80",
+            "+80:80",
+            "80:+80",
+            "127.0.0.1:+80:80",
+            "80:80/",
         ] {
             assert!(
                 matches!(parse_publish(bad), Err(Error::InvalidSpec { .. })),
@@ -185,5 +302,98 @@ mod tests {
         assert!(!all.conflicts_with(&udp));
         assert_eq!(all.to_string(), "80/tcp -> 0.0.0.0:8080");
         assert_eq!(local.to_string(), "81/tcp -> 127.0.0.1:8080");
+    }
+
+    const EPHEMERAL: (u16, u16) = (32768, 60999);
+
+    fn owned(specs: &[&str]) -> Vec<PortBinding> {
+        specs
+            .iter()
+            .flat_map(|s| parse_publish(s).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn host_port_choice_table() {
+        // (published before, by "container a"; asked for now; chosen host ports or error)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<&'a [u16], &'a str>);
+        let cases: &[Case] = &[
+            (&[], &["80"], Ok(&[32768])),
+            (&[], &["80", "81", "53/udp"], Ok(&[32768, 32769, 32768])),
+            (&["32768:1"], &["80"], Ok(&[32769])),
+            // Another address does not take the port from 127.0.0.1, every address does.
+            (&["10.0.0.1:32768:1"], &["127.0.0.1::80"], Ok(&[32768])),
+            (&["10.0.0.1:32768:1"], &["80"], Ok(&[32769])),
+            (&["32768:1/udp"], &["80"], Ok(&[32768])),
+            (&[], &["8080:80", "80"], Ok(&[8080, 32768])),
+            (&["8080:80"], &["8080:81"], Err("container a")),
+            (&["8080:80"], &["127.0.0.1:8080:81"], Err("container a")),
+            (&["127.0.0.1:8080:80"], &["8080:81"], Err("container a")),
+            (&[], &["8080:80", "8080:81"], Err("container b")),
+            (&["127.0.0.1:8080:80"], &["10.0.0.1:8080:81"], Ok(&[8080])),
+        ];
+        for (before, asked, want) in cases {
+            let mut taken = HostPorts::new();
+            for b in owned(before) {
+                taken.insert(&b, "container a");
+            }
+            let got = choose_host_ports(&mut taken, owned(asked), "container b", EPHEMERAL);
+            match (want, got) {
+                (Ok(ports), Ok(got)) => {
+                    let hp: Vec<u16> = got.iter().map(|b| b.host_port.unwrap()).collect();
+                    assert_eq!(&hp, ports, "{before:?} then {asked:?}");
+                    let mut again = HostPorts::new();
+                    for b in &got {
+                        assert!(again.conflict(b).is_none(), "{b} chosen twice");
+                        again.insert(b, "x");
+                    }
+                }
+                (Err(owner), Err(Error::PortInUse { owner: o, .. })) => {
+                    assert_eq!(&o, owner, "{before:?} then {asked:?}")
+                }
+                (want, got) => panic!("{before:?} then {asked:?}: want {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_whole_port_range_in_one_pass() {
+        // -p 1-65535:1-65535: every host port as given.
+        let all = parse_publish("1-65535:1-65535").unwrap();
+        let got = choose_host_ports(&mut HostPorts::new(), all, "c", EPHEMERAL).unwrap();
+        assert_eq!(got.len(), 65535);
+        assert!(got.iter().all(|b| b.host_port == Some(b.container_port)));
+
+        // -p 1-65535 with a random host port each: the ephemeral range holds 28,232, so the
+        // request is refused, saying how far it got.
+        let err = choose_host_ports(
+            &mut HostPorts::new(),
+            parse_publish("1-65535").unwrap(),
+            "c",
+            EPHEMERAL,
+        )
+        .unwrap_err();
+        let m = err.to_string();
+        assert!(m.contains("after 28232 of the 65535 ports"), "{m}");
+
+        // With the whole range ephemeral, every port is chosen once, lowest first, skipping
+        // what another container holds and what this request gave explicitly.
+        let mut taken = HostPorts::new();
+        taken.insert(&parse_publish("1000:1").unwrap()[0], "container a");
+        let mut wanted = parse_publish("2000:2").unwrap();
+        wanted.extend(parse_publish("1-65533").unwrap());
+        let got = choose_host_ports(&mut taken, wanted, "c", (1, 65535)).unwrap();
+        let mut ports: Vec<u16> = got.iter().map(|b| b.host_port.unwrap()).collect();
+        assert_eq!(ports[1..4], [1, 2, 3]);
+        assert!(
+            !ports[1..].contains(&1000) && ports[1..].iter().filter(|p| **p == 2000).count() == 0
+        );
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 65534, "no host port twice");
+        assert!(matches!(
+            choose_host_ports(&mut taken, parse_publish("9").unwrap(), "c", (1, 65535)),
+            Err(Error::InvalidSpec { .. })
+        ));
     }
 }

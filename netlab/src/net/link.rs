@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use futures::TryStreamExt;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo, LinkMessage,
 };
 use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
@@ -185,6 +185,33 @@ pub async fn index(h: &Handle, name: &str) -> Result<Option<u32>> {
         Ok(None) => Ok(None),
         Err(e) => {
             let err = Error::netlink("ip link show", name, e);
+            if err.errno() == Some(libc::ENODEV) {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// `ip -d link show NAME` → its index and kind (`bridge`, `veth`, ...; `None` for a device
+/// without one, like `lo`), or `None` when there is no such link.
+pub async fn kind(h: &Handle, name: &str) -> Result<Option<(u32, Option<String>)>> {
+    let mut links = h.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(m)) => {
+            let kind = m.attributes.iter().find_map(|a| match a {
+                LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+                    LinkInfo::Kind(k) => Some(k.to_string()),
+                    _ => None,
+                }),
+                _ => None,
+            });
+            Ok(Some((m.header.index, kind)))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => {
+            let err = Error::netlink("ip -d link show", name, e);
             if err.errno() == Some(libc::ENODEV) {
                 Ok(None)
             } else {

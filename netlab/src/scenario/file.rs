@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::links::LinkSpec;
 use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
 use crate::model::{
-    CommandSpec, ContainerSpec, Ipv4Net, LabSpec, LanNode, Uplink, env, port::parse_expose,
+    CommandSpec, ContainerSpec, Ipv4Net, LabSpec, LanNode, Uplink, env, limits, port::parse_expose,
     publish::parse_publish,
 };
 
@@ -43,18 +43,13 @@ struct RawLab {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawCommand {
-    Shell(String),
-    Exec(Vec<String>),
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawContainer {
     name: Spanned<String>,
     service: Option<Spanned<String>>,
-    command: Option<Spanned<RawCommand>>,
+    /// A string or a list of strings; read as any value so that a wrong type gets a message
+    /// that says what to write (serde's untagged enums only say "did not match").
+    command: Option<Spanned<toml::Value>>,
     hostname: Option<Spanned<String>>,
     workdir: Option<Spanned<String>>,
     #[serde(default)]
@@ -73,11 +68,11 @@ struct RawContainer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawReady {
-    tcp: Option<u16>,
-    http: Option<u16>,
+    tcp: Option<Spanned<u64>>,
+    http: Option<Spanned<u64>>,
     path: Option<String>,
-    status: Option<u16>,
-    timeout: Option<u64>,
+    status: Option<Spanned<u64>>,
+    timeout: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,11 +237,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
             }
         };
         let command = match (&c.command, service) {
-            (Some(cmd), None) => match cmd.get_ref() {
-                RawCommand::Shell(s) => CommandSpec::Shell(s.clone()),
-                RawCommand::Exec(v) if !v.is_empty() => CommandSpec::Exec(v.clone()),
-                RawCommand::Exec(_) => return Err(cx.err(cmd.span(), "the command is empty")),
-            },
+            (Some(cmd), None) => cx.at(cmd.span(), command_of(cmd.get_ref()))?,
             (None, Some(Service::Mongo)) => CommandSpec::Exec(vec![]),
             (Some(cmd), Some(_)) => return Err(cx.err(cmd.span(), "a service brings its own command; remove `command` or `service`")),
             (None, None) => return Err(cx.err(c.name.span(), format!("container {name:?} needs a `command` (a string runs through /bin/sh -c, a list runs as is) or a `service`"))),
@@ -293,7 +284,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
         let ready = match &c.ready {
             Some(r) => {
                 let raw = r.get_ref();
-                let (port, http_path) = match (raw.tcp, raw.http) {
+                let (port, http_path) = match (&raw.tcp, &raw.http) {
                     (Some(p), None) => (p, None),
                     (None, Some(p)) => (p, Some(raw.path.clone().unwrap_or_else(|| "/".into()))),
                     _ => {
@@ -303,11 +294,22 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
                         ));
                     }
                 };
+                let bounded =
+                    |v: &Spanned<u64>, b: limits::Bound| cx.at(v.span(), b.check(*v.get_ref()));
+                let port = bounded(port, limits::READY_PORT)?;
+                let status = match &raw.status {
+                    Some(st) => bounded(st, limits::HTTP_STATUS)?,
+                    None => 200,
+                };
+                let timeout_secs = match &raw.timeout {
+                    Some(t) => bounded(t, limits::READY_TIMEOUT)?,
+                    None => 30,
+                };
                 Some(Ready {
-                    port,
+                    port: u16::try_from(port).unwrap_or(u16::MAX),
                     http_path,
-                    status: raw.status.unwrap_or(200),
-                    timeout_secs: raw.timeout.unwrap_or(30),
+                    status: u16::try_from(status).unwrap_or(u16::MAX),
+                    timeout_secs,
                 })
             }
             None if service == Some(Service::Mongo) => Some(Ready {
@@ -359,6 +361,55 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
         containers,
         pipework,
     })
+}
+
+/// A container's `command`: a string runs through `/bin/sh -c`, a list of strings runs as
+/// is; anything else is refused with what to write.
+fn command_of(v: &toml::Value) -> Result<CommandSpec> {
+    let how = "write a string (run through /bin/sh -c), e.g. command = \"sleep 1000\", or a list of strings (run as is), e.g. command = [\"sleep\", \"1000\"]";
+    match v {
+        toml::Value::String(s) => Ok(CommandSpec::Shell(s.clone())),
+        toml::Value::Array(items) if items.is_empty() => Err(Error::spec(
+            "command",
+            "[]",
+            format!("the list is empty; {how}"),
+        )),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                toml::Value::String(s) => Ok(s.clone()),
+                other => Err(Error::spec(
+                    "command",
+                    other.to_string(),
+                    format!(
+                        "item {} of the list is {} {}, not a string; {how}",
+                        i + 1,
+                        article(other.type_str()),
+                        other.type_str()
+                    ),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(CommandSpec::Exec),
+        other => Err(Error::spec(
+            "command",
+            other.to_string(),
+            format!(
+                "it is {} {}; {how}",
+                article(other.type_str()),
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn absolute(base: &Path, p: &str) -> PathBuf {
@@ -468,5 +519,82 @@ address = "10.2.0.11/16"
         assert_eq!(l, 4, "{m}");
         let (l, _, _) = err_at("[lab\n");
         assert_eq!(l, 1);
+    }
+
+    /// Every bad value a file can hold is an error at its place, with what to write, and
+    /// never a panic.
+    #[test]
+    fn bad_values_say_where_and_what_is_allowed() {
+        let c = |rest: &str| format!("[[container]]\nname = \"a\"\n{rest}\n");
+        let cases: &[(&str, (usize, usize), &[&str])] = &[
+            (
+                "command = \"x\"\nready = { tcp = 80, timeout = 9223372036854775807 }",
+                (4, 31),
+                &["ready timeout", "the allowed range is 1 to 3600 seconds"],
+            ),
+            (
+                "command = \"x\"\nready = { tcp = 80, timeout = 1000000000000 }",
+                (4, 31),
+                &["1000000000000", "1 to 3600"],
+            ),
+            (
+                "command = \"x\"\nready = { tcp = 80, timeout = 0 }",
+                (4, 31),
+                &["1 to 3600"],
+            ),
+            (
+                "command = \"x\"\nready = { tcp = 0 }",
+                (4, 17),
+                &["1 to 65535"],
+            ),
+            (
+                "command = \"x\"\nready = { tcp = 70000 }",
+                (4, 17),
+                &["1 to 65535"],
+            ),
+            (
+                "command = \"x\"\nready = { http = 80, status = 1000 }",
+                (4, 31),
+                &["100 to 599"],
+            ),
+            (
+                "command = \"x\"\nready = { tcp = 80, timeout = -1 }",
+                (4, 31),
+                &["u64"],
+            ),
+            (
+                "command = 5",
+                (3, 11),
+                &["it is an integer", "write a string", "list of strings"],
+            ),
+            (
+                "command = [\"sleep\", 5]",
+                (3, 11),
+                &["item 2 of the list is an integer"],
+            ),
+            ("command = []", (3, 11), &["the list is empty"]),
+            ("command = { a = 1 }", (3, 11), &["it is a table"]),
+            (
+                "command = \"x\"\npublish = [\"+80\"]",
+                (4, 12),
+                &["-p", "\"+80\""],
+            ),
+        ];
+        for (rest, at, words) in cases {
+            let (l, col, m) = err_at(&c(rest));
+            assert_eq!((l, col), *at, "{rest}: {m}");
+            for w in *words {
+                assert!(m.contains(w), "{rest}: {w:?} not in {m:?}");
+            }
+            assert!(!m.contains("did not match any variant"), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_huge_command_makes_a_short_message() {
+        let big = "x".repeat(10 << 20);
+        let text = format!("[[container]]\nname = \"a\"\ncommand = {{ x = \"{big}\" }}\n");
+        let (_, _, m) = err_at(&text);
+        assert!(m.len() < 1000, "{} bytes", m.len());
     }
 }

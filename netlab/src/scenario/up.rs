@@ -118,7 +118,9 @@ pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_
 /// or the deadline passes.
 fn wait_ready(lab: &Lab, c: &ContainerState, r: &Ready, what: &str) -> Result<()> {
     let addr = SocketAddr::new(c.ip.into(), r.port);
-    let deadline = Instant::now() + Duration::from_secs(r.timeout_secs);
+    // A `Ready` made by a library caller has not passed the file's checks.
+    let secs = crate::model::limits::READY_TIMEOUT.check(r.timeout_secs)?;
+    let deadline = Instant::now() + Duration::from_secs(secs);
     let mut pause = Duration::from_millis(2);
     loop {
         if check(lab, addr, r) {

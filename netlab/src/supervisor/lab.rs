@@ -29,13 +29,14 @@ use crate::model::pipework::PipeworkSpec;
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipam, Ipv4Net, LabSpec,
     PipeworkIf, PortBinding, env,
+    publish::{HostPorts, choose_host_ports},
 };
 use crate::net;
 use crate::proto::{LabInfo, Target};
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::Rtnl;
-use crate::sys::spawn::spawn_in;
+use crate::sys::spawn::{bad_workdir, spawn_in};
 use crate::sys::{netlink, sysctl};
 
 /// Where the lab keeps generated files: the lab's private tmpfs (see `setup_lab_mounts`).
@@ -71,6 +72,35 @@ pub struct Container {
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub pipework: Vec<PipeworkIf>,
+}
+
+/// What `lab ls` shows about the lab, kept outside the lab lock: answering `Info` must not
+/// wait for another client's request, however long that one takes. The lab refreshes it
+/// whenever its containers or settings change; run states are shared with the reaper.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub spec: LabSpec,
+    pub runs: Vec<Arc<Mutex<RunState>>>,
+}
+
+impl Summary {
+    pub fn info(&self, owned: bool) -> LabInfo {
+        let running = self
+            .runs
+            .iter()
+            .filter(|r| {
+                r.lock()
+                    .map(|r| r.status == ContainerStatus::Running)
+                    .unwrap_or(false)
+            })
+            .count();
+        LabInfo {
+            spec: self.spec.clone(),
+            containers: self.runs.len(),
+            running,
+            owned,
+        }
+    }
 }
 
 /// A machine on the simulated LAN.
@@ -122,9 +152,10 @@ pub struct Lab {
     pub bridge_index: u32,
     pub ipam: Ipam,
     pub containers: BTreeMap<String, Container>,
-    /// Creation order, which is the order `ps` and teardown use.
+    /// Creation order, which is the order `ps` uses.
     pub order: Vec<String>,
-    pub owned: bool,
+    /// Shared with the supervisor, which answers `Info` from it without the lab lock.
+    pub summary: Arc<Mutex<Summary>>,
     pub reaper: Arc<Reaper>,
     pub rt: tokio::runtime::Handle,
     /// Names of containers being built outside the lock.
@@ -168,7 +199,7 @@ impl Lab {
     /// Builds the lab host's network in the supervisor's own (fresh) namespace:
     /// `ip link set lo up; ip link add docker0 type bridge; ip addr add BIP dev docker0;
     /// sysctl -w net.ipv4.ip_forward=1`.
-    pub async fn build(spec: LabSpec, reaper: Arc<Reaper>, owned: bool) -> Result<Lab> {
+    pub async fn build(spec: LabSpec, reaper: Arc<Reaper>) -> Result<Lab> {
         spec.validate()?;
         let rt = tokio::runtime::Handle::current();
         let host = netlink::open(&rt)?;
@@ -209,7 +240,10 @@ impl Lab {
             bridge_index,
             containers: BTreeMap::new(),
             order: Vec::new(),
-            owned,
+            summary: Arc::new(Mutex::new(Summary {
+                spec: spec.clone(),
+                runs: vec![],
+            })),
             reaper,
             rt,
             pending: Default::default(),
@@ -221,6 +255,7 @@ impl Lab {
         if spec.attach_uplink && spec.uplink.is_some() {
             lab.attach_uplink().await?;
         }
+        lab.refresh_summary();
         tracing::info!(lab = %spec.name, bridge = %spec.bridge, bip = %spec.bip, "lab host ready");
         Ok(lab)
     }
@@ -301,6 +336,7 @@ impl Lab {
         net::link::set_master(&self.host, idx, self.bridge_index, &name).await?;
         // `lab ls` and `graph` report it from the spec.
         self.spec.attach_uplink = true;
+        self.refresh_summary();
         tracing::info!(uplink = %name, bridge = %self.spec.bridge, "uplink enslaved to the bridge");
         Ok(())
     }
@@ -326,22 +362,21 @@ impl Lab {
         Ok(())
     }
 
-    pub fn info(&self) -> LabInfo {
-        let running = self
-            .containers
-            .values()
-            .filter(|c| {
-                c.run
-                    .lock()
-                    .map(|r| r.status == ContainerStatus::Running)
-                    .unwrap_or(false)
-            })
-            .count();
-        LabInfo {
+    /// Brings the summary that `Info` reads up to date; call it after every change of the
+    /// containers or the settings.
+    pub fn refresh_summary(&self) {
+        let fresh = Summary {
             spec: self.spec.clone(),
-            containers: self.containers.len(),
-            running,
-            owned: self.owned,
+            runs: self
+                .order
+                .iter()
+                .filter_map(|n| self.containers.get(n))
+                .map(|c| c.run.clone())
+                .collect(),
+        };
+        match self.summary.lock() {
+            Ok(mut s) => *s = fresh,
+            Err(p) => *p.into_inner() = fresh,
         }
     }
 
@@ -405,7 +440,7 @@ impl Lab {
             resolve_program(&p, &path)?;
         }
         let expose = spec.exposed_ports();
-        let ports = self.resolve_ports(&spec, &expose)?;
+        let ports = self.resolve_ports(&spec)?;
         if !ports.is_empty() {
             self.firewall()?;
         }
@@ -448,6 +483,7 @@ impl Lab {
         let publishes = !c.ports.is_empty();
         self.order.push(name.clone());
         self.containers.insert(name.clone(), c);
+        self.refresh_summary();
         if publishes && let Err(e) = self.apply_firewall() {
             self.remove(&name).await;
             return Err(e);
@@ -496,71 +532,22 @@ impl Lab {
     }
 
     /// Decides the host port of every binding (`-p`, and `-P` for every exposed port not
-    /// published explicitly) and refuses a host port already published in the lab.
-    fn resolve_ports(
-        &self,
-        spec: &ContainerSpec,
-        expose: &[ExposedPort],
-    ) -> Result<Vec<PortBinding>> {
-        let mut taken: Vec<(PortBinding, String)> = self
-            .containers
-            .values()
-            .flat_map(|c| {
-                c.ports
-                    .iter()
-                    .map(move |p| (*p, format!("container {}", c.spec.name)))
-            })
-            .collect();
-        let mut wanted = spec.publish.clone();
-        if spec.publish_all {
-            for p in expose {
-                if !wanted
-                    .iter()
-                    .any(|b| b.container_port == p.port && b.proto == p.proto)
-                {
-                    wanted.push(PortBinding {
-                        host_ip: None,
-                        host_port: None,
-                        container_port: p.port,
-                        proto: p.proto,
-                    });
-                }
+    /// published explicitly) and refuses a host port already published in the lab; linear
+    /// in the number of ports (see [`choose_host_ports`]).
+    fn resolve_ports(&self, spec: &ContainerSpec) -> Result<Vec<PortBinding>> {
+        let mut taken = HostPorts::new();
+        for c in self.containers.values() {
+            let owner = format!("container {}", c.spec.name);
+            for p in &c.ports {
+                taken.insert(p, &owner);
             }
         }
-        let (lo, hi) = ephemeral_range();
-        let mut out = Vec::new();
-        for mut b in wanted {
-            match b.host_port {
-                Some(port) => {
-                    if let Some((_, owner)) = taken.iter().find(|(t, _)| t.conflicts_with(&b)) {
-                        return Err(Error::PortInUse {
-                            port: format!("{}:{port}/{}", b.host_ip_text(), b.proto.as_str()),
-                            owner: owner.clone(),
-                            container_port: b.container_port,
-                        });
-                    }
-                }
-                None => {
-                    let free = (lo..=hi).find(|p| {
-                        let cand = PortBinding {
-                            host_port: Some(*p),
-                            ..b
-                        };
-                        !taken.iter().any(|(t, _)| t.conflicts_with(&cand))
-                    });
-                    b.host_port = Some(free.ok_or_else(|| {
-                        Error::spec(
-                            "-p",
-                            b.to_string(),
-                            "no free host port is left in the ephemeral range",
-                        )
-                    })?);
-                }
-            }
-            taken.push((b, format!("container {}", spec.name)));
-            out.push(b);
-        }
-        Ok(out)
+        choose_host_ports(
+            &mut taken,
+            spec.wanted_bindings(),
+            &format!("container {}", spec.name),
+            ephemeral_range(),
+        )
     }
 
     fn firewall(&mut self) -> Result<&dyn Firewall> {
@@ -775,6 +762,7 @@ impl Lab {
             }
             self.ipam.release(c.ip);
             self.order.retain(|n| n != name);
+            self.refresh_summary();
             let _ = std::fs::remove_dir_all(&c.dir);
             tracing::info!(container = %name, "container removed");
         }
@@ -820,6 +808,25 @@ impl Lab {
     pub async fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
         p.validate()?;
         let c = self.get(&p.container)?;
+        // An existing interface must be a bridge: the kernel refuses a veth whose master is
+        // anything else, in words that do not say so (EOPNOTSUPP for `lo` or the uplink).
+        if let Some((_, kind)) = net::link::kind(&self.host, &p.bridge).await?
+            && kind.as_deref() != Some("bridge")
+        {
+            let what = match kind {
+                Some(k) => format!("a {k} interface"),
+                None if p.bridge == "lo" => "the loopback interface".to_string(),
+                None => "an interface".to_string(),
+            };
+            return Err(Error::spec(
+                "pipework bridge",
+                &p.bridge,
+                format!(
+                    "it is {what} of the lab host, not a bridge; give a bridge (this lab's is {}) or a new name, which pipework creates as a bridge",
+                    self.spec.bridge
+                ),
+            ));
+        }
         // Opened for the occasion: a socket per container would sit idle for its life.
         let nl = nsfd::in_netns(&c.ns.net, || netlink::open(&self.rt))?;
         let existing: Vec<String> = net::link::list(&nl)
@@ -1087,6 +1094,16 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                 r.status = ContainerStatus::Exited;
                 r.exit_code = Some(127);
                 r.finished = Some(now());
+            }
+            if let Some(w) = bad_workdir(&e) {
+                return Err(Error::spec(
+                    "--workdir",
+                    &w.dir,
+                    format!(
+                        "{} in container {name}, which sees this machine's files; create it or give another directory with -w",
+                        w.problem
+                    ),
+                ));
             }
             return Err(Error::kernel_io("start", format!("container {name}"), &e));
         }

@@ -11,27 +11,31 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
-use crate::model::{ContainerStatus, LabSpec, command::resolve_program, env};
+use crate::model::{ContainerStatus, LabSpec, command::resolve_program, env, limits};
 use crate::proto::{Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
-use crate::sys::spawn::{spawn_in, spawn_in_terminal};
+use crate::sys::spawn::{bad_workdir, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
-use lab::Lab;
+use lab::{Lab, Summary};
 
-/// How long `down` lets processes end after SIGTERM before PID 1 exits (which kills the rest).
-const DOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long `down` lets processes end after SIGTERM before PID 1 exits, which kills the
+/// rest: short, because `down` must end a lab within a second whatever it is doing.
+const DOWN_GRACE: Duration = Duration::from_millis(500);
 
 struct Shared {
     lab: tokio::sync::Mutex<Lab>,
+    /// What `Info` answers, readable while a request holds the lab lock.
+    summary: Arc<Mutex<Summary>>,
     rt: tokio::runtime::Handle,
     owned: AtomicBool,
     name: String,
@@ -83,11 +87,12 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
         Err(e) => fail(status, Error::kernel("signalfd", "SIGCHLD", e)),
     };
     let name = spec.name.clone();
-    let lab = match rt.block_on(Lab::build(spec, reaper, owned)) {
+    let lab = match rt.block_on(Lab::build(spec, reaper)) {
         Ok(lab) => lab,
         Err(e) => fail(status, e),
     };
     let shared = Arc::new(Shared {
+        summary: lab.summary.clone(),
         lab: tokio::sync::Mutex::new(lab),
         rt: rt.handle().clone(),
         owned: AtomicBool::new(owned),
@@ -137,26 +142,24 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
     std::process::exit(0)
 }
 
-/// Ends the lab: SIGTERM to every container, a short grace, then PID 1 exits and the
-/// kernel kills what is left and frees the namespaces.
+/// Ends the lab: SIGTERM to every process of the lab, a short grace, then PID 1 exits and
+/// the kernel kills what is left and frees the namespaces.
+///
+/// It takes no lock and asks nothing of the lab's state, so it ends the lab just as fast
+/// while another client's request holds the lab lock or is in the middle of long work
+/// (that request's thread dies with the process). As PID 1 of the lab's PID namespace,
+/// `kill(-1, ...)` reaches every other process of the lab and nothing outside it.
 fn shutdown(s: &Shared) -> ! {
-    let watches = s.rt.block_on(async {
-        let lab = s.lab.lock().await;
-        let mut w = Vec::new();
-        for name in lab.order.iter().rev() {
-            let _ = lab.signal(name, Signal::SIGTERM);
-            if let Ok(rx) = lab.exit_watch(name) {
-                w.push(rx);
-            }
-        }
-        w
-    });
-    s.rt.block_on(async {
-        let all = futures::future::join_all(watches.into_iter().map(|mut rx| async move {
-            let _ = rx.wait_for(|v| v.is_some()).await;
-        }));
-        let _ = tokio::time::timeout(DOWN_GRACE, all).await;
-    });
+    let everyone = Pid::from_raw(-1);
+    let _ = kill(everyone, Signal::SIGTERM);
+    let deadline = Instant::now() + DOWN_GRACE;
+    let mut pause = Duration::from_millis(1);
+    // Signal 0 to everyone fails with ESRCH once no other process is left (the reaper
+    // thread reaps them as they end).
+    while kill(everyone, None).is_ok() && Instant::now() < deadline {
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
     tracing::info!(lab = %s.name, "lab down");
     std::process::exit(0)
 }
@@ -230,8 +233,25 @@ fn ok(r: Response) -> Answer {
     Ok((r, vec![]))
 }
 
-/// Rewrites container references given as an ID prefix (`netlab ps -q`) to names.
+/// Rewrites container references given as an ID prefix (`netlab ps -q`) to names. Only a
+/// request that names a container waits for the lab lock here.
 fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
+    let names_one = match &req {
+        Request::Inspect { .. }
+        | Request::Start { .. }
+        | Request::Stop { .. }
+        | Request::Rm { .. }
+        | Request::Logs { .. }
+        | Request::Wait { .. }
+        | Request::Pipework { .. } => true,
+        Request::Exec { target, .. } | Request::Connect { target, .. } => {
+            matches!(target, Target::Container(_))
+        }
+        _ => false,
+    };
+    if !names_one {
+        return Ok(req);
+    }
     let lab = s.rt.block_on(s.lab.lock());
     let name = |n: String| lab.resolve(&n);
     let target = |t: Target| -> Result<Target> {
@@ -288,9 +308,14 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
     let rt = &s.rt;
     let req = resolve_names(s, req)?;
     match req {
-        Request::Info => ok(Response::Info {
-            info: rt.block_on(s.lab.lock()).info(),
-        }),
+        Request::Info => {
+            let owned = s.owned.load(Ordering::SeqCst);
+            let info = match s.summary.lock() {
+                Ok(sum) => sum.info(owned),
+                Err(p) => p.into_inner().info(owned),
+            };
+            ok(Response::Info { info })
+        }
         Request::Run { spec } => {
             let p = rt.block_on(s.lab.lock()).prepare_run(spec)?;
             let built = Lab::create(
@@ -318,7 +343,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             })
         }
         Request::Stop { name, timeout_secs } => {
-            stop(s, &name, Duration::from_secs(timeout_secs))?;
+            let secs = limits::STOP_TIMEOUT.check(timeout_secs)?;
+            stop(s, &name, Duration::from_secs(secs))?;
             ok(Response::Ok)
         }
         Request::Rm { name, force } => {
@@ -378,9 +404,14 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             fds,
         ),
         Request::Connect { target, addr } => {
-            let lab = rt.block_on(s.lab.lock());
-            let net = lab.net_fd(&target)?;
-            let stream = nsfd::in_netns(net, || {
+            // A copy of the namespace's fd, so that the connection (up to 5 s towards an
+            // address that does not answer) is made without the lab lock.
+            let net = rt
+                .block_on(s.lab.lock())
+                .net_fd(&target)?
+                .try_clone()
+                .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))?;
+            let stream = nsfd::in_netns(&net, || {
                 std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
                     .map_err(|e| Error::kernel_io("connect", addr.to_string(), &e))
             })?;
@@ -404,7 +435,6 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Detach => {
             s.owned.store(false, Ordering::SeqCst);
-            rt.block_on(s.lab.lock()).owned = false;
             ok(Response::Ok)
         }
         Request::Down => ok(Response::Ok),
@@ -469,12 +499,26 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             "give the command to run after --",
         ));
     }
+    if let Some(w) = &workdir
+        && !w.starts_with('/')
+    {
+        return Err(Error::spec(
+            "exec -w",
+            w,
+            "give an absolute path, e.g. -w /tmp",
+        ));
+    }
     let mut fds = fds.into_iter();
     let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
         return Err(Error::Supervisor {
             lab: s.name.clone(),
             problem: "exec needs three fds".into(),
         });
+    };
+    let (place, where_) = match &target {
+        Target::Host => ("the lab host".to_string(), "--host".to_string()),
+        Target::Container(n) => (format!("container {n}"), n.clone()),
+        Target::Node(n) => (format!("LAN machine {n}"), format!("--node {n}")),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let pid = {
@@ -515,7 +559,18 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                     let _ = tx.send(code);
                 },
             )
-            .map_err(|e| Error::kernel_io("exec", argv[0].clone(), &e))?;
+            .map_err(|e| match bad_workdir(&e) {
+                Some(w) => Error::spec(
+                    "exec -w",
+                    &w.dir,
+                    format!(
+                        "{} in {place}; create it (`netlab exec {where_} -- mkdir -p {}`) or give another directory with -w",
+                        w.problem,
+                        w.dir
+                    ),
+                ),
+                None => Error::kernel_io("exec", argv[0].clone(), &e),
+            })?;
         pid
     };
     // A client that goes away takes its process with it.

@@ -1,6 +1,7 @@
 //! Starting a process inside a container's namespaces.
 
 use std::ffi::{CString, OsStr};
+use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
@@ -35,15 +36,67 @@ pub fn spawn_in_terminal(
     spawn_there(cmd, ns, workdir)
 }
 
+/// The working directory asked for is no directory where the process would run; carried
+/// inside the `io::Error` of a spawn so that the caller can say which directory and where
+/// (the child's own `chdir` failure only says "No such file or directory").
+#[derive(Debug)]
+pub struct BadWorkdir {
+    pub dir: String,
+    /// `there is no such directory`, `it is not a directory`, or the system's words.
+    pub problem: String,
+}
+
+impl fmt::Display for BadWorkdir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "working directory {}: {}", self.dir, self.problem)
+    }
+}
+
+impl std::error::Error for BadWorkdir {}
+
+/// The [`BadWorkdir`] a spawn failed with, if that was why.
+pub fn bad_workdir(e: &std::io::Error) -> Option<&BadWorkdir> {
+    e.get_ref()?.downcast_ref()
+}
+
+/// Checks, in the calling thread's mount namespace (the process's), that `dir` is a
+/// directory.
+fn check_workdir(dir: &OsStr) -> std::io::Result<()> {
+    let bad = |kind, problem: String| {
+        std::io::Error::new(
+            kind,
+            BadWorkdir {
+                dir: dir.to_string_lossy().into_owned(),
+                problem,
+            },
+        )
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(bad(
+            std::io::ErrorKind::NotADirectory,
+            "it is not a directory".into(),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(bad(e.kind(), "there is no such directory".into()))
+        }
+        Err(e) => Err(bad(e.kind(), e.to_string())),
+    }
+}
+
 fn spawn_there(
     mut cmd: Command,
     ns: Option<&Namespaces>,
     workdir: Option<CString>,
 ) -> std::io::Result<Child> {
-    if let Some(dir) = &workdir {
-        cmd.current_dir(OsStr::from_bytes(dir.as_bytes()));
+    let dir = workdir.as_ref().map(|d| OsStr::from_bytes(d.as_bytes()));
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
     }
     let Some(ns) = ns else {
+        if let Some(dir) = dir {
+            check_workdir(dir)?;
+        }
         return cmd.spawn();
     };
     std::thread::scope(|s| {
@@ -57,6 +110,9 @@ fn spawn_there(
                 setns(uts, CloneFlags::CLONE_NEWUTS)?;
             }
             setns(&ns.net, CloneFlags::CLONE_NEWNET)?;
+            if let Some(dir) = dir {
+                check_workdir(dir)?;
+            }
             cmd.spawn()
         })
         .join()

@@ -73,3 +73,35 @@ pub fn stdout(c: &mut assert_cmd::Command) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// The PID of a child of `parent` whose command name is `comm` (from `/proc/PID/stat`).
+pub fn child_named(parent: i32, comm: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let ppid: i32 = stat[close + 1..].split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == parent && &stat[open + 1..close] == comm).then_some(pid)
+    })
+}
+
+/// A container that publishes all 65,535 ports (`-p 1-65535:1-65535`): long work for the
+/// supervisor, whose `nft` run for it can be caught and frozen.
+pub fn publishes_every_port(name: &str) -> ContainerSpec {
+    let mut spec = sleeper(name);
+    spec.publish = netlab::model::publish::parse_publish("1-65535:1-65535").unwrap();
+    spec
+}
+
+/// Runs `f` on a thread and waits for its result up to `deadline`; `None` if it did not
+/// finish (the thread is left behind, and ends with the test process).
+pub fn within<T: Send + 'static>(
+    deadline: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(deadline).ok()
+}

@@ -1,0 +1,112 @@
+//! The ranges of the numbers netlab takes from scenario files, command lines and clients.
+//!
+//! Every number that becomes a duration or a port is checked against one of these before
+//! it is used, so no value can overflow a deadline (a timeout of `i64::MAX` seconds once
+//! panicked with "overflow when adding duration to instant") or make a wait endless; a
+//! refused value is answered with the range that is allowed.
+
+use crate::error::{Error, Result};
+
+/// An inclusive range of accepted values, with what the value is and its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub what: &'static str,
+    pub min: u64,
+    pub max: u64,
+    pub unit: &'static str,
+}
+
+/// `netlab stop -t`: seconds between SIGTERM and SIGKILL (Docker's default is 10).
+pub const STOP_TIMEOUT: Bound = Bound {
+    what: "stop timeout (-t)",
+    min: 0,
+    max: 3600,
+    unit: "seconds",
+};
+
+/// A scenario's `ready = { ..., timeout = N }`.
+pub const READY_TIMEOUT: Bound = Bound {
+    what: "ready timeout",
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+};
+
+/// A scenario's `ready = { tcp = PORT }` or `{ http = PORT }`.
+pub const READY_PORT: Bound = Bound {
+    what: "ready port",
+    min: 1,
+    max: 65535,
+    unit: "",
+};
+
+/// A scenario's `ready = { http = PORT, status = N }`: an HTTP status code.
+pub const HTTP_STATUS: Bound = Bound {
+    what: "ready status",
+    min: 100,
+    max: 599,
+    unit: "",
+};
+
+impl Bound {
+    /// `value` if it lies in the range, else an error that names the range.
+    pub fn check(&self, value: u64) -> Result<u64> {
+        if (self.min..=self.max).contains(&value) {
+            return Ok(value);
+        }
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        Err(Error::spec(
+            self.what,
+            value.to_string(),
+            format!("the allowed range is {} to {}{unit}", self.min, self.max),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_in_and_out_of_range() {
+        let cases: &[(Bound, u64, bool)] = &[
+            (STOP_TIMEOUT, 0, true),
+            (STOP_TIMEOUT, 3600, true),
+            (STOP_TIMEOUT, 3601, false),
+            (STOP_TIMEOUT, u64::MAX, false),
+            (READY_TIMEOUT, 0, false),
+            (READY_TIMEOUT, 30, true),
+            (READY_TIMEOUT, 1_000_000_000_000, false),
+            (READY_TIMEOUT, i64::MAX as u64, false),
+            (READY_PORT, 0, false),
+            (READY_PORT, 65535, true),
+            (HTTP_STATUS, 99, false),
+            (HTTP_STATUS, 204, true),
+            (HTTP_STATUS, 600, false),
+        ];
+        for (b, v, ok) in cases {
+            match b.check(*v) {
+                Ok(got) => assert!(*ok && got == *v, "{} {v}", b.what),
+                Err(e) => {
+                    assert!(!ok, "{} {v}: {e}", b.what);
+                    let m = e.to_string();
+                    assert!(
+                        m.contains(&format!("the allowed range is {} to {}", b.min, b.max)),
+                        "{m}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            READY_TIMEOUT
+                .check(1_000_000_000_000)
+                .unwrap_err()
+                .to_string(),
+            "invalid ready timeout \"1000000000000\": the allowed range is 1 to 3600 seconds"
+        );
+    }
+}

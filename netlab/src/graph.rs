@@ -17,8 +17,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use crate::links::LinkSpec;
+use crate::model::links::LinkSpec;
 use crate::model::names::host_veth_name;
+use crate::model::pipework::first_free_ifname;
 use crate::model::{
     ContainerState, ContainerStatus, ExposedPort, Ipv4Net, LabSpec, PortBinding, Proto,
 };
@@ -141,12 +142,10 @@ pub fn from_scenario(s: &Scenario) -> Topology {
                 .iter()
                 .filter(|p| p.container == spec.name)
                 .map(|p| {
-                    let ifname = p.ifname.clone().unwrap_or_else(|| {
-                        (1..)
-                            .map(|n| format!("eth{n}"))
-                            .find(|n| !taken.contains(n))
-                            .unwrap_or_else(|| "eth1".into())
-                    });
+                    let ifname = p
+                        .ifname
+                        .clone()
+                        .unwrap_or_else(|| first_free_ifname(&taken));
                     taken.push(ifname.clone());
                     let host_ifname = p
                         .host_ifname

@@ -13,7 +13,6 @@ pub mod error;
 pub mod firewall;
 pub mod graph;
 pub mod inspect;
-pub mod links;
 pub mod model;
 pub mod net;
 pub mod proto;

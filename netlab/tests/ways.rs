@@ -6,7 +6,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use common::{http_server, http_status, lab, lab_name, shell, sleeper, wait_http};
-use netlab::links::LinkSpec;
+use netlab::model::links::LinkSpec;
 use netlab::model::pipework::{PipeworkSpec, parse_address};
 use netlab::model::publish::parse_publish;
 use netlab::model::{LanNode, Uplink, port::parse_expose};

@@ -102,7 +102,9 @@ pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
-    let now = crate::supervisor::now();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let rows: Vec<[String; 6]> = list
         .iter()
         .map(|c| {

@@ -91,7 +91,7 @@ pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
         }
     }
     for l in &a.link {
-        spec.links.push(crate::links::LinkSpec::parse(l)?);
+        spec.links.push(crate::model::links::LinkSpec::parse(l)?);
     }
     for p in &a.publish {
         spec.publish

@@ -9,7 +9,7 @@ use super::names::validate_container_name;
 use super::port::ExposedPort;
 use super::publish::PortBinding;
 use crate::error::{Error, Result};
-use crate::links::LinkSpec;
+use crate::model::links::LinkSpec;
 
 /// What `netlab run` asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ pub mod env;
 pub mod ipam;
 pub mod lab;
 pub mod limits;
+pub mod links;
 pub mod names;
 pub mod net;
 pub mod pipework;

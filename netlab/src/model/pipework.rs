@@ -114,8 +114,32 @@ impl PipeworkSpec {
     }
 }
 
+/// The name pipework gives a new interface when `-i` is absent: the first `ethN` (N >= 1)
+/// that the container does not have yet. The lab and the picture of a scenario (which
+/// counts the interfaces the file adds, in file order) both ask this.
+pub fn first_free_ifname<S: AsRef<str>>(existing: &[S]) -> String {
+    (1..)
+        .map(|n| format!("eth{n}"))
+        .find(|name| !existing.iter().any(|e| e.as_ref() == name))
+        .unwrap_or_else(|| "eth1".into())
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn first_free_ifname_skips_what_the_container_has() {
+        let cases: [(&[&str], &str); 4] = [
+            (&["lo", "eth0"], "eth1"),
+            (&["lo", "eth0", "eth1", "eth3"], "eth2"),
+            (&[], "eth1"),
+            (&["eth0", "eth1", "eth2"], "eth3"),
+        ];
+        for (existing, want) in cases {
+            assert_eq!(first_free_ifname(existing), want, "{existing:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

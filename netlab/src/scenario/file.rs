@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::links::LinkSpec;
+use crate::model::links::LinkSpec;
 use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
 use crate::model::{
     CommandSpec, ContainerSpec, Ipv4Net, LabSpec, LanNode, Uplink, env, limits, port::parse_expose,

@@ -21,11 +21,11 @@ use tokio::sync::watch;
 use super::logs::Logs;
 use crate::error::{Error, Result};
 use crate::firewall::{Firewall, Forward, LabNat, Nft};
-use crate::links::{self, LinkSpec, Linked};
 use crate::model::command::resolve_program;
+use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
-use crate::model::pipework::PipeworkSpec;
+use crate::model::pipework::{PipeworkSpec, first_free_ifname};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipam, Ipv4Net, LabSpec,
     PipeworkIf, PortBinding, env,
@@ -846,10 +846,7 @@ impl Lab {
                 ));
             }
             Some(i) => i.clone(),
-            None => (1..)
-                .map(|n| format!("eth{n}"))
-                .find(|n| !existing.contains(n))
-                .unwrap_or_else(|| "eth1".into()),
+            None => first_free_ifname(&existing),
         };
         let host_ifname = match &p.host_ifname {
             Some(h) => {
@@ -985,19 +982,6 @@ fn poisoned() -> Error {
         op: "lab state".into(),
         message: "a lock was poisoned by a panic".into(),
     }
-}
-
-/// Docker's /etc/hosts of a container: localhost, the link entries, then itself.
-pub fn hosts_file(ip: Ipv4Addr, hostname: &str, links: &[String]) -> String {
-    let mut s = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
-    );
-    for l in links {
-        s.push_str(l);
-        s.push('\n');
-    }
-    s.push_str(&format!("{ip}\t{hostname}\n"));
-    s
 }
 
 /// SIGKILLs every process whose network namespace is `net` (the lab's own /proc shows only

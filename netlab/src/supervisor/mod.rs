@@ -3,7 +3,6 @@
 //! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
 
 mod lab;
-pub use lab::now;
 mod logs;
 
 use std::io::Read;

@@ -149,6 +149,19 @@ pub fn hosts_entry(alias: &str, linked: &Linked<'_>) -> String {
     format!("{}\t{}", linked.ip, names.join(" "))
 }
 
+/// Docker's /etc/hosts of a container: localhost, the link entries, then itself.
+pub fn hosts_file(ip: std::net::Ipv4Addr, hostname: &str, links: &[String]) -> String {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for l in links {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s.push_str(&format!("{ip}\t{hostname}\n"));
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

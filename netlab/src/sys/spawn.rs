@@ -89,6 +89,19 @@ fn spawn_there(
     ns: Option<&Namespaces>,
     workdir: Option<CString>,
 ) -> std::io::Result<Child> {
+    // The supervisor blocks SIGCHLD to read it from a signalfd, and a forked child keeps
+    // the mask; a container's process starts with none blocked, as under Docker.
+    // SAFETY: only sigemptyset and sigprocmask, both async-signal-safe, run in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let dir = workdir.as_ref().map(|d| OsStr::from_bytes(d.as_bytes()));
     if let Some(dir) = dir {
         cmd.current_dir(dir);

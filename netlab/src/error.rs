@@ -123,10 +123,10 @@ pub enum Error {
     #[error("{problem}; {fix}")]
     Unsupported { problem: String, fix: String },
     /// The supervisor of the lab went away or answered nonsense.
-    #[error("lab {}: {}", quote(lab), clip(problem))]
+    #[error("lab {}: {}", quote(lab), clip_message(problem))]
     Supervisor { lab: String, problem: String },
     /// Plain I/O outside the kernel's networking (files, pipes).
-    #[error("{}: {}", clip(op), clip(message))]
+    #[error("{}: {}", clip(op), clip_message(message))]
     Io { op: String, message: String },
 }
 
@@ -146,7 +146,20 @@ pub fn quote(s: &str) -> String {
 
 /// The same bound for text shown without quotes (a PATH, an operation with a file name).
 pub fn clip(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_MAX) {
+    clip_at(s, QUOTE_MAX)
+}
+
+/// Longest explanation shown in full: netlab's own sentences (which quote inputs with
+/// [`quote`] already) are longer than an input, but a message still stays bounded.
+const MESSAGE_MAX: usize = 1000;
+
+/// [`clip`] for a whole explanation, such as a failure and what its rollback found.
+pub fn clip_message(s: &str) -> String {
+    clip_at(s, MESSAGE_MAX)
+}
+
+fn clip_at(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
         None => s.to_string(),
         Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
     }
@@ -308,7 +321,8 @@ mod tests {
         ];
         for e in errors {
             let m = e.to_string();
-            assert!(m.len() < 1000, "{} bytes: {}", m.len(), &m[..200]);
+            // Inputs are quoted within 80 characters; whole explanations within 1,000.
+            assert!(m.len() < 2500, "{} bytes: {}", m.len(), &m[..200]);
         }
     }
 }

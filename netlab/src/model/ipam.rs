@@ -55,6 +55,14 @@ impl Ipam {
     /// Claims a chosen address (pipework's static ones); it may lie outside the bridge
     /// subnet (another bridge), but never on an address in use.
     pub fn claim(&mut self, ip: Ipv4Addr, owner: &str) -> Result<()> {
+        self.check_free(ip)?;
+        self.used.insert(ip, owner.to_string());
+        Ok(())
+    }
+
+    /// Whether [`Ipam::claim`] would take `ip` for `owner`, without taking it: a request
+    /// is checked in full before anything is applied.
+    pub fn check_free(&self, ip: Ipv4Addr) -> Result<()> {
         if let Some(by) = self.used.get(&ip) {
             return Err(Error::AddressInUse {
                 addr: ip.to_string(),
@@ -73,7 +81,6 @@ impl Ipam {
                 ),
             ));
         }
-        self.used.insert(ip, owner.to_string());
         Ok(())
     }
 

@@ -1,7 +1,7 @@
-//! Links, addresses and routes, each function named after the `ip` command it equals.
+//! Links, addresses and routes: netlink requests built like the `ip` commands they equal.
 //!
-//! Every function takes the rtnetlink handle of the namespace it acts in; which namespace
-//! that is is decided by whoever opened the handle (see `sys::netlink`).
+//! Every request is sent by [`crate::sys::rtnl::Rtnl`], the crate's one netlink path; which
+//! namespace a request acts in is decided by where that socket was opened.
 
 pub mod addr;
 pub mod link;

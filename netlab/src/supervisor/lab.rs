@@ -16,9 +16,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use tokio::sync::watch;
 
+use super::exit::ExitWatch;
 use super::logs::Logs;
+use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::firewall::{Firewall, Forward, LabNat, Nft};
 use crate::model::command::resolve_program;
@@ -37,7 +38,7 @@ use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::Rtnl;
 use crate::sys::spawn::{bad_workdir, spawn_in};
-use crate::sys::{netlink, sysctl};
+use crate::sys::sysctl;
 
 /// Where the lab keeps generated files: the lab's private tmpfs (see `setup_lab_mounts`).
 const STATE_DIR: &str = "/dev/shm/netlab";
@@ -64,7 +65,7 @@ pub struct Container {
     pub ns: Namespaces,
     pub run: Arc<Mutex<RunState>>,
     /// Tells waiters that the process ended (the value is the run's exit code).
-    pub exited: watch::Sender<Option<i32>>,
+    pub exited: ExitWatch,
     pub logs: Arc<Logs>,
     pub dir: PathBuf,
     pub links: Vec<LinkSpec>,
@@ -147,7 +148,7 @@ pub struct Prepared {
 
 pub struct Lab {
     pub spec: LabSpec,
-    pub host: rtnetlink::Handle,
+    pub host: Rtnl,
     pub host_net: OwnedFd,
     pub bridge_index: u32,
     pub ipam: Ipam,
@@ -157,7 +158,6 @@ pub struct Lab {
     /// Shared with the supervisor, which answers `Info` from it without the lab lock.
     pub summary: Arc<Mutex<Summary>>,
     pub reaper: Arc<Reaper>,
-    pub rt: tokio::runtime::Handle,
     /// Names of containers being built outside the lock.
     pending: std::collections::HashSet<String>,
     /// Found when the first port is published, so labs without ports need no `nft`.
@@ -199,14 +199,16 @@ impl Lab {
     /// Builds the lab host's network in the supervisor's own (fresh) namespace:
     /// `ip link set lo up; ip link add docker0 type bridge; ip addr add BIP dev docker0;
     /// sysctl -w net.ipv4.ip_forward=1`.
-    pub async fn build(spec: LabSpec, reaper: Arc<Reaper>) -> Result<Lab> {
+    pub fn build(spec: LabSpec, reaper: Arc<Reaper>) -> Result<Lab> {
         spec.validate()?;
-        let rt = tokio::runtime::Handle::current();
-        let host = netlink::open(&rt)?;
-        net::link::set_up(&host, 1, "lo").await?;
+        let mut host = Rtnl::open()?;
+        host.batch(vec![
+            net::link::set_up(1, "lo"),
+            net::link::add_bridge(&spec.bridge, Some(docker_mac(spec.bip.addr))),
+        ])?;
         let bridge_index =
-            net::link::add_bridge(&host, &spec.bridge, Some(docker_mac(spec.bip.addr))).await?;
-        net::addr::add(&host, bridge_index, spec.bip, &spec.bridge).await?;
+            net::link::index(&mut host, &spec.bridge)?.ok_or_else(|| gone(&spec.bridge))?;
+        host.batch(vec![net::addr::add(bridge_index, spec.bip, &spec.bridge)])?;
         sysctl::set("net.ipv4.ip_forward", "1")?;
         // The lab's network is IPv4, like the article's: the host ends of the veths (and
         // the uplink, pipework bridges) get no IPv6 of their own, which spares each new
@@ -245,15 +247,14 @@ impl Lab {
                 runs: vec![],
             })),
             reaper,
-            rt,
             pending: Default::default(),
             firewall: None,
             lan: None,
             extra_bridges: vec![],
         };
-        lab.build_lan().await?;
+        lab.build_lan()?;
         if spec.attach_uplink && spec.uplink.is_some() {
-            lab.attach_uplink().await?;
+            lab.attach_uplink()?;
         }
         lab.refresh_summary();
         tracing::info!(lab = %spec.name, bridge = %spec.bridge, bip = %spec.bip, "lab host ready");
@@ -262,28 +263,32 @@ impl Lab {
 
     /// The simulated LAN: `ip link add switch type bridge` in a namespace of its own, the lab
     /// host's uplink (`eth1`) wired to it, and each LAN machine's `eth0` too.
-    async fn build_lan(&mut self) -> Result<()> {
+    fn build_lan(&mut self) -> Result<()> {
         let Some(up) = self.spec.uplink.clone() else {
             return Ok(());
         };
-        let rt = self.rt.clone();
-        let (switch_ns, switch) = nsfd::create_net(|| netlink::open(&rt))?;
-        net::link::set_up(&switch, 1, "lo").await?;
-        let lan0 = net::link::add_bridge(&switch, "switch", None).await?;
+        let (switch_ns, mut switch) = nsfd::create_net(Rtnl::open)?;
+        switch.batch(vec![
+            net::link::set_up(1, "lo"),
+            net::link::add_bridge("switch", None),
+        ])?;
+        let lan0 = net::link::index(&mut switch, "switch")?.ok_or_else(|| gone("switch"))?;
         // The uplink: its lab-host end is `eth1`, its switch end `uplink` on the switch.
-        net::link::add_veth_into(&self.host, &up.name, "uplink", &switch_ns, None, None).await?;
-        let port = net::link::index(&switch, "uplink")
-            .await?
-            .ok_or_else(|| gone("uplink"))?;
-        net::link::set_master(&switch, port, lan0, "uplink").await?;
-        net::link::set_up(&switch, port, "uplink").await?;
-        let eth1 = net::link::index(&self.host, &up.name)
-            .await?
-            .ok_or_else(|| gone(&up.name))?;
+        self.host.batch(vec![net::link::add_veth_into(
+            &up.name, "uplink", &switch_ns, None, None,
+        )])?;
+        let port = net::link::index(&mut switch, "uplink")?.ok_or_else(|| gone("uplink"))?;
+        switch.batch(vec![
+            net::link::set_master(port, lan0, "uplink"),
+            net::link::set_up(port, "uplink"),
+        ])?;
+        let eth1 = net::link::index(&mut self.host, &up.name)?.ok_or_else(|| gone(&up.name))?;
+        let mut reqs = Vec::new();
         if let Some(a) = up.addr {
-            net::addr::add(&self.host, eth1, a, &up.name).await?;
+            reqs.push(net::addr::add(eth1, a, &up.name));
         }
-        net::link::set_up(&self.host, eth1, &up.name).await?;
+        reqs.push(net::link::set_up(eth1, &up.name));
+        self.host.batch(reqs)?;
         let mut nodes = BTreeMap::new();
         for (i, n) in self.spec.lan_nodes.iter().enumerate() {
             let dir = PathBuf::from(STATE_DIR).join(format!("node-{}", n.name));
@@ -296,15 +301,21 @@ impl Lab {
                 hostname: n.name.clone(),
                 binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
             };
-            let (ns, nl) = nsfd::create(&setup, |ns| Ok((ns, netlink::open(&rt)?)))?;
+            let (ns, mut nl) = nsfd::create(&setup, |ns| Ok((ns, Rtnl::open()?)))?;
             let sw_end = format!("lan{i}");
-            net::link::add_veth_into(&switch, &sw_end, "eth0", &ns.net, None, Some(lan0)).await?;
-            net::link::set_up(&nl, 1, "lo").await?;
-            let eth0 = net::link::index(&nl, "eth0")
-                .await?
-                .ok_or_else(|| gone("eth0"))?;
-            net::addr::add(&nl, eth0, n.addr, "eth0").await?;
-            net::link::set_up(&nl, eth0, "eth0").await?;
+            switch.batch(vec![net::link::add_veth_into(
+                &sw_end,
+                "eth0",
+                &ns.net,
+                None,
+                Some(lan0),
+            )])?;
+            let eth0 = net::link::index(&mut nl, "eth0")?.ok_or_else(|| gone("eth0"))?;
+            nl.batch(vec![
+                net::link::set_up(1, "lo"),
+                net::addr::add(eth0, n.addr, "eth0"),
+                net::link::set_up(eth0, "eth0"),
+            ])?;
             tracing::info!(node = %n.name, addr = %n.addr, "LAN machine ready");
             nodes.insert(n.name.clone(), Node { ns });
         }
@@ -317,7 +328,7 @@ impl Lab {
 
     /// The article's two steps on the lab host: `ip addr del ADDR dev eth1; ip link set
     /// eth1 master docker0`. Safe to repeat.
-    pub async fn attach_uplink(&mut self) -> Result<()> {
+    pub fn attach_uplink(&mut self) -> Result<()> {
         let name = match (&self.spec.uplink, &self.spec.uplink_dev) {
             (Some(u), _) => u.name.clone(),
             (None, Some(d)) => d.clone(),
@@ -329,11 +340,10 @@ impl Lab {
                 ));
             }
         };
-        let idx = net::link::index(&self.host, &name)
-            .await?
-            .ok_or_else(|| gone(&name))?;
-        net::addr::flush_v4(&self.host, idx, &name).await?;
-        net::link::set_master(&self.host, idx, self.bridge_index, &name).await?;
+        let idx = net::link::index(&mut self.host, &name)?.ok_or_else(|| gone(&name))?;
+        net::addr::flush_v4(&mut self.host, idx, &name)?;
+        self.host
+            .batch(vec![net::link::set_master(idx, self.bridge_index, &name)])?;
         // `lab ls` and `graph` report it from the spec.
         self.spec.attach_uplink = true;
         self.refresh_summary();
@@ -343,21 +353,18 @@ impl Lab {
 
     /// Moves a real interface of the caller's namespace `from` into the lab host (`ip link
     /// set DEV netns LAB`) and brings it up. The kernel returns it when the lab ends.
-    pub async fn adopt_uplink(&mut self, dev: &str, from: &OwnedFd) -> Result<()> {
-        let rt = self.rt.clone();
-        let outside = nsfd::in_netns(from, || netlink::open(&rt))?;
-        let idx = net::link::index(&outside, dev).await?.ok_or_else(|| {
+    pub fn adopt_uplink(&mut self, dev: &str, from: &OwnedFd) -> Result<()> {
+        let mut outside = nsfd::in_netns(from, Rtnl::open)?;
+        let idx = net::link::index(&mut outside, dev)?.ok_or_else(|| {
             Error::spec(
                 "--uplink-dev",
                 dev,
                 "there is no such interface on this machine",
             )
         })?;
-        net::link::set_netns(&outside, idx, &self.host_net, dev).await?;
-        let idx = net::link::index(&self.host, dev)
-            .await?
-            .ok_or_else(|| gone(dev))?;
-        net::link::set_up(&self.host, idx, dev).await?;
+        outside.batch(vec![net::link::set_netns(idx, &self.host_net, dev)])?;
+        let idx = net::link::index(&mut self.host, dev)?.ok_or_else(|| gone(dev))?;
+        self.host.batch(vec![net::link::set_up(idx, dev)])?;
         tracing::info!(dev, "real uplink moved into the lab host");
         Ok(())
     }
@@ -464,11 +471,7 @@ impl Lab {
 
     /// Step 3 of `run`: records the built and started container (and its published ports),
     /// or releases what step 1 reserved when step 2 failed.
-    pub async fn finish_run(
-        &mut self,
-        p: Prepared,
-        built: Result<Container>,
-    ) -> Result<ContainerState> {
+    pub fn finish_run(&mut self, p: Prepared, built: Result<Container>) -> Result<ContainerState> {
         self.pending.remove(&p.spec.name);
         let mut c = match built {
             Ok(c) => c,
@@ -485,7 +488,7 @@ impl Lab {
         self.containers.insert(name.clone(), c);
         self.refresh_summary();
         if publishes && let Err(e) = self.apply_firewall() {
-            self.remove(&name).await;
+            self.remove(&name);
             return Err(e);
         }
         self.state(&name)
@@ -625,7 +628,6 @@ impl Lab {
         let mac = docker_mac(ip);
         nsfd::create(&setup, |ns| {
             let host_veth = add_container_veth(&mut host, &spec.name, &ns, mac, b.bridge_index)?;
-            let (exited, _) = watch::channel(None);
             let c = Container {
                 id: random_id(),
                 env,
@@ -641,7 +643,7 @@ impl Lab {
                     started: None,
                     finished: None,
                 })),
-                exited,
+                exited: ExitWatch::default(),
                 logs: Arc::new(Logs::default()),
                 dir,
                 links: spec.links.clone(),
@@ -660,7 +662,7 @@ impl Lab {
                 .and_then(|()| start(&b.reaper, &c, None));
             if let Err(e) = started {
                 // Frees the veth's name at once; the namespaces go when `c` drops.
-                let _ = host.batch(vec![net::link::del_by_name_req(&c.host_veth)]);
+                let _ = net::link::delete(&mut host, &c.host_veth);
                 return Err(e);
             }
             tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
@@ -713,8 +715,8 @@ impl Lab {
     }
 
     /// A receiver that yields once the container's current run has ended.
-    pub fn exit_watch(&self, name: &str) -> Result<watch::Receiver<Option<i32>>> {
-        Ok(self.get(name)?.exited.subscribe())
+    pub fn exit_watch(&self, name: &str) -> Result<ExitWatch> {
+        Ok(self.get(name)?.exited.clone())
     }
 
     /// Sends `sig` to the container's process group and, for SIGKILL, to every other
@@ -735,23 +737,15 @@ impl Lab {
     /// Removes a container: `ip link del` of its host-side veth (so its name and address
     /// are free when `rm` returns; namespace teardown alone is asynchronous), then its
     /// namespaces close.
-    pub async fn remove(&mut self, name: &str) {
+    pub fn remove(&mut self, name: &str) {
         if let Some(c) = self.containers.remove(name) {
             kill_netns_members(&c.ns.net);
-            match net::link::index(&self.host, &c.host_veth).await {
-                Ok(Some(i)) => {
-                    if let Err(e) = net::link::del(&self.host, i, &c.host_veth).await {
-                        tracing::warn!("{e}");
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!("{e}"),
+            if let Err(e) = net::link::delete(&mut self.host, &c.host_veth) {
+                tracing::warn!("{e}");
             }
             for p in &c.pipework {
                 self.ipam.release(p.addr.addr);
-                if let Ok(Some(i)) = net::link::index(&self.host, &p.host_ifname).await
-                    && let Err(e) = net::link::del(&self.host, i, &p.host_ifname).await
-                {
+                if let Err(e) = net::link::delete(&mut self.host, &p.host_ifname) {
                     tracing::warn!("{e}");
                 }
             }
@@ -804,16 +798,19 @@ impl Lab {
             })
     }
 
-    /// `pipework BRIDGE [-i IFNAME] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`.
-    pub async fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
+    /// `pipework BRIDGE [-i IFNAME] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`: checked in
+    /// full, then applied as a [`Plan`] whose steps each carry their undo, so a failure
+    /// half-way leaves neither address, bridge nor interface behind.
+    pub fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
         p.validate()?;
-        let c = self.get(&p.container)?;
+        self.get(&p.container)?;
         // An existing interface must be a bridge: the kernel refuses a veth whose master is
         // anything else, in words that do not say so (EOPNOTSUPP for `lo` or the uplink).
-        if let Some((_, kind)) = net::link::kind(&self.host, &p.bridge).await?
-            && kind.as_deref() != Some("bridge")
+        let bridge = net::link::show(&mut self.host, &p.bridge)?;
+        if let Some(b) = &bridge
+            && b.kind.as_deref() != Some("bridge")
         {
-            let what = match kind {
+            let what = match &b.kind {
                 Some(k) => format!("a {k} interface"),
                 None if p.bridge == "lo" => "the loopback interface".to_string(),
                 None => "an interface".to_string(),
@@ -827,12 +824,19 @@ impl Lab {
                 ),
             ));
         }
+        // The container by its field, so that the lab host's socket stays free to use.
+        let c = self
+            .containers
+            .get(&p.container)
+            .ok_or_else(|| Error::UnknownContainer {
+                lab: self.spec.name.clone(),
+                name: p.container.clone(),
+            })?;
         // Opened for the occasion: a socket per container would sit idle for its life.
-        let nl = nsfd::in_netns(&c.ns.net, || netlink::open(&self.rt))?;
-        let existing: Vec<String> = net::link::list(&nl)
-            .await?
+        let mut inside = nsfd::in_netns(&c.ns.net, Rtnl::open)?;
+        let existing: Vec<String> = net::link::list(&mut inside)?
             .into_iter()
-            .map(|(_, n)| n)
+            .map(|l| l.name)
             .collect();
         let ifname = match &p.ifname {
             Some(i) if existing.contains(i) => {
@@ -850,7 +854,7 @@ impl Lab {
         };
         let host_ifname = match &p.host_ifname {
             Some(h) => {
-                if net::link::index(&self.host, h).await?.is_some() {
+                if net::link::index(&mut self.host, h)?.is_some() {
                     return Err(Error::spec(
                         "-l",
                         h,
@@ -863,85 +867,56 @@ impl Lab {
                 let mut salt = 0;
                 loop {
                     let n = crate::model::names::pipework_host_ifname(&p.container, &ifname, salt);
-                    if net::link::index(&self.host, &n).await?.is_none() {
+                    if net::link::index(&mut self.host, &n)?.is_none() {
                         break n;
                     }
                     salt += 1;
                 }
             }
         };
-        self.ipam.claim(
-            p.addr.addr,
-            &format!("pipework {ifname} of container {}", p.container),
-        )?;
-        let result = self.pipework_apply(&p, &ifname, &host_ifname, &nl).await;
-        match result {
-            Ok(pif) => {
-                if let Some(c) = self.containers.get_mut(&p.container) {
-                    c.pipework.push(pif.clone());
-                }
-                Ok(pif)
-            }
-            Err(e) => {
-                self.ipam.release(p.addr.addr);
-                if let Ok(Some(i)) = net::link::index(&self.host, &host_ifname).await {
-                    let _ = net::link::del(&self.host, i, &host_ifname).await;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    async fn pipework_apply(
-        &mut self,
-        p: &PipeworkSpec,
-        ifname: &str,
-        host_ifname: &str,
-        nl: &rtnetlink::Handle,
-    ) -> Result<PipeworkIf> {
-        let bridge = match net::link::index(&self.host, &p.bridge).await? {
-            Some(i) => i,
-            None => {
-                let i = net::link::add_bridge(&self.host, &p.bridge, None).await?;
-                self.extra_bridges.push(p.bridge.clone());
-                tracing::info!(bridge = %p.bridge, "bridge created by pipework");
-                i
-            }
+        self.ipam.check_free(p.addr.addr)?;
+        // The container's default route now, which a gateway replaces.
+        let old_gateway = c
+            .pipework
+            .iter()
+            .rev()
+            .find_map(|x| x.gateway)
+            .unwrap_or(self.spec.bip.addr);
+        let plan = pipework_plan(
+            &p,
+            &ifname,
+            &host_ifname,
+            &c.ns.net,
+            bridge.is_none(),
+            old_gateway,
+        );
+        let mut ctx = PipeworkCtx {
+            host: &mut self.host,
+            inside: &mut inside,
+            ipam: &mut self.ipam,
+            bridges: &mut self.extra_bridges,
         };
-        let ns = &self.get(&p.container)?.ns;
-        net::link::add_veth_into(
-            &self.host,
-            host_ifname,
-            ifname,
-            &ns.net,
-            p.mac,
-            Some(bridge),
-        )
-        .await?;
-        let idx = net::link::index(nl, ifname)
-            .await?
-            .ok_or_else(|| gone(ifname))?;
-        net::addr::add(nl, idx, p.addr, ifname).await?;
-        net::link::set_up(nl, idx, ifname).await?;
-        if let Some(gw) = p.gateway {
-            net::route::replace_default(nl, gw).await?;
-        }
+        plan.run(&mut ctx)?;
         let mac = match p.mac {
             Some(m) => format_mac(&m),
-            None => net::link::mac(nl, idx)
-                .await?
+            None => net::link::show(&mut inside, &ifname)?
+                .and_then(|l| l.mac)
                 .map(|m| format_mac(&m))
                 .unwrap_or_default(),
         };
         tracing::info!(container = %p.container, ifname, addr = %p.addr, bridge = %p.bridge, "pipework interface added");
-        Ok(PipeworkIf {
+        let pif = PipeworkIf {
             bridge: p.bridge.clone(),
-            ifname: ifname.into(),
-            host_ifname: host_ifname.into(),
+            ifname,
+            host_ifname,
             addr: p.addr,
             gateway: p.gateway,
             mac,
-        })
+        };
+        if let Some(c) = self.containers.get_mut(&p.container) {
+            c.pipework.push(pif.clone());
+        }
+        Ok(pif)
     }
 
     /// The network namespace of a target.
@@ -951,6 +926,92 @@ impl Lab {
             Some(ns) => &ns.net,
         })
     }
+}
+
+/// What a pipework plan acts on: the lab host's and the container's netlink sockets, the
+/// lab's address manager and its list of bridges made by pipework.
+pub struct PipeworkCtx<'l> {
+    pub host: &'l mut Rtnl,
+    pub inside: &'l mut Rtnl,
+    pub ipam: &'l mut Ipam,
+    pub bridges: &'l mut Vec<String>,
+}
+
+/// The steps of a checked pipework request: claim the address; create the bridge if it
+/// is new; `ip link add HOSTIF type veth peer name IFNAME netns C [address MAC] master
+/// BRIDGE`; in the container `ip addr add` and `ip link set up` (gone with the veth); and
+/// `ip route replace default via GW`, whose undo puts the old default back.
+pub fn pipework_plan<'a>(
+    p: &'a PipeworkSpec,
+    ifname: &'a str,
+    host_ifname: &'a str,
+    container_net: &'a OwnedFd,
+    new_bridge: bool,
+    old_gateway: Ipv4Addr,
+) -> Plan<'a, PipeworkCtx<'a>> {
+    let mut plan: Plan<'a, PipeworkCtx<'a>> = Plan::new();
+    let owner = format!("pipework {ifname} of container {}", p.container);
+    let addr = p.addr;
+    plan.step(
+        format!("claim {}", addr.addr),
+        move |c: &mut PipeworkCtx<'_>| c.ipam.claim(addr.addr, &owner),
+        move |c: &mut PipeworkCtx<'_>| {
+            c.ipam.release(addr.addr);
+            Ok(())
+        },
+    );
+    let bridge = p.bridge.as_str();
+    if new_bridge {
+        plan.step(
+            format!("ip link add {bridge} type bridge"),
+            move |c: &mut PipeworkCtx<'_>| {
+                c.host.batch(vec![net::link::add_bridge(bridge, None)])?;
+                c.bridges.push(bridge.to_string());
+                tracing::info!(bridge, "bridge created by pipework");
+                Ok(())
+            },
+            move |c: &mut PipeworkCtx<'_>| {
+                c.bridges.retain(|b| b != bridge);
+                net::link::delete(c.host, bridge)
+            },
+        );
+    }
+    let mac = p.mac;
+    plan.step(
+        format!("ip link add {host_ifname} type veth peer name {ifname}"),
+        move |c: &mut PipeworkCtx<'_>| {
+            let master = net::link::index(c.host, bridge)?.ok_or_else(|| gone(bridge))?;
+            c.host.batch(vec![net::link::add_veth_into(
+                host_ifname,
+                ifname,
+                container_net,
+                mac,
+                Some(master),
+            )])
+        },
+        move |c: &mut PipeworkCtx<'_>| net::link::delete(c.host, host_ifname),
+    );
+    plan.covered_step(
+        format!("ip addr add {addr} dev {ifname}; ip link set {ifname} up"),
+        move |c: &mut PipeworkCtx<'_>| {
+            let idx = net::link::index(c.inside, ifname)?.ok_or_else(|| gone(ifname))?;
+            c.inside.batch(vec![
+                net::addr::add(idx, addr, ifname),
+                net::link::set_up(idx, ifname),
+            ])
+        },
+    );
+    if let Some(gw) = p.gateway {
+        plan.step(
+            format!("ip route replace default via {gw}"),
+            move |c: &mut PipeworkCtx<'_>| c.inside.batch(vec![net::route::replace_default(gw)]),
+            move |c: &mut PipeworkCtx<'_>| {
+                c.inside
+                    .batch(vec![net::route::replace_default(old_gateway)])
+            },
+        );
+    }
+    plan
 }
 
 /// A new container's link variables and its `/etc/hosts` lines for the linked containers.
@@ -1046,7 +1107,7 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
             finished: None,
         };
     }
-    c.exited.send_replace(None);
+    c.exited.reset();
     let run = c.run.clone();
     let exited = c.exited.clone();
     let cname = name.to_string();
@@ -1068,7 +1129,7 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                 r.pid = 0;
             }
             tracing::info!(container = %cname, code, "container exited");
-            exited.send_replace(Some(code));
+            exited.set(code);
         },
     );
     let (pid, mut child) = match spawned {
@@ -1111,7 +1172,7 @@ fn add_container_veth(
     let mut salt = 0;
     loop {
         let name = host_veth_name(container, salt);
-        let req = net::link::add_veth_into_req(&name, "eth0", &ns.net, Some(mac), Some(bridge));
+        let req = net::link::add_veth_into(&name, "eth0", &ns.net, Some(mac), Some(bridge));
         match host.batch(vec![req]) {
             // Another container's veth has that name (names are a hash of the container's).
             Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
@@ -1131,15 +1192,15 @@ fn wire_inside(ip: Ipv4Addr, bip: Ipv4Net) -> Result<()> {
         prefix: bip.prefix,
     };
     Rtnl::open()?.batch(vec![
-        net::link::set_up_req(1, "lo"),
-        net::link::set_up_req(eth0, "eth0"),
-        net::addr::add_req(eth0, addr, "eth0"),
-        net::route::add_default_req(bip.addr),
+        net::link::set_up(1, "lo"),
+        net::link::set_up(eth0, "eth0"),
+        net::addr::add(eth0, addr, "eth0"),
+        net::route::add_default(bip.addr),
     ])
 }
 
 /// `ip link set dev HOST type bridge_slave hairpin on`, from the lab host.
 fn set_hairpin(host: &mut Rtnl, veth: &str) -> Result<()> {
-    let index = host.link_index(veth)?.ok_or_else(|| gone(veth))?;
-    host.batch(vec![net::link::set_hairpin_req(index, veth)])
+    let index = net::link::index(host, veth)?.ok_or_else(|| gone(veth))?;
+    host.batch(vec![net::link::set_hairpin(index, veth)])
 }

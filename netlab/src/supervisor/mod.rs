@@ -2,8 +2,10 @@
 //! namespace, holding every container's namespaces, and answering clients on the lab's
 //! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
 
+mod exit;
 mod lab;
 mod logs;
+pub(crate) mod plan;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -11,7 +13,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -32,12 +34,20 @@ use lab::{Lab, Summary};
 const DOWN_GRACE: Duration = Duration::from_millis(500);
 
 struct Shared {
-    lab: tokio::sync::Mutex<Lab>,
+    lab: Mutex<Lab>,
     /// What `Info` answers, readable while a request holds the lab lock.
     summary: Arc<Mutex<Summary>>,
-    rt: tokio::runtime::Handle,
     owned: AtomicBool,
     name: String,
+}
+
+impl Shared {
+    /// The lab lock. A request that panicked while holding it poisons it; the lab stays
+    /// usable (each operation validates before it applies and rolls back on failure), as
+    /// it did before the lock was a std one.
+    fn lab(&self) -> MutexGuard<'_, Lab> {
+        self.lab.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Entry of `netlab __supervisor`: never returns.
@@ -73,27 +83,18 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
     if let Err(e) = early {
         fail(status, e);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => fail(status, Error::io("start the runtime", &e)),
-    };
     let reaper = match Reaper::start() {
         Ok(r) => r,
         Err(e) => fail(status, Error::kernel("signalfd", "SIGCHLD", e)),
     };
     let name = spec.name.clone();
-    let lab = match rt.block_on(Lab::build(spec, reaper)) {
+    let lab = match Lab::build(spec, reaper) {
         Ok(lab) => lab,
         Err(e) => fail(status, e),
     };
     let shared = Arc::new(Shared {
         summary: lab.summary.clone(),
-        lab: tokio::sync::Mutex::new(lab),
-        rt: rt.handle().clone(),
+        lab: Mutex::new(lab),
         owned: AtomicBool::new(owned),
         name,
     });
@@ -115,20 +116,16 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
             }
         });
     }
-    {
-        let s = shared.clone();
-        rt.spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                return;
-            };
-            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-            let s2 = s.clone();
-            let _ = tokio::task::spawn_blocking(move || shutdown(&s2)).await;
-        });
+    match reaper::termination_pipe() {
+        Ok(pipe) => {
+            let s = shared.clone();
+            std::thread::spawn(move || {
+                // SIGTERM or SIGINT ends the lab.
+                let _ = std::fs::File::from(pipe).read(&mut [0u8; 1]);
+                shutdown(&s);
+            });
+        }
+        Err(e) => tracing::warn!("SIGTERM will not end the lab gracefully: {e}"),
     }
     let listener = UnixListener::from(listener);
     for conn in listener.incoming() {
@@ -251,7 +248,7 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
     if !names_one {
         return Ok(req);
     }
-    let lab = s.rt.block_on(s.lab.lock());
+    let lab = s.lab();
     let name = |n: String| lab.resolve(&n);
     let target = |t: Target| -> Result<Target> {
         Ok(match t {
@@ -304,7 +301,6 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
 }
 
 fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -> Answer {
-    let rt = &s.rt;
     let req = resolve_names(s, req)?;
     match req {
         Request::Info => {
@@ -316,7 +312,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             ok(Response::Info { info })
         }
         Request::Run { spec } => {
-            let p = rt.block_on(s.lab.lock()).prepare_run(spec)?;
+            let p = s.lab().prepare_run(spec)?;
             let built = Lab::create(
                 &p.builder,
                 p.spec.clone(),
@@ -325,17 +321,17 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 &p.link_hosts,
                 !p.ports.is_empty(),
             );
-            let c = rt.block_on(async { s.lab.lock().await.finish_run(p, built).await })?;
+            let c = s.lab().finish_run(p, built)?;
             ok(Response::Container { container: c })
         }
         Request::Ps { all } => ok(Response::Containers {
-            containers: rt.block_on(s.lab.lock()).list(all)?,
+            containers: s.lab().list(all)?,
         }),
         Request::Inspect { name } => ok(Response::Container {
-            container: rt.block_on(s.lab.lock()).state(&name)?,
+            container: s.lab().state(&name)?,
         }),
         Request::Start { name } => {
-            let lab = rt.block_on(s.lab.lock());
+            let lab = s.lab();
             lab.start(&name)?;
             ok(Response::Container {
                 container: lab.state(&name)?,
@@ -348,7 +344,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Rm { name, force } => {
             {
-                let lab = rt.block_on(s.lab.lock());
+                let lab = s.lab();
                 if lab.state(&name)?.status == ContainerStatus::Running && !force {
                     return Err(Error::BadState {
                         name,
@@ -359,11 +355,11 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 }
             }
             stop(s, &name, Duration::ZERO)?;
-            rt.block_on(async { s.lab.lock().await.remove(&name).await });
+            s.lab().remove(&name);
             ok(Response::Ok)
         }
         Request::Logs { name, follow } => {
-            let logs = rt.block_on(s.lab.lock()).get(&name)?.logs.clone();
+            let logs = s.lab().get(&name)?.logs.clone();
             let mut fds = fds.into_iter();
             let (Some(out), Some(err)) = (fds.next(), fds.next()) else {
                 return Err(Error::Supervisor {
@@ -375,13 +371,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             ok(Response::Ok)
         }
         Request::Wait { name } => {
-            let mut rx = rt.block_on(s.lab.lock()).exit_watch(&name)?;
-            let code = rt.block_on(async {
-                rx.wait_for(|v| v.is_some())
-                    .await
-                    .map(|v| v.unwrap_or(255))
-                    .unwrap_or(255)
-            });
+            let exited = s.lab().exit_watch(&name)?;
+            let code = exited.wait(None).unwrap_or(255);
             ok(Response::Exited { code })
         }
         Request::Exec {
@@ -405,8 +396,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         Request::Connect { target, addr } => {
             // A copy of the namespace's fd, so that the connection (up to 5 s towards an
             // address that does not answer) is made without the lab lock.
-            let net = rt
-                .block_on(s.lab.lock())
+            let net = s
+                .lab()
                 .net_fd(&target)?
                 .try_clone()
                 .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))?;
@@ -417,11 +408,11 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             Ok((Response::Ok, vec![OwnedFd::from(stream)]))
         }
         Request::Pipework { spec } => {
-            let iface = rt.block_on(async { s.lab.lock().await.pipework(spec).await })?;
+            let iface = s.lab().pipework(spec)?;
             ok(Response::Pipework { iface })
         }
         Request::UplinkAttach => {
-            rt.block_on(async { s.lab.lock().await.attach_uplink().await })?;
+            s.lab().attach_uplink()?;
             ok(Response::Ok)
         }
         Request::AdoptUplink { dev } => {
@@ -429,7 +420,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 lab: s.name.clone(),
                 problem: "adopting an uplink needs the caller's network namespace".into(),
             })?;
-            rt.block_on(async { s.lab.lock().await.adopt_uplink(&dev, &from).await })?;
+            s.lab().adopt_uplink(&dev, &from)?;
             ok(Response::Ok)
         }
         Request::Detach => {
@@ -443,8 +434,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
 /// `docker stop`: SIGTERM, wait up to `grace`, then SIGKILL; the lab lock is not held
 /// while waiting, so other clients go on.
 fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
-    let mut rx = {
-        let lab = s.rt.block_on(s.lab.lock());
+    let exited = {
+        let lab = s.lab();
         if lab.state(name)?.status != ContainerStatus::Running {
             return Ok(());
         }
@@ -458,20 +449,12 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
         )?;
         lab.exit_watch(name)?
     };
-    let ended = s.rt.block_on(async {
-        tokio::time::timeout(grace, rx.wait_for(|v| v.is_some()))
-            .await
-            .is_ok()
-    });
-    if !ended {
-        s.rt.block_on(s.lab.lock()).signal(name, Signal::SIGKILL)?;
-        s.rt.block_on(async {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|v| v.is_some())).await;
-        });
+    if exited.wait(Some(grace)).is_none() {
+        s.lab().signal(name, Signal::SIGKILL)?;
+        let _ = exited.wait(Some(Duration::from_secs(10)));
     }
     // Daemons the main process left behind go with the container, as with Docker.
-    s.rt.block_on(s.lab.lock()).signal(name, Signal::SIGKILL)
+    s.lab().signal(name, Signal::SIGKILL)
 }
 
 /// An `exec` request's fields.
@@ -521,7 +504,7 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let pid = {
-        let lab = s.rt.block_on(s.lab.lock());
+        let lab = s.lab();
         let base = match &target {
             Target::Host => env::compose(&[], &lab.spec.name),
             Target::Container(n) => lab.get(n)?.env.clone(),

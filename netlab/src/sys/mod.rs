@@ -8,7 +8,6 @@
 pub mod ctl;
 pub mod fdpass;
 pub mod launch;
-pub mod netlink;
 pub mod nsfd;
 pub mod reaper;
 pub mod rtnl;

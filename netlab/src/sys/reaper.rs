@@ -2,10 +2,10 @@
 //! tell whoever waits for a particular process how it ended.
 //!
 //! SIGCHLD is blocked in every thread (the mask is set before any thread starts and is
-//! inherited) and read from a signalfd on one thread; `tokio::process` is not used because
-//! its own reaping would race with ours.
+//! inherited) and read from a signalfd on one thread.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use nix::sys::signal::{SigSet, Signal};
@@ -37,6 +37,39 @@ pub fn block_sigchld() -> nix::Result<()> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGCHLD);
     set.thread_block()
+}
+
+/// The write end of the pipe that [`termination_pipe`]'s handler writes to.
+static TERMINATION_W: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_termination(_signal: libc::c_int) {
+    let fd = TERMINATION_W.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; the fd stays open for the process's life.
+        unsafe {
+            libc::write(fd, b"x".as_ptr().cast(), 1);
+        }
+    }
+}
+
+/// A pipe that becomes readable when SIGTERM or SIGINT arrives: the request to end the
+/// lab. A handler rather than a blocked signal read from a signalfd, because a blocked
+/// mask is inherited by container processes that std starts with `fork`, and a shell
+/// there would never see its Ctrl-C; handlers go back to the default at `exec`.
+pub fn termination_pipe() -> nix::Result<std::os::fd::OwnedFd> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, sigaction};
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    TERMINATION_W.store(std::os::fd::IntoRawFd::into_raw_fd(w), Ordering::Relaxed);
+    let action = SigAction::new(
+        SigHandler::Handler(on_termination),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only loads an atomic and calls write(2).
+        unsafe { sigaction(sig, &action) }?;
+    }
+    Ok(r)
 }
 
 impl Reaper {

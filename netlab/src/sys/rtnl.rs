@@ -8,9 +8,8 @@
 //! may depend on an earlier one (the default route on the address).
 
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::LinkUnspec;
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -36,7 +35,8 @@ impl Request {
         }
     }
 
-    /// A request that changes something that exists (`ip link set`).
+    /// A request that changes something that exists (`ip link set`), or asks for one
+    /// object (`ip link show NAME`).
     pub fn change(msg: RouteNetlinkMessage, op: &'static str, object: impl Into<String>) -> Self {
         Request {
             msg,
@@ -44,6 +44,36 @@ impl Request {
             op,
             object: object.into(),
         }
+    }
+
+    /// A request with flags of its own (`ip route replace`: create or replace).
+    pub fn with_flags(
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        op: &'static str,
+        object: impl Into<String>,
+    ) -> Self {
+        Request {
+            msg,
+            flags,
+            op,
+            object: object.into(),
+        }
+    }
+
+    /// A request for every object of a kind (`ip link show`, `ip addr show`).
+    pub fn dump(msg: RouteNetlinkMessage, op: &'static str, object: impl Into<String>) -> Self {
+        Request {
+            msg,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            op,
+            object: object.into(),
+        }
+    }
+
+    /// What the request does, for messages: `ip link add bridge docker0`.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.op, self.object)
     }
 }
 
@@ -69,20 +99,12 @@ impl Rtnl {
         Ok(Rtnl { sock, seq: 0 })
     }
 
-    /// `ip link show NAME` → its index, or `None` when there is no such link.
-    pub fn link_index(&mut self, name: &str) -> Result<Option<u32>> {
-        let msg = RouteNetlinkMessage::GetLink(LinkUnspec::new_with_name(name).build());
-        let mut index = None;
-        let done = self.exchange(vec![Request::change(msg, "ip link show", name)], |m| {
-            if let RouteNetlinkMessage::NewLink(l) = m {
-                index = Some(l.header.index);
-            }
-        });
-        match done {
-            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
-            Err(e) => Err(e),
-            Ok(()) => Ok(index),
-        }
+    /// Sends one request and returns the kernel's answers (one object for a `show NAME`,
+    /// all of them for a dump).
+    pub fn query(&mut self, req: Request) -> Result<Vec<RouteNetlinkMessage>> {
+        let mut out = Vec::new();
+        self.exchange(vec![req], |m| out.push(m))?;
+        Ok(out)
     }
 
     /// Sends every request in one write and waits for all the answers. Returns the first
@@ -98,6 +120,10 @@ impl Rtnl {
         reqs: Vec<Request>,
         mut answer: impl FnMut(RouteNetlinkMessage),
     ) -> Result<()> {
+        // The kernel answers an empty write with ENODATA; nothing asked, nothing to do.
+        if reqs.is_empty() {
+            return Ok(());
+        }
         let first = self.seq.wrapping_add(1);
         let mut out = Vec::new();
         let mut labels = Vec::with_capacity(reqs.len());
@@ -138,6 +164,15 @@ impl Rtnl {
                 off += (len + 3) & !3;
                 let slot = msg.header.sequence_number.wrapping_sub(first) as usize;
                 match msg.payload {
+                    // The end of a dump: its request is answered.
+                    NetlinkPayload::Done(_) => {
+                        if let Some(a) = answers.get_mut(slot)
+                            && a.is_none()
+                        {
+                            *a = Some(0);
+                            pending -= 1;
+                        }
+                    }
                     NetlinkPayload::Error(e) => {
                         if let Some(a) = answers.get_mut(slot)
                             && a.is_none()
@@ -182,12 +217,16 @@ mod tests {
             let mut nl = Rtnl::open()?;
             let own = nsfd::current_net()?;
             nl.batch(vec![
-                link::add_veth_into_req("va0", "vb0", &own, None, None),
-                link::set_up_req(1, "lo"),
+                link::add_veth_into("va0", "vb0", &own, None, None),
+                link::set_up(1, "lo"),
             ])?;
-            assert!(nl.link_index("va0")?.is_some());
-            assert!(nl.link_index("vb0")?.is_some());
-            assert_eq!(nl.link_index("nothere")?, None);
+            assert!(link::index(&mut nl, "va0")?.is_some());
+            assert!(link::index(&mut nl, "vb0")?.is_some());
+            assert_eq!(link::index(&mut nl, "nothere")?, None);
+            let names: Vec<String> = link::list(&mut nl)?.into_iter().map(|l| l.name).collect();
+            for want in ["lo", "va0", "vb0"] {
+                assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+            }
             let again = rtnetlink::LinkVeth::new("va0", "vc0").build();
             let err = nl
                 .batch(vec![Request::create(

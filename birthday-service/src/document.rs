@@ -25,14 +25,64 @@ pub enum BodyError {
     NotAnObject(&'static str),
     #[error("element {index} of the array is {kind}, expected an object")]
     ElementNotObject { index: usize, kind: &'static str },
-    #[error("{location}field name {path:?} is not allowed: {reason}")]
+    #[error(
+        "{location}field name {} is not allowed: {problem}; rename the field",
+        quote(path)
+    )]
     InvalidFieldName {
         /// "element 3: " for arrays, empty for a single object.
         location: String,
         /// Dotted path to the field, e.g. `a.b[2].$x`.
         path: String,
-        reason: &'static str,
+        problem: NameProblem,
     },
+}
+
+/// What is wrong with a field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("field names must not start with '$'")]
+    DollarFirst,
+    #[error("field names must not contain '.'")]
+    Dot,
+    #[error("field names must not be empty")]
+    Empty,
+    #[error(
+        "it contains {}; field names must not contain control characters, '\"' or '\\'",
+        describe(*.0)
+    )]
+    Character(char),
+}
+
+/// `U+000A (line feed)`: the code point, and a name where it has a common one.
+fn describe(c: char) -> String {
+    let name = match c {
+        '\0' => Some("NUL"),
+        '\t' => Some("tab"),
+        '\n' => Some("line feed"),
+        '\r' => Some("carriage return"),
+        '\u{7f}' => Some("delete"),
+        '"' => Some("quotation mark"),
+        '\\' => Some("backslash"),
+        c if c.is_control() => Some("a control character"),
+        _ => None,
+    };
+    match name {
+        Some(name) => format!("U+{:04X} ({name})", c as u32),
+        None => format!("U+{:04X}", c as u32),
+    }
+}
+
+/// The longest part of a path quoted back to the client: a name can be almost a megabyte.
+const QUOTE_MAX: usize = 120;
+
+/// A path quoted for a message, escaped (control characters show as `\n`, `\u{1}`) and cut
+/// after [`QUOTE_MAX`] characters so an answer never echoes a large request back.
+fn quote(path: &str) -> String {
+    match path.char_indices().nth(QUOTE_MAX) {
+        None => format!("{path:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &path[..cut], path.len()),
+    }
 }
 
 /// Parses and checks a request body.
@@ -85,10 +135,10 @@ fn object(
             path.push('.');
         }
         path.push_str(&key);
-        check_field_name(&key).map_err(|reason| BodyError::InvalidFieldName {
+        check_field_name(&key).map_err(|problem| BodyError::InvalidFieldName {
             location: location.to_owned(),
             path: path.clone(),
-            reason,
+            problem,
         })?;
         let value = bson(value, location, path)?;
         path.truncate(len);
@@ -131,23 +181,36 @@ fn number(n: &serde_json::Number) -> Bson {
     }
 }
 
-/// Field names that MongoDB, FerretDB or a BSON encoder refuse, checked here so the client
-/// gets a 400 that names the field, and the same answer whichever server runs behind us.
+/// Field names that MongoDB, FerretDB or a BSON encoder refuse, or that FerretDB stores but
+/// cannot read back, checked here so the client gets a 400 that names the field, and the same
+/// answer whichever server runs behind us. The same rule holds at every depth.
 ///
+/// - Control characters (U+0000 to U+001F, U+007F to U+009F), `"` and `\`: FerretDB 1.24
+///   stores a top-level field named so and then fails every read of the collection (`GET /`
+///   answers 500 for everyone, or a 200 cut in the middle); `"` fails the insert itself.
+///   NUL cannot be in a BSON field name at all (names are C strings). The rest of the control
+///   characters are stored fine, but they would break the article's one-line-per-document
+///   output, and no one names a field with them on purpose.
 /// - `$` at the start: operator syntax. MongoDB before 5.0 and FerretDB reject it at every
 ///   depth, MongoDB 5.0+ accepts some cases; rejecting it everywhere also means a stored
 ///   `{"$oid": ...}` can never be mistaken for extended JSON on the way out.
 /// - `.` anywhere: dot notation. FerretDB rejects it (code 2, "key must not contain '.'"),
 ///   as did pymongo's `insert` in the original Python demo; MongoDB 5.0+ stores it but such
 ///   fields cannot be queried normally.
-/// - NUL: BSON field names are C strings.
-fn check_field_name(key: &str) -> Result<(), &'static str> {
-    if key.starts_with('$') {
-        Err("field names must not start with '$'")
+/// - Empty: both servers store it, but no query path can name it and the article's line
+///   would print ` = value`.
+fn check_field_name(key: &str) -> Result<(), NameProblem> {
+    if let Some(c) = key
+        .chars()
+        .find(|c| c.is_control() || *c == '"' || *c == '\\')
+    {
+        Err(NameProblem::Character(c))
+    } else if key.starts_with('$') {
+        Err(NameProblem::DollarFirst)
     } else if key.contains('.') {
-        Err("field names must not contain '.'")
-    } else if key.contains('\0') {
-        Err("field names must not contain the NUL character")
+        Err(NameProblem::Dot)
+    } else if key.is_empty() {
+        Err(NameProblem::Empty)
     } else {
         Ok(())
     }
@@ -325,7 +388,22 @@ mod tests {
                 br#"[{}, {"ok":1,"$bad":2}]"#,
                 "element 1: field name \"$bad\"",
             ),
-            (b"{\"a\\u0000b\":1}", "NUL"),
+            (
+                b"{\"a\\u0000b\":1}",
+                r#"field name "a\0b" is not allowed: it contains U+0000 (NUL)"#,
+            ),
+            (
+                br#"{"x":[{"a\nb":1}]}"#,
+                r#"field name "x[0].a\nb" is not allowed: it contains U+000A (line feed); field names must not contain control characters, '"' or '\'; rename the field"#,
+            ),
+            (br#"{"a\"b":1}"#, "U+0022 (quotation mark)"),
+            (br#"{"a\\b":1}"#, "U+005C (backslash)"),
+            (b"{\"\x7f\":1}", "U+007F (delete)"),
+            (b"{\"\xc2\x85\":1}", "U+0085 (a control character)"),
+            (
+                br#"{"":1}"#,
+                "field names must not be empty; rename the field",
+            ),
             (
                 br#"{"a":{"b.c":1}}"#,
                 "field name \"a.b.c\" is not allowed: field names must not contain '.'",

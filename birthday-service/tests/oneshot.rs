@@ -63,7 +63,7 @@ async fn bad_requests_are_answered_before_any_database_work() {
         (
             post(json_ct, r#"{"ok":{"$bad":1}}"#),
             StatusCode::BAD_REQUEST,
-            r#"field name "ok.$bad" is not allowed: field names must not start with '$'"#,
+            r#"field name "ok.$bad" is not allowed: field names must not start with '$'; rename the field"#,
         ),
         (
             post(json_ct, vec![b' '; 1024 * 1024 + 1]),

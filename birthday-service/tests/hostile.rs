@@ -1,0 +1,168 @@
+//! Hostile input against the real server (issue 10, section 3): field names the database
+//! cannot hold, requests that would take unbounded memory, clients that send half a request,
+//! and retries of a write whose outcome the client never learnt.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// POSTs the physicists so every check below can see that reads still return all of them.
+async fn with_physicists(client: &reqwest::Client, base: &str) {
+    for physicist in PHYSICISTS {
+        assert_eq!(post(client, base, physicist).await.0, 201);
+    }
+}
+
+/// `GET /` still answers 200 with exactly the physicists, as text and as JSON.
+async fn reads_still_work(client: &reqwest::Client, base: &str, after: &str) {
+    assert_eq!(
+        get_text(client, base).await,
+        (200, ARTICLE_OUTPUT.to_owned()),
+        "GET / as text after {after}"
+    );
+    let docs = get_json(client, base).await;
+    assert_eq!(docs.len(), 3, "GET / as JSON after {after}: {docs:?}");
+}
+
+/// Every character class that FerretDB 1.24 cannot read back from a field name (control
+/// characters, `"`, `\`), the ones refused by rule (`$` first, `.`, empty, the rest of the
+/// control characters), at the top level, nested, in arrays, in an `_id` and in an element
+/// of an array: each is a 400 that names the field and the character, and nothing is stored.
+#[tokio::test]
+async fn poison_field_names_are_refused_and_reads_keep_working() {
+    let db = mongo().await;
+    let svc = serve_in_process(&db.uri(), "poison").await;
+    let client = http();
+    with_physicists(&client, &svc.base).await;
+
+    // (character, how the message names it)
+    let mut refused: Vec<(char, String)> = (0_u32..0x20)
+        .chain([0x7f, 0x80, 0x85, 0x9f])
+        .map(|c| {
+            let c = char::from_u32(c).unwrap();
+            (c, format!("U+{:04X}", c as u32))
+        })
+        .collect();
+    refused.push(('"', "U+0022".into()));
+    refused.push(('\\', "U+005C".into()));
+    for (c, named) in refused {
+        let key = format!("a{c}b");
+        let shown = format!("{key:?}");
+        let shown = &shown[1..shown.len() - 1]; // as the message quotes it, without quotes
+        let bodies = [
+            (json!({ &key: 1 }), format!("field name \"{shown}\"")),
+            (
+                json!({"name": "x", "nested": { &key: 1 }}),
+                format!("field name \"nested.{shown}\""),
+            ),
+            (
+                json!({"list": [1, { &key: 1 }]}),
+                format!("field name \"list[1].{shown}\""),
+            ),
+            (
+                json!({"_id": { &key: 1 }}),
+                format!("field name \"_id.{shown}\""),
+            ),
+            (
+                json!([{"ok": 1}, { &key: 1 }]),
+                format!("element 1: field name \"{shown}\""),
+            ),
+        ];
+        for (body, field) in bodies {
+            let (status, answer) = post(&client, &svc.base, &body.to_string()).await;
+            let message = answer["error"].as_str().unwrap_or_default();
+            assert_eq!(status, 400, "{body}: {answer}");
+            assert!(
+                message.contains(&field),
+                "{body}: {message:?} lacks {field:?}"
+            );
+            assert!(
+                message.contains(&named),
+                "{body}: {message:?} lacks {named}"
+            );
+            assert!(
+                message.contains("rename"),
+                "{body}: {message:?} says no fix"
+            );
+        }
+        reads_still_work(&client, &svc.base, &format!("refusing {named}")).await;
+    }
+
+    // Refused by rule: operators, paths and names that are not there.
+    let by_rule = [
+        (json!({"$set": 1}), "field name \"$set\"", "'$'"),
+        (json!({"a": {"$inc": 1}}), "field name \"a.$inc\"", "'$'"),
+        (json!({"a.b": 1}), "field name \"a.b\"", "'.'"),
+        (json!({"": 1}), "field name \"\"", "empty"),
+        (json!({"a": [{"": 1}]}), "field name \"a[0].\"", "empty"),
+    ];
+    for (body, field, rule) in by_rule {
+        let (status, answer) = post(&client, &svc.base, &body.to_string()).await;
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            message.contains(field),
+            "{body}: {message:?} lacks {field:?}"
+        );
+        assert!(message.contains(rule), "{body}: {message:?} lacks {rule:?}");
+    }
+    reads_still_work(&client, &svc.base, "the refusals by rule").await;
+}
+
+/// Field names the rule allows are stored and read back exactly, on the same server: the
+/// rule refuses what breaks, not everything unusual.
+#[tokio::test]
+async fn unusual_but_valid_field_names_round_trip() {
+    let db = mongo().await;
+    let svc = serve_in_process(&db.uri(), "unusual").await;
+    let client = http();
+    let names = [
+        "with space",
+        "quote'single",
+        "dash-and_underscore",
+        "dollar$inside",
+        "Ünïcödé ☃",
+        "line\u{2028}separator",
+        "zero\u{200b}width",
+        "bom\u{feff}",
+        "emoji🐈",
+        "/slash/",
+        "{}[]:,",
+    ];
+    let doc: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ((*name).to_owned(), json!(i)))
+        .collect();
+    let (status, answer) = post(&client, &svc.base, &Value::Object(doc.clone()).to_string()).await;
+    assert_eq!(status, 201, "{answer}");
+    let stored = get_json(&client, &svc.base).await;
+    assert_eq!(stored.len(), 1);
+    let mut got = stored[0].as_object().unwrap().clone();
+    got.shift_remove("_id");
+    assert_eq!(got, doc);
+    let (status, text) = get_text(&client, &svc.base).await;
+    assert_eq!(status, 200);
+    let want: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{name} = {i}"))
+        .collect();
+    assert_eq!(text, format!("{}\n", want.join(", ")));
+}
+
+/// A huge field name is quoted in part: the answer never echoes the request back.
+#[tokio::test]
+async fn a_huge_poison_name_is_quoted_in_part() {
+    let db = mongo().await;
+    let svc = serve_in_process(&db.uri(), "huge_name").await;
+    let client = http();
+    let key = format!("{}\n", "k".repeat(500_000));
+    let (status, answer) = post(&client, &svc.base, &json!({ key: 1 }).to_string()).await;
+    assert_eq!(status, 400, "{}", &answer.to_string()[..200]);
+    let message = answer["error"].as_str().unwrap();
+    assert!(message.len() < 1024, "{} bytes", message.len());
+    assert!(message.contains("U+000A"), "{message}");
+    assert!(message.contains("field name \"kkkk"), "{message}");
+}

@@ -20,6 +20,9 @@ arguments; the variables MONGO_PORT_27017_TCP_ADDR and MONGO_PORT_27017_TCP_PORT
 legacy link (--link mongodb:mongo) sets. Without any of them the service refuses to start. \
 MongoDB does not need to be up at start: requests answer 503 until it is.
 
+A POST takes at most 1 MiB and 10,000 documents (413 beyond: split the array). The whole body \
+is checked before anything is stored, so a 400 or 413 stored nothing and a 201 stored everything.
+
 It listens on every address of its network namespace: IPv4, and IPv6 where the namespace has it.
 Log level from RUST_LOG (default: info). SIGTERM or SIGINT stop it after in-flight requests.";
 

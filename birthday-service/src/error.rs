@@ -7,11 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::document::BodyError;
-use crate::store::StoreError;
-
-/// The body limit of `POST /`.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+use crate::body::{BodyError, MAX_BYTES};
+use crate::store::{InsertError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -19,12 +16,15 @@ pub enum AppError {
     MissingContentType,
     #[error("unsupported Content-Type {0:?}: send the body as application/json")]
     UnsupportedMediaType(String),
-    #[error("request body is larger than the limit of 1 MiB ({BODY_LIMIT} bytes)")]
+    #[error(
+        "request body is larger than the limit of 1 MiB ({MAX_BYTES} bytes); split the \
+         documents into several requests"
+    )]
     PayloadTooLarge,
     #[error("could not read the request body")]
     BodyRead,
     #[error(transparent)]
-    BadBody(#[from] BodyError),
+    BadBody(BodyError),
     #[error(
         "element {index}: a document with this _id already exists (an array is stored in order: the elements before it were stored)"
     )]
@@ -50,6 +50,7 @@ impl AppError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadBody(e) if e.is_too_large() => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyRead | AppError::BadBody(_) | AppError::Rejected { .. } => {
                 StatusCode::BAD_REQUEST
             }
@@ -59,6 +60,24 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
+    }
+}
+
+impl From<BodyError> for AppError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Encode(_) => {
+                tracing::error!(error = %e, "request body");
+                AppError::Internal
+            }
+            e => AppError::BadBody(e),
+        }
+    }
+}
+
+impl From<InsertError> for AppError {
+    fn from(e: InsertError) -> Self {
+        AppError::from(e.error)
     }
 }
 

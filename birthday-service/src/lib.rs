@@ -6,6 +6,7 @@
 //! library holds the rest so tests can drive [`app::app`] without a listening socket.
 
 pub mod app;
+pub mod body;
 pub mod config;
 pub mod document;
 pub mod error;

@@ -34,6 +34,7 @@ fn help_explains_the_start_line_the_variables_and_the_uri() {
         "RUST_LOG",
         "SIGTERM",
         "IPv6",
+        "1 MiB and 10,000 documents",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }

@@ -166,3 +166,74 @@ async fn a_huge_poison_name_is_quoted_in_part() {
     assert!(message.contains("U+000A"), "{message}");
     assert!(message.contains("field name \"kkkk"), "{message}");
 }
+
+/// The memory promise of the issue, for the whole process.
+const MEMORY_BOUND_MIB: f64 = 128.0;
+
+/// POSTs `body` from eight clients at once and returns their answers.
+async fn eight_at_once(client: &reqwest::Client, base: &str, body: &str) -> Vec<(u16, Value)> {
+    let posts = (0..8).map(|_| post(client, base, body));
+    futures::future::join_all(posts).await
+}
+
+/// Eight concurrent 1 MiB POSTs of 340,000 empty objects (the issue's flood: before, one
+/// raised the RSS from 10 to 160 MiB and eight peaked near 1 GiB), of the largest request
+/// that is accepted, and of one document holding the 340,000 objects: the real process
+/// stays under 128 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_one_mib_floods_stay_under_128_mib() {
+    let db = mongo().await;
+    let svc = ServiceProcess::spawn(&["--mongo-uri", &db.uri()]).await;
+    let client = http();
+    let start = svc.rss_mib();
+    let peak_below_bound = |what: &str| {
+        let peak = svc.peak_rss_mib();
+        eprintln!("{what}: peak RSS {peak:.1} MiB (at start {start:.1} MiB)");
+        assert!(peak < MEMORY_BOUND_MIB, "{what}: peak RSS {peak:.1} MiB");
+    };
+
+    let flood = format!("[{}]", vec!["{}"; 340_000].join(","));
+    assert!(flood.len() <= 1024 * 1024);
+    for (status, answer) in eight_at_once(&client, &svc.base, &flood).await {
+        assert_eq!(status, 413, "{answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("10000 documents") && message.contains("split"),
+            "{message}"
+        );
+    }
+    peak_below_bound("8 floods of 340,000 documents at once");
+
+    // The largest accepted request: 10,000 documents in about 1 MiB.
+    let docs: Vec<Value> = (0..10_000)
+        .map(|i| json!({"name": format!("physicist {i:05}"), "n": i, "pad": "p".repeat(48)}))
+        .collect();
+    let largest = Value::Array(docs).to_string();
+    assert!(largest.len() <= 1024 * 1024, "{}", largest.len());
+    for (status, answer) in eight_at_once(&client, &svc.base, &largest).await {
+        let shown = answer.to_string();
+        assert_eq!(status, 201, "{}", &shown[..shown.len().min(200)]);
+        assert_eq!(answer["ids"].as_array().map(Vec::len), Some(10_000));
+    }
+    peak_below_bound("8 POSTs of 10,000 documents at once");
+
+    // The 340,000 empty objects inside one document: accepted (the limit counts documents),
+    // and 4.4 MiB as BSON each.
+    let nested = format!(r#"{{"a":[{}]}}"#, vec!["{}"; 340_000].join(","));
+    assert!(nested.len() <= 1024 * 1024);
+    for (status, answer) in eight_at_once(&client, &svc.base, &nested).await {
+        assert_eq!(status, 201, "{answer}");
+    }
+    peak_below_bound("8 documents of 340,000 empty objects at once");
+
+    // Nothing of the refused floods was stored; everything accepted was.
+    let stored = mongodb::Client::with_uri_str(db.uri())
+        .await
+        .unwrap()
+        .database("demo")
+        .collection::<mongodb::bson::Document>("birthdays")
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .unwrap();
+    assert_eq!(stored, 80_008);
+}

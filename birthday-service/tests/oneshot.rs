@@ -68,7 +68,7 @@ async fn bad_requests_are_answered_before_any_database_work() {
         (
             post(json_ct, vec![b' '; 1024 * 1024 + 1]),
             StatusCode::PAYLOAD_TOO_LARGE,
-            "request body is larger than the limit of 1 MiB (1048576 bytes)",
+            "request body is larger than the limit of 1 MiB (1048576 bytes); split the documents into several requests",
         ),
         (
             post(Some("text/plain"), "{}"),

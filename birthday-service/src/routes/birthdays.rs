@@ -12,9 +12,9 @@ use mongodb::bson::RawDocumentBuf;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::document::{self, Payload};
 use crate::error::AppError;
 use crate::store::{Store, StoreError};
+use crate::{body, document};
 
 /// A chunk of the response body is sent once it holds this much: few enough chunks to keep
 /// per-chunk overhead low, small enough that memory stays flat.
@@ -25,6 +25,9 @@ const AHEAD: usize = 2;
 
 /// `POST /`: a JSON object, or an array of objects, stored as is. `201` with
 /// `{"id": "..."}` or `{"ids": [...]}`.
+///
+/// The whole body is checked before anything is stored (see `body`), so a 400 or 413
+/// stored nothing; a 201 means every document is stored.
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -35,17 +38,19 @@ pub async fn create(
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         _ => AppError::BodyRead,
     })?;
-    let (docs, many) = match document::parse_body(&body)? {
-        Payload::One(doc) => (vec![doc], false),
-        Payload::Many(docs) => (docs, true),
-    };
-    let ids: Vec<String> = state
-        .store
-        .insert(docs)
-        .await?
-        .iter()
-        .map(document::id_string)
-        .collect();
+    // Held until the documents are stored: bounds the memory of all POSTs together.
+    let _budget = state.post_budget(body.len()).await;
+    // Parsing a megabyte takes milliseconds of CPU: off the threads that serve connections
+    // and run the database's time-outs.
+    let documents = tokio::task::spawn_blocking(move || body::parse(&body))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the body parser panicked");
+            AppError::Internal
+        })??;
+    let ids: Vec<String> = documents.ids().map(|id| document::id_string(&id)).collect();
+    let many = documents.many;
+    state.store.insert(documents.docs).await?;
     let body = if many {
         json!({ "ids": ids })
     } else {

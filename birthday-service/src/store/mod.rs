@@ -4,7 +4,7 @@
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
-use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
+use mongodb::bson::{RawDocumentBuf, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Cursor, Database};
@@ -26,6 +26,12 @@ pub const SLOW_LIMIT: Duration = Duration::from_secs(60);
 /// Documents per cursor batch: large enough to make round trips rare, small enough that a
 /// batch of typical documents stays well under a megabyte (memory stays flat while streaming).
 pub const BATCH_SIZE: u32 = 1000;
+/// Documents per insert command at most. The driver copies a batch into its message, so the
+/// batch bounds that copy; and a small insert finishes well within [`PATIENCE`] even on a
+/// busy SQLite-backed FerretDB, where a 1 MiB one could take seconds.
+pub const INSERT_BATCH: usize = 1000;
+/// BSON bytes per insert command at most (a batch always holds at least one document).
+pub const INSERT_BATCH_BYTES: usize = 256 * 1024;
 
 /// What went wrong in the database, sorted by what the client should be told.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +83,17 @@ impl StoreError {
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// Why [`Store::insert`] stopped: the first `stored` documents are stored for sure; of the
+/// rest, nothing is, except where `error` is [`StoreError::Unavailable`] (the batch in flight
+/// may or may not have been written).
+#[derive(Debug, thiserror::Error)]
+#[error("insert stopped after {stored} stored documents: {error}")]
+pub struct InsertError {
+    pub stored: usize,
+    #[source]
+    pub error: StoreError,
 }
 
 fn write_error(index: usize, code: i32, message: &str) -> StoreError {
@@ -133,7 +150,6 @@ pub(crate) async fn patiently<T>(
 pub struct Store {
     client: Client,
     db: Database,
-    docs: Collection<Document>,
     raw: Collection<RawDocumentBuf>,
 }
 
@@ -141,7 +157,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("db", &self.db.name())
-            .field("collection", &self.docs.name())
+            .field("collection", &self.raw.name())
             .finish()
     }
 }
@@ -166,31 +182,42 @@ impl Store {
         let db = client.database(database);
         Ok(Store {
             client,
-            docs: db.collection(collection),
             raw: db.collection(collection),
             db,
         })
     }
 
-    /// Stores documents as they are, in one ordered bulk insert; returns their ids in order.
-    pub async fn insert(&self, mut docs: Vec<Document>) -> Result<Vec<Bson>, StoreError> {
-        match docs.len() {
-            0 => Ok(Vec::new()),
-            1 => {
-                let doc = docs.pop().unwrap_or_default();
-                let result = self.patiently("insert", self.docs.insert_one(doc)).await?;
-                Ok(vec![result.inserted_id])
+    /// Stores documents as they are (each with its `_id` already), in order, in ordered
+    /// insert commands of at most [`INSERT_BATCH`] documents and [`INSERT_BATCH_BYTES`].
+    /// A batch is dropped once stored, so memory shrinks as the request proceeds. The first
+    /// failure stops it: the documents before the failing one are stored, the rest are not.
+    pub async fn insert(&self, mut docs: Vec<RawDocumentBuf>) -> Result<(), InsertError> {
+        let mut offset = 0;
+        while !docs.is_empty() {
+            let mut bytes = 0;
+            let len = docs
+                .iter()
+                .take(INSERT_BATCH)
+                .take_while(|doc| {
+                    bytes += doc.as_bytes().len();
+                    bytes <= INSERT_BATCH_BYTES
+                })
+                .count()
+                .max(1);
+            let batch: Vec<RawDocumentBuf> = docs.drain(..len).collect();
+            if let Err(mut error) = self.patiently("insert", self.raw.insert_many(&batch)).await {
+                let stored = match &mut error {
+                    StoreError::DuplicateId { index } | StoreError::Rejected { index, .. } => {
+                        *index += offset;
+                        *index
+                    }
+                    _ => offset,
+                };
+                return Err(InsertError { stored, error });
             }
-            n => {
-                let result = self
-                    .patiently("insert", self.docs.insert_many(docs))
-                    .await?;
-                let mut ids: Vec<(usize, Bson)> = result.inserted_ids.into_iter().collect();
-                ids.sort_unstable_by_key(|(i, _)| *i);
-                debug_assert_eq!(ids.len(), n);
-                Ok(ids.into_iter().map(|(_, id)| id).collect())
-            }
+            offset += len;
         }
+        Ok(())
     }
 
     /// A cursor over every document in the server's natural order (no sort: `_id` order
@@ -238,13 +265,8 @@ impl Store {
             tokio::time::timeout(ASK, build_info.into_future()).await,
             Ok(Ok(info)) if info.contains_key("ferretdbVersion")
         );
-        let Store {
-            client,
-            db,
-            docs,
-            raw,
-        } = self;
-        drop((admin, db, docs, raw));
+        let Store { client, db, raw } = self;
+        drop((admin, db, raw));
         if ferretdb {
             tracing::debug!("FerretDB: closing the driver without endSessions");
             // The last handle is never dropped, so the driver's drop hook never queues

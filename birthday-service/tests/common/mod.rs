@@ -148,6 +148,27 @@ impl ServiceProcess {
         self.child.as_ref().expect("running").id()
     }
 
+    /// Peak resident set size of the process so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// Resident set size now (`VmRSS`), in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"));
+        kib / 1024.0
+    }
+
     /// Sends a signal by name (TERM, INT) to this process only, by its PID.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")

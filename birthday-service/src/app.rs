@@ -3,16 +3,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::body::MAX_BYTES;
 use crate::routes;
 use crate::store::Store;
 
@@ -27,10 +26,16 @@ pub const POST_BUDGET: usize = 2 * 1024 * 1024;
 /// The unit the budget is counted in; every POST takes at least one.
 const POST_BUDGET_UNIT: usize = 4096;
 
+/// How long a client may take to send the body of a POST unless configured otherwise
+/// (`--body-timeout`): 1 MiB in 30 s is 35 kB/s, slower than any link a lab has.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// How long a client may take to send a POST's body, from the end of its headers.
+    pub body_timeout: Duration,
     /// [`POST_BUDGET`], in units of [`POST_BUDGET_UNIT`].
     posts: Arc<Semaphore>,
 }
@@ -39,7 +44,15 @@ impl AppState {
     pub fn new(store: Store) -> Self {
         AppState {
             store,
+            body_timeout: BODY_TIMEOUT,
             posts: Arc::new(Semaphore::new(POST_BUDGET / POST_BUDGET_UNIT)),
+        }
+    }
+
+    pub fn with_body_timeout(self, body_timeout: Duration) -> Self {
+        AppState {
+            body_timeout,
+            ..self
         }
     }
 
@@ -69,7 +82,6 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

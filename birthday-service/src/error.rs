@@ -23,6 +23,12 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("could not read the request body")]
     BodyRead,
+    #[error(
+        "the request body did not arrive within {}s (the service's --body-timeout); send the \
+         whole body without pauses, or ask for a longer time-out",
+        .0.as_secs_f64()
+    )]
+    BodyTimeout(std::time::Duration),
     #[error(transparent)]
     BadBody(BodyError),
     #[error(
@@ -50,6 +56,7 @@ impl AppError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::BadBody(e) if e.is_too_large() => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BodyRead | AppError::BadBody(_) | AppError::Rejected { .. } => {
                 StatusCode::BAD_REQUEST
@@ -113,6 +120,15 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        // The rest of the body was not read: the connection cannot carry another request.
+        if matches!(
+            status,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -12,6 +12,7 @@ pub mod document;
 pub mod error;
 pub mod listen;
 pub mod routes;
+pub mod serve;
 pub mod store;
 
 pub use app::{AppState, app};

@@ -237,3 +237,98 @@ async fn eight_concurrent_one_mib_floods_stay_under_128_mib() {
         .unwrap();
     assert_eq!(stored, 80_008);
 }
+
+/// Reads until the server closes the connection (bounded by the test's deadline) and
+/// returns what it sent and when it closed.
+async fn until_closed(mut stream: tokio::net::TcpStream) -> (String, std::time::Instant) {
+    use tokio::io::AsyncReadExt as _;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(DEADLINE, async {
+        let mut buf = [0_u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection was still open after {DEADLINE:?}; got {:?}",
+        String::from_utf8_lossy(&got)
+    );
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        std::time::Instant::now(),
+    )
+}
+
+/// 50 clients send half of their headers and wait, one sends its headers and a tenth of its
+/// body: each connection is closed once the configured time-out has passed (never before),
+/// the half-sent body gets a 408 that names the limit, and everyone else is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_closed_after_the_configured_timeouts() {
+    use tokio::io::AsyncWriteExt as _;
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+    let db = mongo().await;
+    let svc = ServiceProcess::spawn(&[
+        "--mongo-uri",
+        &db.uri(),
+        "--header-timeout",
+        "1s",
+        "--body-timeout",
+        "1s",
+    ])
+    .await;
+    let addr = svc.base.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    let mut half_headers = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: birthdays\r\nContent-Type: appli")
+            .await
+            .unwrap();
+        half_headers.push(stream);
+    }
+    let mut half_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half_body
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: birthdays\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"name\":\"",
+        )
+        .await
+        .unwrap();
+
+    // Meanwhile the service serves everyone else.
+    let client = http();
+    assert_eq!(post(&client, &svc.base, PHYSICISTS[0]).await.0, 201);
+
+    let closes = futures::future::join_all(half_headers.into_iter().map(until_closed)).await;
+    for (got, closed) in closes {
+        assert!(
+            got.is_empty() || got.starts_with("HTTP/1.1 408"),
+            "half-sent headers got {got:?}"
+        );
+        assert!(closed - started >= TIMEOUT, "closed before the time-out");
+    }
+    let (got, closed) = until_closed(half_body).await;
+    assert!(
+        got.starts_with("HTTP/1.1 408"),
+        "half-sent body got {got:?}"
+    );
+    assert!(
+        got.contains("within 1s") && got.contains("--body-timeout"),
+        "{got}"
+    );
+    assert!(closed - started >= TIMEOUT, "closed before the time-out");
+    // The half-sent POST stored nothing.
+    assert_eq!(
+        get_text(&client, &svc.base).await,
+        (
+            200,
+            "name = James Clerk Maxwell, birthday = 13.06.1831\n".to_owned()
+        )
+    );
+}

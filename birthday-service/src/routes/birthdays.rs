@@ -1,11 +1,13 @@
 //! `POST /` stores JSON documents; `GET /` streams them back as the article's lines or as JSON.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures::{Stream, StreamExt as _};
 use mongodb::Cursor;
 use mongodb::bson::RawDocumentBuf;
@@ -31,13 +33,10 @@ const AHEAD: usize = 2;
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, AppError> {
     check_json_content_type(&headers)?;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::BodyRead,
-    })?;
+    let body = read_body(&headers, body, state.body_timeout).await?;
     // Held until the documents are stored: bounds the memory of all POSTs together.
     let _budget = state.post_budget(body.len()).await;
     // Parsing a megabyte takes milliseconds of CPU: off the threads that serve connections
@@ -57,6 +56,38 @@ pub async fn create(
         json!({ "id": ids.first() })
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Reads a whole body of at most [`body::MAX_BYTES`] within `deadline` (one deadline for the
+/// whole body, not per chunk: a client trickling a byte a second must not hold a connection
+/// and a buffer for days). A `Content-Length` over the limit is refused before reading.
+async fn read_body(headers: &HeaderMap, body: Body, deadline: Duration) -> Result<Bytes, AppError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > body::MAX_BYTES as u64) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let read = async {
+        let capacity = announced.map_or(0, |len| len as usize);
+        let mut buf = BytesMut::with_capacity(capacity);
+        let mut frames = body.into_data_stream();
+        while let Some(frame) = frames.next().await {
+            let frame = frame.map_err(|e| {
+                tracing::debug!(error = %e, "request body");
+                AppError::BodyRead
+            })?;
+            if buf.len() + frame.len() > body::MAX_BYTES {
+                return Err(AppError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&frame);
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| AppError::BodyTimeout(deadline))?
 }
 
 /// Accepts `application/json` (any parameters) and `application/<something>+json`.

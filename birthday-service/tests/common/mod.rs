@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use birthday_service::serve::serve;
 use birthday_service::{AppState, Store, app};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -62,9 +63,12 @@ pub async fn serve_in_process(uri: &str, collection: &str) -> InProcess {
         .expect("driver configuration");
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = app(AppState::new(store)).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(AppState::new(store));
     let task = tokio::spawn(async move {
-        axum::serve(listener, service).await.unwrap();
+        let header_timeout = Duration::from_secs(10);
+        serve(listener, app, header_timeout, std::future::pending())
+            .await
+            .unwrap();
     });
     InProcess {
         base: format!("http://{addr}"),

@@ -17,6 +17,8 @@ use mongodb::bson::spec::ElementType;
 use mongodb::bson::{Bson, RawDocumentBuf};
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 
+use crate::idempotency::IdempotencyKey;
+
 /// Largest body of `POST /`, in bytes.
 pub const MAX_BYTES: usize = 1024 * 1024;
 /// Most documents in one `POST /`. Bounds the work and the answer (an id per document) of
@@ -25,16 +27,36 @@ pub const MAX_DOCUMENTS: usize = 10_000;
 /// The longest part of a path quoted back to the client: a name can be almost a megabyte.
 const QUOTE_MAX: usize = 120;
 
-/// A checked body, ready to store: every document has its `_id` (an ObjectId made here, put
-/// first, when the client sent none), so the ids are known before anything is written.
+/// A checked body, ready to store: every document has its `_id`, so the ids are known
+/// before anything is written.
 #[derive(Debug)]
 pub struct Documents {
     pub docs: Vec<RawDocumentBuf>,
+    /// Where each document's `_id` came from.
+    pub origins: Vec<IdOrigin>,
     /// The client sent an array (the answer lists ids), not a single object.
     pub many: bool,
 }
 
+/// Where a document's `_id` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdOrigin {
+    /// The document's own `_id`.
+    Client,
+    /// Made from the request's `Idempotency-Key` (`idempotency`).
+    Key,
+    /// A new ObjectId made here, put first (what the driver would do): a retry of the same
+    /// request gets new ones, so it would store the document again.
+    New,
+}
+
 impl Documents {
+    /// Storing the same request again cannot store a document twice: every `_id` was chosen
+    /// by the client or made from its key.
+    pub fn retry_safe(&self) -> bool {
+        !self.origins.contains(&IdOrigin::New)
+    }
+
     /// The `_id` of every document, in order.
     pub fn ids(&self) -> impl Iterator<Item = Bson> + '_ {
         self.docs.iter().map(|doc| {
@@ -139,9 +161,10 @@ fn describe(c: char) -> String {
     }
 }
 
-/// A path quoted for a message, escaped (control characters show as `\n`, `\u{1}`) and cut
-/// after [`QUOTE_MAX`] characters so an answer never echoes a large request back.
-fn quote(path: &str) -> String {
+/// A path (or an id) quoted for a message, escaped (control characters show as `\n`,
+/// `\u{1}`) and cut after [`QUOTE_MAX`] characters so an answer never echoes a large request
+/// back.
+pub fn quote(path: &str) -> String {
     match path.char_indices().nth(QUOTE_MAX) {
         None => format!("{path:?}"),
         Some((cut, _)) => format!("{:?}… ({} bytes)", &path[..cut], path.len()),
@@ -184,9 +207,13 @@ pub fn check_field_name(key: &str) -> Result<(), NameProblem> {
 }
 
 /// Parses and checks a whole body. Nothing is stored yet; the result holds every document
-/// as BSON, `_id` first, in order.
-pub fn parse(body: &[u8]) -> Result<Documents, BodyError> {
-    let mut ctx = Ctx::default();
+/// as BSON, in order, each with an `_id`: its own, else one made from `key`, else a new
+/// ObjectId.
+pub fn parse(body: &[u8], key: Option<&IdempotencyKey>) -> Result<Documents, BodyError> {
+    let mut ctx = Ctx {
+        key: key.cloned(),
+        ..Ctx::default()
+    };
     let mut de = serde_json::Deserializer::from_slice(body);
     let result = de
         .deserialize_any(Top { ctx: &mut ctx })
@@ -200,10 +227,10 @@ pub fn parse(body: &[u8]) -> Result<Documents, BodyError> {
     Ok(documents)
 }
 
-/// Two documents of one request with the same `_id`: the second would be refused by the
-/// database after the first was stored; refusing it here stores nothing. Ids are compared
-/// as BSON bytes (type and value), so `1` and `1.0` differ here; the database, which treats
-/// them as equal, then answers for them.
+/// Two documents of one request with the same `_id` (a client's, or one made from the key):
+/// the second would be refused by the database after the first was stored; refusing it here
+/// stores nothing. Ids are compared as BSON bytes (type and value), so `1` and `1.0` differ
+/// here; the database, which treats them as equal, then answers for them.
 fn check_unique_ids(documents: &Documents, client_ids: &[ClientId]) -> Result<(), BodyError> {
     let mut seen: HashMap<&[u8], usize> = HashMap::with_capacity(client_ids.len());
     for ClientId { index, at } in client_ids {
@@ -227,19 +254,21 @@ struct Ctx {
     out: Vec<u8>,
     /// Where the current document's own `_id` element is in `out`, if it has one.
     id_at: Option<Range<usize>>,
-    /// The documents whose `_id` the client chose, and where that `_id` is.
+    /// The documents whose `_id` was chosen (by the client or from the key), and where it is.
     client_ids: Vec<ClientId>,
+    origins: Vec<IdOrigin>,
+    key: Option<IdempotencyKey>,
     failure: Option<Failure>,
 }
 
-/// A client's `_id`: document `index`, element bytes (type, name, value) at `at`.
+/// A chosen `_id`: document `index`, element bytes (type, name, value) at `at`.
 struct ClientId {
     index: usize,
     at: Range<usize>,
 }
 
 /// Room for an `_id` element with an ObjectId (type, `_id\0`, 12 bytes), written at the
-/// front of every document and removed when the client sent an `_id` of its own.
+/// front of every document; replaced when the `_id` is the client's or the key's.
 const OID_ELEMENT: usize = 1 + 4 + 12;
 
 /// A failure found by a visitor, with the path to it, innermost first (each enclosing
@@ -327,27 +356,45 @@ impl Ctx {
     }
 
     /// Writes one document to store from `map` into a buffer of its own, with an `_id`: the
-    /// client's where it has one, else a new ObjectId in the room left at the front.
+    /// client's where it has one, else one made from the key, else a new ObjectId in the room
+    /// left at the front. `element`: its index in the posted array, `None` for a single object.
     fn document<'de, A: MapAccess<'de>>(
         &mut self,
         map: A,
-        index: usize,
+        element: Option<usize>,
     ) -> Result<RawDocumentBuf, A::Error> {
+        let index = element.unwrap_or(0);
         self.out = Vec::new();
         self.id_at = None;
         write_document(self, map, true)?;
         let mut doc = std::mem::take(&mut self.out);
         let room = 4..4 + OID_ELEMENT;
-        match self.id_at.take() {
-            Some(at) => {
+        match (self.id_at.take(), &self.key) {
+            (Some(at), _) => {
                 doc.copy_within(room.end.., room.start);
                 doc.truncate(doc.len() - OID_ELEMENT);
                 let at = at.start - OID_ELEMENT..at.end - OID_ELEMENT;
                 self.client_ids.push(ClientId { index, at });
+                self.origins.push(IdOrigin::Client);
             }
-            None => {
+            (None, Some(key)) => {
+                let id = key.id_for(element);
+                let mut element = vec![ElementType::String as u8];
+                element.extend_from_slice(b"_id\0");
+                // A key is at most idempotency::MAX_LEN bytes.
+                let len = i32::try_from(id.len() + 1).unwrap_or(i32::MAX);
+                element.extend_from_slice(&len.to_le_bytes());
+                element.extend_from_slice(id.as_bytes());
+                element.push(0);
+                let at = room.start..room.start + element.len();
+                doc.splice(room, element);
+                self.client_ids.push(ClientId { index, at });
+                self.origins.push(IdOrigin::Key);
+            }
+            (None, None) => {
                 let oid = ObjectId::new().bytes();
                 doc[room.end - oid.len()..room.end].copy_from_slice(&oid);
+                self.origins.push(IdOrigin::New);
             }
         }
         patch_len(&mut doc, 0);
@@ -377,7 +424,8 @@ impl<'de> Visitor<'de> for Top<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Documents, A::Error> {
         Ok(Documents {
-            docs: vec![self.ctx.document(map, 0)?],
+            docs: vec![self.ctx.document(map, None)?],
+            origins: std::mem::take(&mut self.ctx.origins),
             many: false,
         })
     }
@@ -406,7 +454,11 @@ impl<'de> Visitor<'de> for Top<'_> {
                 None => break,
             }
         }
-        Ok(Documents { docs, many: true })
+        Ok(Documents {
+            docs,
+            origins: std::mem::take(&mut ctx.origins),
+            many: true,
+        })
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Documents, E> {
@@ -471,7 +523,7 @@ impl<'de> Visitor<'de> for Element<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDocumentBuf, A::Error> {
-        self.ctx.document(map, self.index)
+        self.ctx.document(map, Some(self.index))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<RawDocumentBuf, A::Error> {
@@ -728,7 +780,7 @@ mod tests {
 
     /// The documents of a body, without the `_id`s made here.
     fn docs(body: &[u8]) -> (Vec<Document>, bool) {
-        let parsed = parse(body).unwrap();
+        let parsed = parse(body, None).unwrap();
         let docs = parsed
             .docs
             .iter()
@@ -780,7 +832,7 @@ mod tests {
 
     #[test]
     fn a_clients_id_is_kept_in_place_and_a_new_one_comes_first() {
-        let parsed = parse(br#"[{"a":1,"_id":"mine","b":2},{"c":3}]"#).unwrap();
+        let parsed = parse(br#"[{"a":1,"_id":"mine","b":2},{"c":3}]"#, None).unwrap();
         let first = parsed.docs[0].to_document().unwrap();
         assert_eq!(first.keys().collect::<Vec<_>>(), ["a", "_id", "b"]);
         assert_eq!(first.get_str("_id").unwrap(), "mine");
@@ -801,12 +853,52 @@ mod tests {
             r#"{"k":[1]}"#,
         ] {
             let body = format!(r#"{{"x":1,"_id":{id}}}"#);
-            let doc = parse(body.as_bytes()).unwrap().docs[0]
+            let doc = parse(body.as_bytes(), None).unwrap().docs[0]
                 .to_document()
                 .unwrap();
             assert_eq!(doc.keys().collect::<Vec<_>>(), ["x", "_id"], "{id}");
             assert_eq!(doc.get_i32("x").unwrap(), 1, "{id}");
         }
+    }
+
+    #[test]
+    fn ids_from_the_key() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("idempotency-key", "K".parse().unwrap());
+        let key = IdempotencyKey::from_headers(&headers).unwrap().unwrap();
+        let one = parse(br#"{"a":1}"#, Some(&key)).unwrap();
+        assert_eq!(one.ids().collect::<Vec<_>>(), [Bson::String("K".into())]);
+        assert_eq!(one.origins, [IdOrigin::Key]);
+        assert!(one.retry_safe());
+        let doc = one.docs[0].to_document().unwrap();
+        assert_eq!(doc, doc! {"_id": "K", "a": 1});
+        let many = parse(br#"[{"a":1},{"_id":7,"b":2},{}]"#, Some(&key)).unwrap();
+        assert_eq!(
+            many.ids().collect::<Vec<_>>(),
+            [
+                Bson::String("K/0".into()),
+                Bson::Int32(7),
+                Bson::String("K/2".into())
+            ]
+        );
+        assert_eq!(
+            many.origins,
+            [IdOrigin::Key, IdOrigin::Client, IdOrigin::Key]
+        );
+        assert_eq!(many.docs[2].to_document().unwrap(), doc! {"_id": "K/2"});
+        // Without a key, new ids make a retry unsafe; with ids of its own it is safe.
+        assert!(!parse(br#"[{"_id":1},{}]"#, None).unwrap().retry_safe());
+        assert!(
+            parse(br#"[{"_id":1},{"_id":2}]"#, None)
+                .unwrap()
+                .retry_safe()
+        );
+        // A client id equal to one made from the key is the same id twice.
+        let err = parse(br#"[{"_id":"K/1"},{}]"#, Some(&key)).unwrap_err();
+        assert!(
+            matches!(err, BodyError::DuplicateId { index: 1, first: 0 }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -867,7 +959,7 @@ mod tests {
             ),
         ];
         for (body, want) in cases {
-            let msg = parse(body).unwrap_err().to_string();
+            let msg = parse(body, None).unwrap_err().to_string();
             assert!(
                 msg.contains(want),
                 "{:?}: {msg}",
@@ -878,7 +970,7 @@ mod tests {
         let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":1")).collect();
         let body = format!("{{{},\"k7\":2}}", many.join(","));
         assert!(matches!(
-            parse(body.as_bytes()),
+            parse(body.as_bytes(), None),
             Err(BodyError::DuplicateField { .. })
         ));
     }
@@ -887,21 +979,24 @@ mod tests {
     fn at_most_max_documents() {
         let array = |n: usize| format!("[{}]", vec!["{}"; n].join(","));
         assert_eq!(
-            parse(array(MAX_DOCUMENTS).as_bytes()).unwrap().docs.len(),
+            parse(array(MAX_DOCUMENTS).as_bytes(), None)
+                .unwrap()
+                .docs
+                .len(),
             MAX_DOCUMENTS
         );
-        let err = parse(array(MAX_DOCUMENTS + 1).as_bytes()).unwrap_err();
+        let err = parse(array(MAX_DOCUMENTS + 1).as_bytes(), None).unwrap_err();
         assert!(err.is_too_large(), "{err}");
         // The rest of a long array is not even read: broken JSON after the limit is not seen.
         let cut = format!("[{},{{", vec!["{}"; MAX_DOCUMENTS + 1].join(","));
-        assert!(parse(cut.as_bytes()).unwrap_err().is_too_large());
+        assert!(parse(cut.as_bytes(), None).unwrap_err().is_too_large());
     }
 
     #[test]
     fn long_paths_are_quoted_in_part() {
         let key = format!("{}\n", "k".repeat(100_000));
         let body = format!("{{\"{}\":1}}", key.replace('\n', "\\n"));
-        let msg = parse(body.as_bytes()).unwrap_err().to_string();
+        let msg = parse(body.as_bytes(), None).unwrap_err().to_string();
         assert!(msg.len() < 400, "{} bytes", msg.len());
         assert!(
             msg.contains("(100001 bytes)") && msg.contains("U+000A"),

@@ -23,7 +23,11 @@ legacy link (--link mongodb:mongo) sets. Without any of them the service refuses
 MongoDB does not need to be up at start: requests answer 503 until it is.
 
 A POST takes at most 1 MiB and 10,000 documents (413 beyond: split the array). The whole body \
-is checked before anything is stored, so a 400 or 413 stored nothing and a 201 stored everything.
+is checked before anything is stored, so a 400 or 413 stored nothing and a 201 stored everything. \
+To make retries safe, send an Idempotency-Key header (documents without an _id get the key, or \
+KEY/0, KEY/1, ... in an array, as _id) or an _id in every document: a retry then answers the \
+original 201 and stores nothing twice. A 503 to a POST says whether nothing was stored or the \
+outcome is unknown.
 
 It listens on every address of its network namespace: IPv4, and IPv6 where the namespace has it.
 Log level from RUST_LOG (default: info). SIGTERM or SIGINT stop it after in-flight requests.";

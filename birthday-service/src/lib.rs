@@ -10,6 +10,7 @@ pub mod body;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod idempotency;
 pub mod listen;
 pub mod routes;
 pub mod serve;

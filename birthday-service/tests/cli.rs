@@ -35,6 +35,7 @@ fn help_explains_the_start_line_the_variables_and_the_uri() {
         "SIGTERM",
         "IPv6",
         "1 MiB and 10,000 documents",
+        "Idempotency-Key",
         "--header-timeout",
         "BIRTHDAY_HEADER_TIMEOUT",
         "[default: 10s]",

@@ -332,3 +332,123 @@ async fn half_sent_requests_are_closed_after_the_configured_timeouts() {
         )
     );
 }
+
+/// POSTs `json` with an `Idempotency-Key` header (or none) and returns status and body.
+async fn post_keyed(
+    client: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+    json: &str,
+) -> (u16, Value) {
+    let mut request = client
+        .post(format!("{base}/"))
+        .header("content-type", "application/json")
+        .body(json.to_owned());
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let r = request.send().await.expect("POST");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Retries with the same `Idempotency-Key` or the same `_id` answer the original 201 and
+/// store nothing twice; a retry of a half-stored array stores the rest; a key or an `_id`
+/// reused for something else is refused, naming it.
+#[tokio::test]
+async fn a_retry_with_the_same_key_or_id_answers_the_original_201_and_stores_once() {
+    let db = mongo().await;
+    let svc = serve_in_process(&db.uri(), "retries").await;
+    let client = http();
+    let [maxwell, einstein, heisenberg] = PHYSICISTS;
+    let pair = format!("[{einstein},{heisenberg}]");
+    for _ in 0..3 {
+        assert_eq!(
+            post_keyed(&client, &svc.base, Some("k-maxwell"), maxwell).await,
+            (201, json!({"id": "k-maxwell"}))
+        );
+        assert_eq!(
+            post_keyed(&client, &svc.base, Some("\"k-pair\""), &pair).await,
+            (201, json!({"ids": ["k-pair/0", "k-pair/1"]}))
+        );
+        let own_id = r#"{"_id":"planck","name":"Max Planck","birthday":"23.04.1858"}"#;
+        assert_eq!(
+            post_keyed(&client, &svc.base, None, own_id).await,
+            (201, json!({"id": "planck"}))
+        );
+    }
+    // A first attempt that stored only element 0 of an array: the retry stores the rest.
+    assert_eq!(
+        post_keyed(&client, &svc.base, Some("k-half"), &format!("[{maxwell}]")).await,
+        (201, json!({"ids": ["k-half/0"]}))
+    );
+    assert_eq!(
+        post_keyed(
+            &client,
+            &svc.base,
+            Some("k-half"),
+            &format!("[{maxwell},{einstein}]")
+        )
+        .await,
+        (201, json!({"ids": ["k-half/0", "k-half/1"]}))
+    );
+    let stored_ids = |docs: Vec<Value>| -> Vec<String> {
+        docs.iter()
+            .map(|d| d["_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let want = [
+        "k-maxwell",
+        "k-pair/0",
+        "k-pair/1",
+        "planck",
+        "k-half/0",
+        "k-half/1",
+    ];
+    assert_eq!(stored_ids(get_json(&client, &svc.base).await), want);
+
+    // Reused for something else: refused, nothing more stored.
+    let (status, answer) = post_keyed(&client, &svc.base, Some("k-maxwell"), heisenberg).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["error"].as_str().unwrap();
+    assert!(
+        message.contains(r#"Idempotency-Key "k-maxwell" was already used for a different request"#),
+        "{message}"
+    );
+    let swapped = format!("[{einstein},{maxwell}]");
+    let (status, answer) = post_keyed(&client, &svc.base, Some("k-pair"), &swapped).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["error"].as_str().unwrap();
+    assert!(
+        message.contains("from element 1: this one")
+            && message.contains("element 0 is stored, this one and the rest are not"),
+        "{message}"
+    );
+    let (status, answer) = post_keyed(
+        &client,
+        &svc.base,
+        None,
+        r#"{"_id":"planck","name":"someone else"}"#,
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains(r#"a different document with _id "planck" is already stored"#),
+        "{answer}"
+    );
+    // Keys that cannot be used.
+    for key in ["two words", &"k".repeat(201), "café"] {
+        let (status, answer) = post_keyed(&client, &svc.base, Some(key), maxwell).await;
+        assert_eq!(status, 400, "{key}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{answer}"
+        );
+    }
+    assert_eq!(stored_ids(get_json(&client, &svc.base).await), want);
+}

@@ -140,7 +140,12 @@ async fn every_bad_request_gets_its_status_and_message() {
             413,
             "more than 10000 documents",
         ),
-        (json_ct, r#"{"_id":"taken"}"#.into(), 409, "already exists"),
+        (
+            json_ct,
+            r#"{"_id":"taken","x":1}"#.into(),
+            409,
+            r#"a different document with _id "taken" is already stored"#,
+        ),
         (json_ct, big, 413, "1 MiB"),
         (Some("text/plain"), "{}".into(), 415, "application/json"),
         (

@@ -14,8 +14,10 @@ use mongodb::bson::RawDocumentBuf;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::body::{Documents, IdOrigin};
 use crate::error::AppError;
-use crate::store::{Store, StoreError};
+use crate::idempotency::IdempotencyKey;
+use crate::store::{InsertError, Store, StoreError};
 use crate::{body, document};
 
 /// A chunk of the response body is sent once it holds this much: few enough chunks to keep
@@ -29,33 +31,105 @@ const AHEAD: usize = 2;
 /// `{"id": "..."}` or `{"ids": [...]}`.
 ///
 /// The whole body is checked before anything is stored (see `body`), so a 400 or 413
-/// stored nothing; a 201 means every document is stored.
+/// stored nothing; a 201 means every document is stored. With an `Idempotency-Key` (or an
+/// `_id` in every document) a retry is safe: it answers the same 201 (see `idempotency`).
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     check_json_content_type(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers)?;
     let body = read_body(&headers, body, state.body_timeout).await?;
     // Held until the documents are stored: bounds the memory of all POSTs together.
     let _budget = state.post_budget(body.len()).await;
     // Parsing a megabyte takes milliseconds of CPU: off the threads that serve connections
     // and run the database's time-outs.
-    let documents = tokio::task::spawn_blocking(move || body::parse(&body))
+    let parse_key = key.clone();
+    let documents = tokio::task::spawn_blocking(move || body::parse(&body, parse_key.as_ref()))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "the body parser panicked");
             AppError::Internal
         })??;
     let ids: Vec<String> = documents.ids().map(|id| document::id_string(&id)).collect();
-    let many = documents.many;
-    state.store.insert(documents.docs).await?;
+    let retry_safe = documents.retry_safe();
+    let Documents {
+        docs,
+        origins,
+        many,
+    } = documents;
+    if let Err(e) = state.store.insert(docs).await {
+        let posted = Posted {
+            key: key.as_ref(),
+            ids: &ids,
+            origins: &origins,
+            many,
+            retry_safe,
+        };
+        return Err(posted.insert_failed(e));
+    }
     let body = if many {
         json!({ "ids": ids })
     } else {
         json!({ "id": ids.first() })
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// What was posted, for the answer to a failed insert.
+struct Posted<'a> {
+    key: Option<&'a IdempotencyKey>,
+    ids: &'a [String],
+    origins: &'a [IdOrigin],
+    many: bool,
+    retry_safe: bool,
+}
+
+impl Posted<'_> {
+    /// The answer to an insert that stopped: what is stored, and what the client can do.
+    fn insert_failed(&self, e: InsertError) -> AppError {
+        let element = |index: usize| self.many.then_some(index);
+        match e.error {
+            StoreError::Unavailable {
+                detail,
+                maybe_applied,
+            } => {
+                let stored = e.stored;
+                tracing::warn!(%detail, stored, maybe_applied, "database unavailable while storing");
+                if stored == 0 && !maybe_applied {
+                    AppError::NothingStored
+                } else {
+                    AppError::OutcomeUnknown {
+                        retry_safe: self.retry_safe,
+                    }
+                }
+            }
+            StoreError::DuplicateId { index } => match (self.origins[index], self.key) {
+                (IdOrigin::Key, Some(key)) => AppError::KeyReused {
+                    key: key.as_str().to_owned(),
+                    element: element(index),
+                    id: self.ids[index].clone(),
+                },
+                _ => AppError::IdConflict {
+                    element: element(index),
+                    id: self.ids[index].clone(),
+                },
+            },
+            StoreError::Rejected {
+                index,
+                code,
+                detail,
+            } => {
+                tracing::info!(index, code, %detail, "database rejected a document");
+                AppError::Rejected {
+                    element: element(index),
+                    code,
+                }
+            }
+            error => AppError::from(error),
+        }
+    }
 }
 
 /// Reads a whole body of at most [`body::MAX_BYTES`] within `deadline` (one deadline for the

@@ -39,10 +39,13 @@ pub enum StoreError {
     #[error("invalid MongoDB connection string: {0}")]
     InvalidUri(#[source] mongodb::error::Error),
     /// Not reachable, not answering, or shutting down. The detail is for logs only.
+    /// `maybe_applied`: the operation may have reached the server and taken effect (its
+    /// answer was lost); false when it was never sent (no server could be selected).
     #[error("database unavailable: {detail}")]
-    Unavailable { detail: String },
-    /// Ordered insert stopped at element `index` because its `_id` exists; earlier ones are stored.
-    #[error("duplicate _id at element {index}")]
+    Unavailable { detail: String, maybe_applied: bool },
+    /// Ordered insert stopped at element `index` because a different document with its `_id`
+    /// is stored; earlier ones are stored.
+    #[error("a different document with the _id of element {index} is stored")]
     DuplicateId { index: usize },
     /// The server refused element `index` as a document (a bad `_id`, too deep, ...).
     #[error("element {index} rejected by the database (code {code}): {detail}")]
@@ -63,16 +66,24 @@ impl StoreError {
         // NotPrimaryOrSecondary, PrimarySteppedDown.
         const UNAVAILABLE_CODES: [i32; 9] = [6, 7, 89, 91, 11600, 10107, 13435, 13436, 189];
         match e.kind.as_ref() {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. }
-            | ErrorKind::Shutdown => StoreError::Unavailable {
-                detail: e.to_string(),
-            },
+            // Server selection comes before anything is sent (and a retryable write whose
+            // retry finds no server reports the first attempt's error, not this one).
+            ErrorKind::ServerSelection { .. } | ErrorKind::DnsResolve { .. } => {
+                StoreError::Unavailable {
+                    detail: e.to_string(),
+                    maybe_applied: false,
+                }
+            }
+            ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } | ErrorKind::Shutdown => {
+                StoreError::Unavailable {
+                    detail: e.to_string(),
+                    maybe_applied: true,
+                }
+            }
             ErrorKind::Command(c) if UNAVAILABLE_CODES.contains(&c.code) => {
                 StoreError::Unavailable {
                     detail: e.to_string(),
+                    maybe_applied: true,
                 }
             }
             ErrorKind::Write(WriteFailure::WriteError(w)) => write_error(0, w.code, &w.message),
@@ -86,8 +97,8 @@ impl StoreError {
 }
 
 /// Why [`Store::insert`] stopped: the first `stored` documents are stored for sure; of the
-/// rest, nothing is, except where `error` is [`StoreError::Unavailable`] (the batch in flight
-/// may or may not have been written).
+/// rest, nothing is, except where `error` is [`StoreError::Unavailable`] with
+/// `maybe_applied` (the batch in flight may or may not have been written).
 #[derive(Debug, thiserror::Error)]
 #[error("insert stopped after {stored} stored documents: {error}")]
 pub struct InsertError {
@@ -133,6 +144,7 @@ pub(crate) async fn patiently<T>(
         up = probe => if !matches!(up, Ok(true)) {
             return Err(StoreError::Unavailable {
                 detail: format!("{what}: no answer within {patience:?}, and no answer to ping"),
+                maybe_applied: true,
             });
         },
     }
@@ -141,6 +153,7 @@ pub(crate) async fn patiently<T>(
         Ok(result) => result.map_err(StoreError::from_driver),
         Err(_) => Err(StoreError::Unavailable {
             detail: format!("{what}: no answer within {SLOW_LIMIT:?}"),
+            maybe_applied: true,
         }),
     }
 }
@@ -191,6 +204,11 @@ impl Store {
     /// insert commands of at most [`INSERT_BATCH`] documents and [`INSERT_BATCH_BYTES`].
     /// A batch is dropped once stored, so memory shrinks as the request proceeds. The first
     /// failure stops it: the documents before the failing one are stored, the rest are not.
+    ///
+    /// A document whose `_id` is taken by an equal document counts as stored, and the insert
+    /// goes on after it: that is a retry of a request whose answer was lost (see
+    /// `idempotency`), which then answers like the original and stores only what is missing.
+    /// A different document under that `_id` stops it with [`StoreError::DuplicateId`].
     pub async fn insert(&self, mut docs: Vec<RawDocumentBuf>) -> Result<(), InsertError> {
         let mut offset = 0;
         while !docs.is_empty() {
@@ -205,19 +223,75 @@ impl Store {
                 .count()
                 .max(1);
             let batch: Vec<RawDocumentBuf> = docs.drain(..len).collect();
-            if let Err(mut error) = self.patiently("insert", self.raw.insert_many(&batch)).await {
-                let stored = match &mut error {
-                    StoreError::DuplicateId { index } | StoreError::Rejected { index, .. } => {
-                        *index += offset;
-                        *index
+            // The first document of the batch not known to be stored.
+            let mut from = 0;
+            while from < batch.len() {
+                let error = match self
+                    .patiently("insert", self.raw.insert_many(&batch[from..]))
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(error) => error,
+                };
+                let (stored, error) = match error {
+                    StoreError::DuplicateId { index } => {
+                        let at = from + index;
+                        match self.stored_equal(&batch[at]).await {
+                            Ok(true) => {
+                                tracing::info!(
+                                    element = offset + at,
+                                    "document already stored (a retry): going on after it"
+                                );
+                                from = at + 1;
+                                continue;
+                            }
+                            Ok(false) => {
+                                (offset + at, StoreError::DuplicateId { index: offset + at })
+                            }
+                            Err(error) => (offset + at, error),
+                        }
                     }
-                    _ => offset,
+                    StoreError::Rejected {
+                        index,
+                        code,
+                        detail,
+                    } => {
+                        let index = offset + from + index;
+                        (
+                            index,
+                            StoreError::Rejected {
+                                index,
+                                code,
+                                detail,
+                            },
+                        )
+                    }
+                    error => (offset + from, error),
                 };
                 return Err(InsertError { stored, error });
             }
             offset += len;
         }
         Ok(())
+    }
+
+    /// Is a document equal to `doc` stored under its `_id`? Equal as documents (same fields
+    /// and values, numbers of the same type), so a server that moves `_id` to the front, as
+    /// MongoDB does, still counts as the same document.
+    async fn stored_equal(&self, doc: &RawDocumentBuf) -> Result<bool, StoreError> {
+        let posted = doc
+            .to_document()
+            .map_err(|e| StoreError::Other(mongodb::error::Error::custom(e)))?;
+        let Some(id) = posted.get("_id") else {
+            return Ok(false);
+        };
+        let found = self
+            .patiently("find", self.raw.find_one(doc! {"_id": id.clone()}))
+            .await?;
+        Ok(match found {
+            Some(stored) => stored.to_document().is_ok_and(|stored| stored == posted),
+            None => false,
+        })
     }
 
     /// A cursor over every document in the server's natural order (no sort: `_id` order

@@ -2,27 +2,72 @@
 //! with `oneshot`, and `main` serves it on every address.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::BODY_LIMIT;
 use crate::routes;
 use crate::store::Store;
+
+/// Bytes of request bodies being parsed and stored at the same time, across all `POST /`
+/// requests; the others wait, their body already read. A body can take several times its
+/// size while it is turned into BSON and handed to the driver (1 MiB of `{}` in one array
+/// inside one document is 4.4 MiB of BSON, about 15 MiB at the peak with the driver's two
+/// copies), so this bounds the memory of all POSTs together however many clients post at
+/// once. Small bodies take little of it: hundreds of small POSTs still run at once, and two
+/// of the largest keep the database busy, which does the work.
+pub const POST_BUDGET: usize = 2 * 1024 * 1024;
+/// The unit the budget is counted in; every POST takes at least one.
+const POST_BUDGET_UNIT: usize = 4096;
+
+/// How long a client may take to send the body of a POST unless configured otherwise
+/// (`--body-timeout`): 1 MiB in 30 s is 35 kB/s, slower than any link a lab has.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// How long a client may take to send a POST's body, from the end of its headers.
+    pub body_timeout: Duration,
+    /// [`POST_BUDGET`], in units of [`POST_BUDGET_UNIT`].
+    posts: Arc<Semaphore>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        AppState { store }
+        AppState {
+            store,
+            body_timeout: BODY_TIMEOUT,
+            posts: Arc::new(Semaphore::new(POST_BUDGET / POST_BUDGET_UNIT)),
+        }
+    }
+
+    pub fn with_body_timeout(self, body_timeout: Duration) -> Self {
+        AppState {
+            body_timeout,
+            ..self
+        }
+    }
+
+    /// Waits until a body of `len` bytes fits in [`POST_BUDGET`]; the share is returned
+    /// when the permit is dropped.
+    pub async fn post_budget(&self, len: usize) -> OwnedSemaphorePermit {
+        let units = len
+            .div_ceil(POST_BUDGET_UNIT)
+            .clamp(1, POST_BUDGET / POST_BUDGET_UNIT);
+        let units = u32::try_from(units).unwrap_or(u32::MAX);
+        self.posts
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .expect("the POST budget is never closed")
     }
 }
 
@@ -37,7 +82,6 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -1,5 +1,7 @@
 //! Command line and environment: the article's start line, Docker link variables, `--mongo-uri`.
 
+use std::time::Duration;
+
 use clap::Parser;
 
 /// Variables that `docker run --link mongodb:mongo` sets in the web server's container.
@@ -19,6 +21,13 @@ The MongoDB address is taken from, in this order: --mongo-uri; the MONGO_HOST an
 arguments; the variables MONGO_PORT_27017_TCP_ADDR and MONGO_PORT_27017_TCP_PORT, which a Docker \
 legacy link (--link mongodb:mongo) sets. Without any of them the service refuses to start. \
 MongoDB does not need to be up at start: requests answer 503 until it is.
+
+A POST takes at most 1 MiB and 10,000 documents (413 beyond: split the array). The whole body \
+is checked before anything is stored, so a 400 or 413 stored nothing and a 201 stored everything. \
+To make retries safe, send an Idempotency-Key header (documents without an _id get the key, or \
+KEY/0, KEY/1, ... in an array, as _id) or an _id in every document: a retry then answers the \
+original 201 and stores nothing twice. A 503 to a POST says whether nothing was stored or the \
+outcome is unknown.
 
 It listens on every address of its network namespace: IPv4, and IPv6 where the namespace has it.
 Log level from RUST_LOG (default: info). SIGTERM or SIGINT stop it after in-flight requests.";
@@ -51,6 +60,52 @@ pub struct Cli {
     /// Collection name
     #[arg(long, value_name = "NAME", default_value = "birthdays")]
     pub collection: String,
+
+    /// How long a client may take to send a request's line and headers (e.g. 10s, 500ms, 2m);
+    /// the connection is closed after that. Also how long an idle kept-alive connection stays open.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        env = "BIRTHDAY_HEADER_TIMEOUT",
+        value_parser = parse_duration
+    )]
+    pub header_timeout: Duration,
+
+    /// How long a client may take to send the whole body of a POST (at most 1 MiB), counted
+    /// from the end of its headers; 408 and the connection closed after that
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        env = "BIRTHDAY_BODY_TIMEOUT",
+        value_parser = parse_duration
+    )]
+    pub body_timeout: Duration,
+}
+
+/// A duration on the command line: a number with `ms`, `s` or `m`, or a bare number of
+/// seconds; fractions allowed (`1.5s`). Zero is refused: it would close every connection.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds_per_unit = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => return Err(format!("unknown unit {unit:?}: use ms, s or m, e.g. 10s")),
+    };
+    let number: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write e.g. 10s, 500ms or 2m"))?;
+    Duration::try_from_secs_f64(number * seconds_per_unit)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?}: the duration must be more than zero"))
 }
 
 /// A configuration that names no database.
@@ -156,6 +211,34 @@ mod tests {
     fn no_address_names_the_variables() {
         let msg = ConfigError::NoAddress.to_string();
         assert!(msg.contains(ADDR_VAR) && msg.contains(PORT_VAR), "{msg}");
+    }
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("10s", Duration::from_secs(10)),
+            ("500ms", Duration::from_millis(500)),
+            ("2m", Duration::from_secs(120)),
+            ("3", Duration::from_secs(3)),
+            ("1.5s", Duration::from_millis(1500)),
+            (" 7 s", Duration::from_secs(7)),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+        for (text, why) in [
+            ("0s", "more than zero"),
+            ("-1s", "more than zero"),
+            ("10h", "unknown unit"),
+            ("s", "not a duration"),
+            ("", "not a duration"),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
+        let cli = cli(&["8080", "h"]);
+        assert_eq!(cli.header_timeout, Duration::from_secs(10));
+        assert_eq!(cli.body_timeout, Duration::from_secs(30));
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! library holds the rest so tests can drive [`app::app`] without a listening socket.
 
 pub mod app;
+pub mod body;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod idempotency;
 pub mod listen;
 pub mod routes;
+pub mod serve;
 pub mod store;
 
 pub use app::{AppState, app};

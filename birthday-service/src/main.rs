@@ -2,12 +2,11 @@
 //! shutdown on SIGTERM/SIGINT. Everything else lives in the library.
 
 use std::io::IsTerminal as _;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use birthday_service::config::{self, Cli};
-use birthday_service::{AppState, Store, app, listen};
+use birthday_service::{AppState, Store, app, listen, serve};
 use clap::{CommandFactory as _, Parser as _};
 use futures::FutureExt as _;
 use tokio::signal::unix::{SignalKind, signal};
@@ -68,18 +67,18 @@ async fn run(cli: Cli, uri: String) -> anyhow::Result<()> {
     let listeners = listen::bind_all(cli.port)
         .await
         .with_context(|| format!("listen on port {}", cli.port))?;
-    let app = app(AppState::new(store.clone()));
+    let app = app(AppState::new(store.clone()).with_body_timeout(cli.body_timeout));
+    tracing::info!(
+        header_timeout = ?cli.header_timeout,
+        body_timeout = ?cli.body_timeout,
+        "time-outs for clients"
+    );
     let servers = listeners.into_iter().map(|listener| {
         match listener.local_addr() {
             Ok(addr) => tracing::info!("listening on {addr}"),
             Err(e) => tracing::warn!(error = %e, "listening on an unknown address"),
         }
-        let service = app
-            .clone()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown.clone())
-            .into_future()
+        serve::serve(listener, app.clone(), cli.header_timeout, shutdown.clone())
     });
     let served = futures::future::try_join_all(servers).await;
     // The router and its handles are gone now: this is the driver's last handle.

@@ -34,6 +34,14 @@ fn help_explains_the_start_line_the_variables_and_the_uri() {
         "RUST_LOG",
         "SIGTERM",
         "IPv6",
+        "1 MiB and 10,000 documents",
+        "Idempotency-Key",
+        "--header-timeout",
+        "BIRTHDAY_HEADER_TIMEOUT",
+        "[default: 10s]",
+        "--body-timeout",
+        "BIRTHDAY_BODY_TIMEOUT",
+        "[default: 30s]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }

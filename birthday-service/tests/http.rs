@@ -65,7 +65,7 @@ empty_obj = {}, empty_list = [], empty_str =
 }
 
 #[tokio::test]
-async fn an_array_is_one_bulk_insert_with_ids_in_order() {
+async fn an_array_is_stored_in_order_with_its_ids() {
     let db = mongo().await;
     let svc = serve_in_process(&db.uri(), "bulk").await;
     let client = http();
@@ -126,9 +126,26 @@ async fn every_bad_request_gets_its_status_and_message() {
             json_ct,
             r#"{"_id":[1,2]}"#.into(),
             400,
-            "the database rejected this document",
+            "_id must not be an array",
         ),
-        (json_ct, r#"{"_id":"taken"}"#.into(), 409, "already exists"),
+        (
+            json_ct,
+            r#"[{"_id":"twice"},{"_id":"twice"}]"#.into(),
+            400,
+            "element 1 has the same _id as element 0",
+        ),
+        (
+            json_ct,
+            format!("[{}]", vec!["{}"; 10_001].join(",")),
+            413,
+            "more than 10000 documents",
+        ),
+        (
+            json_ct,
+            r#"{"_id":"taken","x":1}"#.into(),
+            409,
+            r#"a different document with _id "taken" is already stored"#,
+        ),
         (json_ct, big, 413, "1 MiB"),
         (Some("text/plain"), "{}".into(), 415, "application/json"),
         (

@@ -63,12 +63,12 @@ async fn bad_requests_are_answered_before_any_database_work() {
         (
             post(json_ct, r#"{"ok":{"$bad":1}}"#),
             StatusCode::BAD_REQUEST,
-            r#"field name "ok.$bad" is not allowed: field names must not start with '$'"#,
+            r#"field name "ok.$bad" is not allowed: field names must not start with '$'; rename the field"#,
         ),
         (
             post(json_ct, vec![b' '; 1024 * 1024 + 1]),
             StatusCode::PAYLOAD_TOO_LARGE,
-            "request body is larger than the limit of 1 MiB (1048576 bytes)",
+            "request body is larger than the limit of 1 MiB (1048576 bytes); split the documents into several requests",
         ),
         (
             post(Some("text/plain"), "{}"),
@@ -108,20 +108,32 @@ async fn healthz_needs_no_database() {
 #[tokio::test]
 async fn an_unreachable_database_is_a_503_within_two_seconds() {
     let app = app_without_database().await;
+    let unavailable = json!({"error": "the database is unavailable; try again shortly"});
+    // A POST says what it left stored: nothing, since no server could even be selected.
+    let nothing_stored = json!({
+        "error": "the database is unavailable and nothing was stored; try again shortly",
+        "stored": "nothing",
+    });
     let requests = [
-        post(Some("application/json"), r#"{"name":"Albert Einstein"}"#),
-        Request::get("/").body(Body::empty()).unwrap(),
-        Request::get("/readyz").body(Body::empty()).unwrap(),
+        (
+            post(Some("application/json"), r#"{"name":"Albert Einstein"}"#),
+            nothing_stored,
+        ),
+        (
+            Request::get("/").body(Body::empty()).unwrap(),
+            unavailable.clone(),
+        ),
+        (
+            Request::get("/readyz").body(Body::empty()).unwrap(),
+            unavailable,
+        ),
     ];
-    for request in requests {
+    for (request, want) in requests {
         let what = format!("{} {}", request.method(), request.uri());
         let started = Instant::now();
         let (status, _, body) = send(app.clone(), request).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
-        assert_eq!(
-            body,
-            json!({"error": "the database is unavailable; try again shortly"})
-        );
+        assert_eq!(body, want, "{what}");
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{what}: {:?}",

@@ -1,22 +1,61 @@
 //! MongoDB dies and comes back: requests answer 503 within 2 s meanwhile, the service
-//! recovers by itself, and every document that got a 201 is still there.
+//! recovers by itself, every document that got a 201 is still there, and a POST retried
+//! with its `Idempotency-Key` is stored exactly once, whatever its first answer was.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The promise of the issue, measured at the client.
 const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(2);
 
-/// POSTs document `seq` and returns status and how long it took.
+/// POSTs document `seq` with the key `seq-N` and returns status and how long it took.
 async fn post_seq(client: &reqwest::Client, base: &str, seq: u64) -> (u16, Duration) {
     let started = Instant::now();
-    let (status, _) = post(client, base, &json!({"seq": seq}).to_string()).await;
+    let (status, answer) = post_keyed(
+        client,
+        base,
+        Some(&format!("seq-{seq}")),
+        &json!({"seq": seq}).to_string(),
+    )
+    .await;
+    if status == 503 {
+        // What a 503 left stored is said, for the retry to decide.
+        let stored = answer["stored"].as_str().unwrap_or_default();
+        assert!(matches!(stored, "nothing" | "unknown"), "{answer}");
+    }
     (status, started.elapsed())
+}
+
+/// POSTs `json` with an `Idempotency-Key` header (or none) and returns status and body.
+async fn post_keyed(
+    client: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+    json: &str,
+) -> (u16, Value) {
+    let mut request = client
+        .post(format!("{base}/"))
+        .header("content-type", "application/json")
+        .body(json.to_owned());
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let r = request.send().await.expect("POST");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Every stored `seq`, with how many documents carry it.
+async fn stored_seqs(client: &reqwest::Client, base: &str) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for doc in get_json(client, base).await {
+        *counts.entry(doc["seq"].as_u64().unwrap()).or_default() += 1;
+    }
+    counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,6 +75,7 @@ async fn killed_database_gives_fast_503s_and_the_service_recovers_without_restar
         stored.insert(seq);
     }
     // ...then the database dies mid-run, with concurrent requests in flight.
+    let mut unanswered = Vec::new();
     let in_flight: Vec<_> = (0..8)
         .map(|i| {
             let client = client.clone();
@@ -56,6 +96,8 @@ async fn killed_database_gives_fast_503s_and_the_service_recovers_without_restar
         );
         if status == 201 {
             stored.insert(seq);
+        } else {
+            unanswered.push(seq);
         }
     }
     // While it is down: POST, GET and /readyz answer 503 within 2 s (concurrently, as a
@@ -118,14 +160,22 @@ async fn killed_database_gives_fast_503s_and_the_service_recovers_without_restar
         assert_eq!(post_seq(&client, &svc.base, seq).await.0, 201);
         stored.insert(seq);
     }
-    // Every document that got a 201 is there (in-flight ones that got 503 may or may not be).
-    let listed: BTreeSet<u64> = get_json(&client, &svc.base)
-        .await
-        .iter()
-        .map(|d| d["seq"].as_u64().unwrap())
-        .collect();
-    let missing: Vec<_> = stored.difference(&listed).collect();
+    // The in-flight POSTs that got a 503 are retried with their keys: each one is stored
+    // now, whether or not its first attempt was.
+    for seq in unanswered {
+        assert_eq!(
+            post_seq(&client, &svc.base, seq).await.0,
+            201,
+            "retry of {seq}"
+        );
+        stored.insert(seq);
+    }
+    // Every document that got a 201 is there, exactly once.
+    let listed = stored_seqs(&client, &svc.base).await;
+    let missing: Vec<_> = stored.iter().filter(|s| !listed.contains_key(s)).collect();
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    let twice: Vec<_> = listed.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
     assert!(
         svc.wait_for_line("database unavailable")
             .await
@@ -201,4 +251,94 @@ async fn a_database_that_goes_silent_also_gives_503s_within_two_seconds() {
         text.starts_with("name = James Clerk Maxwell, birthday = 13.06.1831\n"),
         "{text}"
     );
+}
+
+/// The write reaches the database, its answer does not (the proxy drops replies): the POST
+/// answers 503 saying the outcome is unknown, although the document is stored. Retried with
+/// the same key once the database answers again, it gets the original 201, and the document
+/// is there once. Without a key the 503 says that a plain retry may store it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_was_lost_is_stored_once_when_retried_with_its_key() {
+    let db = mongo().await;
+    let proxy = Proxy::start(db.addr()).await;
+    let svc = ServiceProcess::spawn(&["--mongo-uri", &format!("mongodb://{}/", proxy.addr)]).await;
+    let client = http();
+    let [maxwell, einstein, heisenberg] = PHYSICISTS;
+    assert_eq!(
+        post_keyed(&client, &svc.base, Some("k-0"), maxwell).await.0,
+        201
+    );
+
+    proxy.drop_replies();
+    let started = Instant::now();
+    let (status, answer) = post_keyed(&client, &svc.base, Some("k-1"), einstein).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        started.elapsed() < UNAVAILABLE_WITHIN,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer["stored"], "unknown", "{answer}");
+    let message = answer["error"].as_str().unwrap();
+    assert!(
+        message.contains("outcome is unknown") && message.contains("same Idempotency-Key"),
+        "{message}"
+    );
+    // It was stored all the same (asked directly, not through the proxy): the hazard.
+    let direct = mongodb::Client::with_uri_str(db.uri())
+        .await
+        .unwrap()
+        .database("demo")
+        .collection::<mongodb::bson::Document>("birthdays");
+    let until = Instant::now() + DEADLINE;
+    while direct
+        .find_one(mongodb::bson::doc! {"_id": "k-1"})
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < until, "the lost write never showed up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, answer) = post_keyed(&client, &svc.base, None, heisenberg).await;
+    assert_eq!(
+        (status, &answer["stored"]),
+        (503, &json!("unknown")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("A plain retry may store them twice"),
+        "{answer}"
+    );
+
+    // Back: the retry with the same key answers the original 201 (after 503s while the
+    // driver notices that the server answers again).
+    proxy.restore();
+    let until = Instant::now() + DEADLINE;
+    let answer = loop {
+        let (status, answer) = post_keyed(&client, &svc.base, Some("k-1"), einstein).await;
+        if status == 201 {
+            break answer;
+        }
+        assert_eq!(status, 503, "{answer}");
+        assert!(
+            Instant::now() < until,
+            "no recovery within {DEADLINE:?}:\n{}",
+            svc.log()
+        );
+    };
+    assert_eq!(answer, json!({"id": "k-1"}));
+    let names: Vec<String> = get_json(&client, &svc.base)
+        .await
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_owned())
+        .collect();
+    let count = |name: &str| names.iter().filter(|n| n.as_str() == name).count();
+    assert_eq!(count("James Clerk Maxwell"), 1, "{names:?}");
+    assert_eq!(count("Albert Einstein"), 1, "{names:?}");
+    // The unkeyed one may or may not have been stored; nothing stored it twice.
+    assert!(count("Werner Heisenberg") <= 1, "{names:?}");
 }

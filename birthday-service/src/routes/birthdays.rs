@@ -1,20 +1,24 @@
 //! `POST /` stores JSON documents; `GET /` streams them back as the article's lines or as JSON.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures::{Stream, StreamExt as _};
 use mongodb::Cursor;
 use mongodb::bson::RawDocumentBuf;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::document::{self, Payload};
+use crate::body::{Documents, IdOrigin};
 use crate::error::AppError;
-use crate::store::{Store, StoreError};
+use crate::idempotency::IdempotencyKey;
+use crate::store::{InsertError, Store, StoreError};
+use crate::{body, document};
 
 /// A chunk of the response body is sent once it holds this much: few enough chunks to keep
 /// per-chunk overhead low, small enough that memory stays flat.
@@ -25,33 +29,139 @@ const AHEAD: usize = 2;
 
 /// `POST /`: a JSON object, or an array of objects, stored as is. `201` with
 /// `{"id": "..."}` or `{"ids": [...]}`.
+///
+/// The whole body is checked before anything is stored (see `body`), so a 400 or 413
+/// stored nothing; a 201 means every document is stored. With an `Idempotency-Key` (or an
+/// `_id` in every document) a retry is safe: it answers the same 201 (see `idempotency`).
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, AppError> {
     check_json_content_type(&headers)?;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::BodyRead,
-    })?;
-    let (docs, many) = match document::parse_body(&body)? {
-        Payload::One(doc) => (vec![doc], false),
-        Payload::Many(docs) => (docs, true),
-    };
-    let ids: Vec<String> = state
-        .store
-        .insert(docs)
-        .await?
-        .iter()
-        .map(document::id_string)
-        .collect();
+    let key = IdempotencyKey::from_headers(&headers)?;
+    let body = read_body(&headers, body, state.body_timeout).await?;
+    // Held until the documents are stored: bounds the memory of all POSTs together.
+    let _budget = state.post_budget(body.len()).await;
+    // Parsing a megabyte takes milliseconds of CPU: off the threads that serve connections
+    // and run the database's time-outs.
+    let parse_key = key.clone();
+    let documents = tokio::task::spawn_blocking(move || body::parse(&body, parse_key.as_ref()))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the body parser panicked");
+            AppError::Internal
+        })??;
+    let ids: Vec<String> = documents.ids().map(|id| document::id_string(&id)).collect();
+    let retry_safe = documents.retry_safe();
+    let Documents {
+        docs,
+        origins,
+        many,
+    } = documents;
+    if let Err(e) = state.store.insert(docs).await {
+        let posted = Posted {
+            key: key.as_ref(),
+            ids: &ids,
+            origins: &origins,
+            many,
+            retry_safe,
+        };
+        return Err(posted.insert_failed(e));
+    }
     let body = if many {
         json!({ "ids": ids })
     } else {
         json!({ "id": ids.first() })
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// What was posted, for the answer to a failed insert.
+struct Posted<'a> {
+    key: Option<&'a IdempotencyKey>,
+    ids: &'a [String],
+    origins: &'a [IdOrigin],
+    many: bool,
+    retry_safe: bool,
+}
+
+impl Posted<'_> {
+    /// The answer to an insert that stopped: what is stored, and what the client can do.
+    fn insert_failed(&self, e: InsertError) -> AppError {
+        let element = |index: usize| self.many.then_some(index);
+        match e.error {
+            StoreError::Unavailable {
+                detail,
+                maybe_applied,
+            } => {
+                let stored = e.stored;
+                tracing::warn!(%detail, stored, maybe_applied, "database unavailable while storing");
+                if stored == 0 && !maybe_applied {
+                    AppError::NothingStored
+                } else {
+                    AppError::OutcomeUnknown {
+                        retry_safe: self.retry_safe,
+                    }
+                }
+            }
+            StoreError::DuplicateId { index } => match (self.origins[index], self.key) {
+                (IdOrigin::Key, Some(key)) => AppError::KeyReused {
+                    key: key.as_str().to_owned(),
+                    element: element(index),
+                    id: self.ids[index].clone(),
+                },
+                _ => AppError::IdConflict {
+                    element: element(index),
+                    id: self.ids[index].clone(),
+                },
+            },
+            StoreError::Rejected {
+                index,
+                code,
+                detail,
+            } => {
+                tracing::info!(index, code, %detail, "database rejected a document");
+                AppError::Rejected {
+                    element: element(index),
+                    code,
+                }
+            }
+            error => AppError::from(error),
+        }
+    }
+}
+
+/// Reads a whole body of at most [`body::MAX_BYTES`] within `deadline` (one deadline for the
+/// whole body, not per chunk: a client trickling a byte a second must not hold a connection
+/// and a buffer for days). A `Content-Length` over the limit is refused before reading.
+async fn read_body(headers: &HeaderMap, body: Body, deadline: Duration) -> Result<Bytes, AppError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > body::MAX_BYTES as u64) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let read = async {
+        let capacity = announced.map_or(0, |len| len as usize);
+        let mut buf = BytesMut::with_capacity(capacity);
+        let mut frames = body.into_data_stream();
+        while let Some(frame) = frames.next().await {
+            let frame = frame.map_err(|e| {
+                tracing::debug!(error = %e, "request body");
+                AppError::BodyRead
+            })?;
+            if buf.len() + frame.len() > body::MAX_BYTES {
+                return Err(AppError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&frame);
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| AppError::BodyTimeout(deadline))?
 }
 
 /// Accepts `application/json` (any parameters) and `application/<something>+json`.

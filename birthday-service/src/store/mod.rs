@@ -4,7 +4,7 @@
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
-use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
+use mongodb::bson::{RawDocumentBuf, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Cursor, Database};
@@ -26,6 +26,12 @@ pub const SLOW_LIMIT: Duration = Duration::from_secs(60);
 /// Documents per cursor batch: large enough to make round trips rare, small enough that a
 /// batch of typical documents stays well under a megabyte (memory stays flat while streaming).
 pub const BATCH_SIZE: u32 = 1000;
+/// Documents per insert command at most. The driver copies a batch into its message, so the
+/// batch bounds that copy; and a small insert finishes well within [`PATIENCE`] even on a
+/// busy SQLite-backed FerretDB, where a 1 MiB one could take seconds.
+pub const INSERT_BATCH: usize = 1000;
+/// BSON bytes per insert command at most (a batch always holds at least one document).
+pub const INSERT_BATCH_BYTES: usize = 256 * 1024;
 
 /// What went wrong in the database, sorted by what the client should be told.
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +39,13 @@ pub enum StoreError {
     #[error("invalid MongoDB connection string: {0}")]
     InvalidUri(#[source] mongodb::error::Error),
     /// Not reachable, not answering, or shutting down. The detail is for logs only.
+    /// `maybe_applied`: the operation may have reached the server and taken effect (its
+    /// answer was lost); false when it was never sent (no server could be selected).
     #[error("database unavailable: {detail}")]
-    Unavailable { detail: String },
-    /// Ordered insert stopped at element `index` because its `_id` exists; earlier ones are stored.
-    #[error("duplicate _id at element {index}")]
+    Unavailable { detail: String, maybe_applied: bool },
+    /// Ordered insert stopped at element `index` because a different document with its `_id`
+    /// is stored; earlier ones are stored.
+    #[error("a different document with the _id of element {index} is stored")]
     DuplicateId { index: usize },
     /// The server refused element `index` as a document (a bad `_id`, too deep, ...).
     #[error("element {index} rejected by the database (code {code}): {detail}")]
@@ -57,16 +66,24 @@ impl StoreError {
         // NotPrimaryOrSecondary, PrimarySteppedDown.
         const UNAVAILABLE_CODES: [i32; 9] = [6, 7, 89, 91, 11600, 10107, 13435, 13436, 189];
         match e.kind.as_ref() {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. }
-            | ErrorKind::Shutdown => StoreError::Unavailable {
-                detail: e.to_string(),
-            },
+            // Server selection comes before anything is sent (and a retryable write whose
+            // retry finds no server reports the first attempt's error, not this one).
+            ErrorKind::ServerSelection { .. } | ErrorKind::DnsResolve { .. } => {
+                StoreError::Unavailable {
+                    detail: e.to_string(),
+                    maybe_applied: false,
+                }
+            }
+            ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } | ErrorKind::Shutdown => {
+                StoreError::Unavailable {
+                    detail: e.to_string(),
+                    maybe_applied: true,
+                }
+            }
             ErrorKind::Command(c) if UNAVAILABLE_CODES.contains(&c.code) => {
                 StoreError::Unavailable {
                     detail: e.to_string(),
+                    maybe_applied: true,
                 }
             }
             ErrorKind::Write(WriteFailure::WriteError(w)) => write_error(0, w.code, &w.message),
@@ -77,6 +94,17 @@ impl StoreError {
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// Why [`Store::insert`] stopped: the first `stored` documents are stored for sure; of the
+/// rest, nothing is, except where `error` is [`StoreError::Unavailable`] with
+/// `maybe_applied` (the batch in flight may or may not have been written).
+#[derive(Debug, thiserror::Error)]
+#[error("insert stopped after {stored} stored documents: {error}")]
+pub struct InsertError {
+    pub stored: usize,
+    #[source]
+    pub error: StoreError,
 }
 
 fn write_error(index: usize, code: i32, message: &str) -> StoreError {
@@ -116,6 +144,7 @@ pub(crate) async fn patiently<T>(
         up = probe => if !matches!(up, Ok(true)) {
             return Err(StoreError::Unavailable {
                 detail: format!("{what}: no answer within {patience:?}, and no answer to ping"),
+                maybe_applied: true,
             });
         },
     }
@@ -124,6 +153,7 @@ pub(crate) async fn patiently<T>(
         Ok(result) => result.map_err(StoreError::from_driver),
         Err(_) => Err(StoreError::Unavailable {
             detail: format!("{what}: no answer within {SLOW_LIMIT:?}"),
+            maybe_applied: true,
         }),
     }
 }
@@ -133,7 +163,6 @@ pub(crate) async fn patiently<T>(
 pub struct Store {
     client: Client,
     db: Database,
-    docs: Collection<Document>,
     raw: Collection<RawDocumentBuf>,
 }
 
@@ -141,7 +170,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("db", &self.db.name())
-            .field("collection", &self.docs.name())
+            .field("collection", &self.raw.name())
             .finish()
     }
 }
@@ -166,31 +195,103 @@ impl Store {
         let db = client.database(database);
         Ok(Store {
             client,
-            docs: db.collection(collection),
             raw: db.collection(collection),
             db,
         })
     }
 
-    /// Stores documents as they are, in one ordered bulk insert; returns their ids in order.
-    pub async fn insert(&self, mut docs: Vec<Document>) -> Result<Vec<Bson>, StoreError> {
-        match docs.len() {
-            0 => Ok(Vec::new()),
-            1 => {
-                let doc = docs.pop().unwrap_or_default();
-                let result = self.patiently("insert", self.docs.insert_one(doc)).await?;
-                Ok(vec![result.inserted_id])
+    /// Stores documents as they are (each with its `_id` already), in order, in ordered
+    /// insert commands of at most [`INSERT_BATCH`] documents and [`INSERT_BATCH_BYTES`].
+    /// A batch is dropped once stored, so memory shrinks as the request proceeds. The first
+    /// failure stops it: the documents before the failing one are stored, the rest are not.
+    ///
+    /// A document whose `_id` is taken by an equal document counts as stored, and the insert
+    /// goes on after it: that is a retry of a request whose answer was lost (see
+    /// `idempotency`), which then answers like the original and stores only what is missing.
+    /// A different document under that `_id` stops it with [`StoreError::DuplicateId`].
+    pub async fn insert(&self, mut docs: Vec<RawDocumentBuf>) -> Result<(), InsertError> {
+        let mut offset = 0;
+        while !docs.is_empty() {
+            let mut bytes = 0;
+            let len = docs
+                .iter()
+                .take(INSERT_BATCH)
+                .take_while(|doc| {
+                    bytes += doc.as_bytes().len();
+                    bytes <= INSERT_BATCH_BYTES
+                })
+                .count()
+                .max(1);
+            let batch: Vec<RawDocumentBuf> = docs.drain(..len).collect();
+            // The first document of the batch not known to be stored.
+            let mut from = 0;
+            while from < batch.len() {
+                let error = match self
+                    .patiently("insert", self.raw.insert_many(&batch[from..]))
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(error) => error,
+                };
+                let (stored, error) = match error {
+                    StoreError::DuplicateId { index } => {
+                        let at = from + index;
+                        match self.stored_equal(&batch[at]).await {
+                            Ok(true) => {
+                                tracing::info!(
+                                    element = offset + at,
+                                    "document already stored (a retry): going on after it"
+                                );
+                                from = at + 1;
+                                continue;
+                            }
+                            Ok(false) => {
+                                (offset + at, StoreError::DuplicateId { index: offset + at })
+                            }
+                            Err(error) => (offset + at, error),
+                        }
+                    }
+                    StoreError::Rejected {
+                        index,
+                        code,
+                        detail,
+                    } => {
+                        let index = offset + from + index;
+                        (
+                            index,
+                            StoreError::Rejected {
+                                index,
+                                code,
+                                detail,
+                            },
+                        )
+                    }
+                    error => (offset + from, error),
+                };
+                return Err(InsertError { stored, error });
             }
-            n => {
-                let result = self
-                    .patiently("insert", self.docs.insert_many(docs))
-                    .await?;
-                let mut ids: Vec<(usize, Bson)> = result.inserted_ids.into_iter().collect();
-                ids.sort_unstable_by_key(|(i, _)| *i);
-                debug_assert_eq!(ids.len(), n);
-                Ok(ids.into_iter().map(|(_, id)| id).collect())
-            }
+            offset += len;
         }
+        Ok(())
+    }
+
+    /// Is a document equal to `doc` stored under its `_id`? Equal as documents (same fields
+    /// and values, numbers of the same type), so a server that moves `_id` to the front, as
+    /// MongoDB does, still counts as the same document.
+    async fn stored_equal(&self, doc: &RawDocumentBuf) -> Result<bool, StoreError> {
+        let posted = doc
+            .to_document()
+            .map_err(|e| StoreError::Other(mongodb::error::Error::custom(e)))?;
+        let Some(id) = posted.get("_id") else {
+            return Ok(false);
+        };
+        let found = self
+            .patiently("find", self.raw.find_one(doc! {"_id": id.clone()}))
+            .await?;
+        Ok(match found {
+            Some(stored) => stored.to_document().is_ok_and(|stored| stored == posted),
+            None => false,
+        })
     }
 
     /// A cursor over every document in the server's natural order (no sort: `_id` order
@@ -238,13 +339,8 @@ impl Store {
             tokio::time::timeout(ASK, build_info.into_future()).await,
             Ok(Ok(info)) if info.contains_key("ferretdbVersion")
         );
-        let Store {
-            client,
-            db,
-            docs,
-            raw,
-        } = self;
-        drop((admin, db, docs, raw));
+        let Store { client, db, raw } = self;
+        drop((admin, db, raw));
         if ferretdb {
             tracing::debug!("FerretDB: closing the driver without endSessions");
             // The last handle is never dropped, so the driver's drop hook never queues

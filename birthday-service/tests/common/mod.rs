@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use birthday_service::serve::serve;
 use birthday_service::{AppState, Store, app};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -62,9 +63,12 @@ pub async fn serve_in_process(uri: &str, collection: &str) -> InProcess {
         .expect("driver configuration");
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = app(AppState::new(store)).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(AppState::new(store));
     let task = tokio::spawn(async move {
-        axum::serve(listener, service).await.unwrap();
+        let header_timeout = Duration::from_secs(10);
+        serve(listener, app, header_timeout, std::future::pending())
+            .await
+            .unwrap();
     });
     InProcess {
         base: format!("http://{addr}"),
@@ -146,6 +150,27 @@ impl ServiceProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
+    }
+
+    /// Peak resident set size of the process so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// Resident set size now (`VmRSS`), in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"));
+        kib / 1024.0
     }
 
     /// Sends a signal by name (TERM, INT) to this process only, by its PID.
@@ -235,13 +260,25 @@ pub async fn get_json(client: &reqwest::Client, base: &str) -> Vec<serde_json::V
     r.json().await.expect("a JSON array")
 }
 
+/// What the proxy forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Forward,
+    /// Nothing, either way; new connections get no upstream (a vanished container).
+    Silent,
+    /// Requests reach the server, its replies are dropped: a write is done and its answer
+    /// lost (a server that dies right after committing, a network that fails one way).
+    DropReplies,
+}
+
 /// A TCP proxy in front of the database that can go silent: in "blackhole" mode it keeps
 /// every connection open and accepts new ones but forwards nothing, like a host whose
-/// container vanished without a reset. Restoring closes the connections that went silent
-/// (their protocol state is lost) and forwards again.
+/// container vanished without a reset; in "drop replies" mode it forwards requests but not
+/// the answers. Restoring closes the connections that went silent (their protocol state is
+/// lost) and forwards again.
 pub struct Proxy {
     pub addr: SocketAddr,
-    mode: tokio::sync::watch::Sender<(u64, bool)>,
+    mode: tokio::sync::watch::Sender<(u64, Mode)>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -249,7 +286,7 @@ impl Proxy {
     pub async fn start(upstream: SocketAddr) -> Proxy {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (mode, watch) = tokio::sync::watch::channel((0_u64, false));
+        let (mode, watch) = tokio::sync::watch::channel((0_u64, Mode::Forward));
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 tokio::spawn(pump(client, upstream, watch.clone()));
@@ -259,16 +296,21 @@ impl Proxy {
     }
 
     pub fn blackhole(&self) {
-        self.mode.send_modify(|(generation, silent)| {
-            *generation += 1;
-            *silent = true;
-        });
+        self.set(Mode::Silent);
+    }
+
+    pub fn drop_replies(&self) {
+        self.set(Mode::DropReplies);
     }
 
     pub fn restore(&self) {
-        self.mode.send_modify(|(generation, silent)| {
+        self.set(Mode::Forward);
+    }
+
+    fn set(&self, new: Mode) {
+        self.mode.send_modify(|(generation, mode)| {
             *generation += 1;
-            *silent = false;
+            *mode = new;
         });
     }
 }
@@ -282,12 +324,12 @@ impl Drop for Proxy {
 async fn pump(
     mut client: tokio::net::TcpStream,
     upstream: SocketAddr,
-    mut mode: tokio::sync::watch::Receiver<(u64, bool)>,
+    mut mode: tokio::sync::watch::Receiver<(u64, Mode)>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (born, silent) = *mode.borrow_and_update();
+    let (born, born_mode) = *mode.borrow_and_update();
     // A connection made while silent gets no upstream at all.
-    let mut server = if silent {
+    let mut server = if born_mode == Mode::Silent {
         None
     } else {
         match tokio::net::TcpStream::connect(upstream).await {
@@ -297,22 +339,22 @@ async fn pump(
     };
     let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
     loop {
-        // Forward only while the mode is still the one this connection was born in.
-        let current = *mode.borrow();
-        let forwarding = current.0 == born && !current.1;
-        if current.0 != born && !current.1 {
-            return; // restored after going silent: drop the stale connection
+        let (generation, current) = *mode.borrow();
+        if generation != born && current == Mode::Forward {
+            return; // restored after a fault: drop the stale connection
         }
+        let requests = current != Mode::Silent;
+        let replies = current == Mode::Forward;
         tokio::select! {
             n = client.read(&mut a) => {
                 let Ok(n @ 1..) = n else { return };
-                if forwarding && let Some(s) = server.as_mut() && s.write_all(&a[..n]).await.is_err() {
+                if requests && let Some(s) = server.as_mut() && s.write_all(&a[..n]).await.is_err() {
                     return;
                 }
             }
             n = async { match server.as_mut() { Some(s) => s.read(&mut b).await, None => std::future::pending().await } } => {
                 let Ok(n @ 1..) = n else { return };
-                if forwarding && client.write_all(&b[..n]).await.is_err() {
+                if replies && client.write_all(&b[..n]).await.is_err() {
                     return;
                 }
             }

@@ -9,6 +9,11 @@
 //! With `NETLAB_MONGO=docker` and a reachable Docker engine, a real `mongo` image is started
 //! through testcontainers instead; without an engine that path is skipped with a message on
 //! stderr and the local server is used.
+//!
+//! [`docker`] finds the engine of `scripts/docker-engine` and runs `docker` against it, for
+//! tests that compare netlab with Docker.
+
+pub mod docker;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

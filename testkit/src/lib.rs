@@ -6,9 +6,17 @@
 //! the data folder, also when the test panics. Tests that need a server and cannot get one
 //! fail with the reason: they never pass silently.
 //!
-//! With `NETLAB_MONGO=docker` and a reachable Docker engine, a real `mongo` image is started
-//! through testcontainers instead; without an engine that path is skipped with a message on
-//! stderr and the local server is used.
+//! With `NETLAB_MONGO=docker` and a reachable Docker engine (`DOCKER_HOST`, else
+//! `/var/run/docker.sock`), a container of `NETLAB_MONGO_IMAGE` (default `mongo:5.0.6`; CI
+//! uses the local `netlab/ferretdb` of `scripts/docker-engine images`) is started through
+//! testcontainers instead, on a mapped port, and is ready once it answers `ping`. Without an
+//! engine that path is skipped with a message on stderr and the local server is used;
+//! with `NETLAB_DOCKER_REQUIRE=1` (CI) a missing engine fails the test instead.
+//!
+//! [`docker`] finds the engine of `scripts/docker-engine` and runs `docker` against it, for
+//! tests that compare netlab with Docker.
+
+pub mod docker;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -20,15 +28,18 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
-use testcontainers::core::IntoContainerPort;
+use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, ImageExt};
-use testcontainers_modules::mongo::Mongo;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 /// How long a server may take from spawn to answering `ping`. FerretDB needs well under a
-/// second; the margin is for a loaded CI machine, and a Docker image pull.
+/// second; the margin is for a loaded CI machine.
 pub const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long creating and starting a container may take: it may pull the image first.
 const DOCKER_START_DEADLINE: Duration = Duration::from_secs(300);
+/// The image of `NETLAB_MONGO=docker` unless `NETLAB_MONGO_IMAGE` names another; the tag
+/// testcontainers-modules' `Mongo` used.
+pub const DEFAULT_MONGO_IMAGE: &str = "mongo:5.0.6";
 
 /// The repository's `scripts/mongo-server`, found from this crate's manifest folder so tests
 /// work from any current directory.
@@ -78,6 +89,13 @@ pub enum Error {
     Driver(#[from] mongodb::error::Error),
     #[error("docker (NETLAB_MONGO=docker): {0}")]
     Docker(#[from] testcontainers::TestcontainersError),
+    #[error(
+        "NETLAB_MONGO=docker with {}=1, but the Docker path cannot run: {reason}",
+        docker::REQUIRE_VAR
+    )]
+    DockerRequired { reason: String },
+    #[error("the container of {image} exited before answering ping; its output ends with:\n{tail}")]
+    ContainerExited { image: String, tail: String },
 }
 
 fn io_err(action: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
@@ -141,7 +159,7 @@ impl DataDir {
 
 enum Backend {
     Process { child: Option<Child> },
-    Docker(Box<ContainerAsync<Mongo>>),
+    Docker(Box<ContainerAsync<GenericImage>>),
 }
 
 /// A running MongoDB-compatible server for one test. Killed, and its data removed, on drop.
@@ -205,24 +223,39 @@ impl MongoServer {
         Ok(server)
     }
 
-    /// `NETLAB_MONGO=docker`: a `mongo` container, if a Docker engine answers.
+    /// `NETLAB_MONGO=docker`: a container of `NETLAB_MONGO_IMAGE`, if a Docker engine answers
+    /// and its published ports are reachable from here.
     async fn try_docker() -> Result<Option<Self>, Error> {
         if std::env::var("NETLAB_MONGO").as_deref() != Ok("docker") {
             return Ok(None);
         }
-        if let Some(reason) = docker_unavailable() {
+        let host = docker::docker_host();
+        if let Some(reason) = docker::unreachable(&host).or_else(docker::ports_unreachable) {
+            if docker::required() {
+                return Err(Error::DockerRequired { reason });
+            }
             static SAID: OnceLock<()> = OnceLock::new();
             SAID.get_or_init(|| visible_note(&format!(
                 "testkit: NETLAB_MONGO=docker skipped: {reason}; using scripts/mongo-server instead"
             )));
             return Ok(None);
         }
+        let image = std::env::var("NETLAB_MONGO_IMAGE")
+            .ok()
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| DEFAULT_MONGO_IMAGE.to_owned());
+        let (name, tag) = split_image(&image);
+        // A fixed host port (not one Docker picks) so that restart() keeps the address.
         let port = free_port().map_err(io_err("find a free loopback port"))?;
-        let container = Mongo::default()
+        // Readiness is our own `ping` below, the same for any image; no log line to wait for.
+        let container = GenericImage::new(name, tag)
+            .with_exposed_port(27017.tcp())
+            .with_wait_for(WaitFor::Nothing)
             .with_mapped_port(port, 27017.tcp())
             .with_startup_timeout(DOCKER_START_DEADLINE)
             .start()
             .await?;
+        tracing::info!(image = %image, id = container.id(), port, "started MongoDB-compatible container");
         let scratch = tempfile::Builder::new()
             .prefix("testkit-mongo.")
             .tempdir()
@@ -230,11 +263,11 @@ impl MongoServer {
         let mut server = MongoServer {
             backend: Backend::Docker(Box::new(container)),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-            data: DataDir::Borrowed(PathBuf::from("/data/db (in the container)")),
+            data: DataDir::Borrowed(PathBuf::from("(inside the container)")),
             scratch,
-            binary: PathBuf::from("docker image mongo"),
+            binary: PathBuf::from(format!("docker image {image}")),
         };
-        server.wait_ready(DOCKER_START_DEADLINE).await?;
+        server.wait_ready(START_DEADLINE).await?;
         Ok(Some(server))
     }
 
@@ -293,7 +326,7 @@ impl MongoServer {
             }
             Backend::Docker(container) => {
                 container.start().await?;
-                self.wait_ready(DOCKER_START_DEADLINE).await
+                self.wait_ready(START_DEADLINE).await
             }
         }
     }
@@ -344,7 +377,7 @@ impl MongoServer {
         // First the listening socket: cheap to poll, and once it accepts, the driver's first
         // connection succeeds instead of waiting for its 500 ms monitor back-off.
         loop {
-            self.check_alive()?;
+            self.check_alive().await?;
             if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
                 break;
             }
@@ -358,7 +391,7 @@ impl MongoServer {
         options.connect_timeout = Some(Duration::from_millis(500));
         let client = mongodb::Client::with_options(options)?;
         loop {
-            self.check_alive()?;
+            self.check_alive().await?;
             match client.database("admin").run_command(doc! {"ping": 1}).await {
                 Ok(_) => return Ok(()),
                 Err(e) if Instant::now() >= until => {
@@ -370,17 +403,33 @@ impl MongoServer {
         }
     }
 
-    /// Fails with the exit status and log when the server process has already exited.
-    fn check_alive(&mut self) -> Result<(), Error> {
-        if let Backend::Process { child: Some(child) } = &mut self.backend
-            && let Some(status) = child.try_wait().map_err(io_err("wait for the server"))?
-        {
-            return Err(Error::Exited {
-                binary: self.binary.clone(),
-                status,
-                log: self.log_path(),
-                tail: log_tail(&self.log_path()),
-            });
+    /// Fails with the exit status and log when the server process (or container) has
+    /// already exited.
+    async fn check_alive(&mut self) -> Result<(), Error> {
+        match &mut self.backend {
+            Backend::Process { child: Some(child) } => {
+                if let Some(status) = child.try_wait().map_err(io_err("wait for the server"))? {
+                    return Err(Error::Exited {
+                        binary: self.binary.clone(),
+                        status,
+                        log: self.log_path(),
+                        tail: log_tail(&self.log_path()),
+                    });
+                }
+            }
+            Backend::Process { child: None } => {}
+            Backend::Docker(container) => {
+                if !container.is_running().await? {
+                    let mut out = container.stdout_to_vec().await.unwrap_or_default();
+                    out.extend(container.stderr_to_vec().await.unwrap_or_default());
+                    let text = String::from_utf8_lossy(&out);
+                    let tail = text.get(text.len().saturating_sub(4000)..).unwrap_or(&text);
+                    return Err(Error::ContainerExited {
+                        image: self.binary.display().to_string(),
+                        tail: if tail.is_empty() { "(no output)" } else { tail }.to_owned(),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -436,21 +485,13 @@ fn log_tail(path: &Path) -> String {
     }
 }
 
-/// Why the Docker path cannot be used, or None when an engine answers.
-fn docker_unavailable() -> Option<String> {
-    if let Ok(host) = std::env::var("DOCKER_HOST") {
-        return match host.strip_prefix("unix://") {
-            Some(sock) => std::os::unix::net::UnixStream::connect(sock)
-                .err()
-                .map(|e| format!("DOCKER_HOST={host}: {e}")),
-            // tcp:// and others: let testcontainers try and report its own error.
-            None => None,
-        };
+/// `name[:tag]` of an image reference; the tag defaults to `latest`. A colon before the
+/// last slash belongs to a registry's port (`localhost:5000/mongo`), not to a tag.
+fn split_image(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
     }
-    let sock = "/var/run/docker.sock";
-    std::os::unix::net::UnixStream::connect(sock)
-        .err()
-        .map(|e| format!("no Docker engine at {sock} ({e})"))
 }
 
 /// Writes to the real stderr, bypassing the test harness's capture, so a skipped path is
@@ -477,6 +518,19 @@ mod tests {
         let port = free_port().unwrap();
         assert_ne!(port, 0);
         TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+    }
+
+    #[test]
+    fn image_references_split_into_name_and_tag() {
+        for (image, want) in [
+            ("mongo", ("mongo", "latest")),
+            ("mongo:5.0.6", ("mongo", "5.0.6")),
+            ("netlab/ferretdb:latest", ("netlab/ferretdb", "latest")),
+            ("localhost:5000/mongo", ("localhost:5000/mongo", "latest")),
+            ("localhost:5000/mongo:7", ("localhost:5000/mongo", "7")),
+        ] {
+            assert_eq!(split_image(image), want, "{image}");
+        }
     }
 
     #[test]

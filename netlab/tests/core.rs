@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{
-    child_named, lab, lab_name, publishes_every_port, shell, sleeper, wait_until, within,
+    freeze_child, lab, lab_name, publishes_every_port, shell, sleeper, wait_until, within,
 };
 use netlab::model::pipework::{PipeworkSpec, parse_address};
 use netlab::model::port::parse_expose;
@@ -403,21 +403,8 @@ fn info_and_down_do_not_wait_for_a_request_in_progress() {
         let name = name.clone();
         std::thread::spawn(move || Lab::open(&name)?.run(&publishes_every_port("all")))
     };
-    let mut nft = None;
-    wait_until(
-        "the supervisor to apply 65,535 published ports with nft",
-        Duration::from_secs(60),
-        || {
-            nft = child_named(sup, "nft");
-            nft.is_some() || busy.is_finished()
-        },
-    );
-    let nft = nft.expect("the run ended before its nft run could be caught");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(nft),
-        nix::sys::signal::Signal::SIGSTOP,
-    )
-    .expect("SIGSTOP nft");
+    let nft = freeze_child(sup, "nft", Duration::from_secs(60));
+    assert!(!busy.is_finished(), "the run ended before its nft could be frozen");
     // From here the run holds the lab lock until nft goes on, which it never does.
     let info = {
         let name = name.clone();

@@ -32,7 +32,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{child_named, lab_name, publishes_every_port, sleeper};
+use common::{lab_name, publishes_every_port, sleeper};
 use netlab::{Lab, LabSpec, outer_pid};
 
 /// Serialises the tests of this file: each one's snapshot must not see another's lab.
@@ -603,21 +603,7 @@ fn owner_killed_mid_request_leaves_nothing() {
     let sup = owner.supervisor();
     let (name, inner) = owner.ready();
     w.record_container(sup, &name, inner);
-    let mut nft = None;
-    common::wait_until(
-        "the supervisor to run nft for 65,535 ports",
-        STEP_DEADLINE,
-        || {
-            nft = child_named(sup, "nft");
-            nft.is_some()
-        },
-    );
-    let nft = nft.unwrap_or_default();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(nft),
-        nix::sys::signal::Signal::SIGSTOP,
-    )
-    .expect("SIGSTOP nft");
+    let nft = common::freeze_child(sup, "nft", STEP_DEADLINE);
     let seen = w.record_lab(sup);
     assert!(
         w.processes.iter().any(|p| p.pid == nft),

@@ -85,6 +85,42 @@ pub fn child_named(parent: i32, comm: &str) -> Option<i32> {
     })
 }
 
+/// Finds a child of `parent` named `comm` and freezes it with SIGSTOP, waiting up to
+/// `deadline` for one that is really stopped: the work may run several such children one
+/// after the other (nft in chunks), and one found a moment before it exits freezes
+/// nothing, so the state is checked (`T` in `/proc/PID/stat`) and the next one tried.
+pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
+    let mut frozen = None;
+    wait_until(&format!("a {comm} child of {parent} to freeze"), deadline, || {
+        let Some(pid) = child_named(parent, comm) else {
+            return false;
+        };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
+        // SIGSTOP takes effect asynchronously: look again until it shows, or the
+        // process is gone.
+        let state = |pid: i32| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+        };
+        let end = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < end {
+            match state(pid) {
+                Some('T') => {
+                    frozen = Some(pid);
+                    return true;
+                }
+                None | Some('Z') | Some('X') => return false,
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        false
+    });
+    frozen.unwrap_or_default()
+}
+
 /// A container that publishes all 65,535 ports (`-p 1-65535:1-65535`): long work for the
 /// supervisor, whose `nft` run for it can be caught and frozen.
 pub fn publishes_every_port(name: &str) -> ContainerSpec {

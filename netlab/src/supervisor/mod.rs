@@ -2,10 +2,14 @@
 //! namespace, holding every container's namespaces, and answering clients on the lab's
 //! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
 
+mod container;
 mod exit;
 mod lab;
+mod lan;
 mod logs;
+mod pipework;
 pub(crate) mod plan;
+mod publish;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};

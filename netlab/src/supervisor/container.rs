@@ -1,0 +1,555 @@
+//! Containers: `run` in three steps (checked and reserved under the lab lock, built
+//! without it, recorded under it again), their processes, states, signals and removal.
+//!
+//! A container is a network, UTS and mount namespace held by the supervisor's fds, with a
+//! veth whose `eth0` end is created directly inside it. Dropping a container closes its
+//! namespace fds, which removes its veth pair and addresses with it.
+
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+use super::exit::ExitWatch;
+use super::logs::Logs;
+use crate::error::{Error, Result};
+use crate::model::command::resolve_program;
+use crate::model::links::{self, LinkSpec, Linked, hosts_file};
+use crate::model::names::host_veth_name;
+use crate::model::net::{docker_mac, format_mac};
+use crate::model::{
+    ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
+    env,
+};
+use crate::net;
+use crate::sys::nsfd::{self, Namespaces, NsSetup};
+use crate::sys::reaper::Reaper;
+use crate::sys::rtnl::Rtnl;
+use crate::sys::spawn::{bad_workdir, spawn_in};
+
+use super::lab::{Lab, STATE_DIR, gone, now, poisoned};
+
+/// The part of a container that changes when its process starts and ends; the reaper
+/// thread updates it without taking the lab lock.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub status: ContainerStatus,
+    pub pid: i32,
+    pub exit_code: Option<i32>,
+    pub started: Option<u64>,
+    pub finished: Option<u64>,
+}
+
+pub struct Container {
+    pub spec: ContainerSpec,
+    pub id: String,
+    pub env: Vec<(String, String)>,
+    pub ip: Ipv4Addr,
+    pub mac: [u8; 6],
+    pub host_veth: String,
+    pub created: u64,
+    pub ns: Namespaces,
+    pub run: Arc<Mutex<RunState>>,
+    /// Tells waiters that the process ended (the value is the run's exit code).
+    pub exited: ExitWatch,
+    pub logs: Arc<Logs>,
+    pub dir: PathBuf,
+    pub links: Vec<LinkSpec>,
+    /// Exposed ports: `--expose` plus the container ports of `-p`.
+    pub expose: Vec<ExposedPort>,
+    pub ports: Vec<PortBinding>,
+    pub pipework: Vec<PipeworkIf>,
+}
+
+impl std::fmt::Debug for Container {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Container")
+            .field("name", &self.spec.name)
+            .field("ip", &self.ip)
+            .finish()
+    }
+}
+
+/// What building a container needs from the lab, cloned out of it so that building runs
+/// without the lab lock.
+#[derive(Clone)]
+pub struct Builder {
+    pub reaper: Arc<Reaper>,
+    pub bridge_index: u32,
+    pub bip: Ipv4Net,
+}
+
+/// A `run` that passed step 1.
+pub struct Prepared {
+    pub spec: ContainerSpec,
+    pub env: Vec<(String, String)>,
+    pub ip: Ipv4Addr,
+    pub link_hosts: Vec<String>,
+    pub expose: Vec<ExposedPort>,
+    pub ports: Vec<PortBinding>,
+    pub builder: Builder,
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 32];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_err()
+    {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes[..16].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Lab {
+    /// `docker run -d`: validate, allocate, build the namespaces and veth, start.
+    /// `docker run -d`, step 1 of 3, under the lab lock: validate everything, resolve links
+    /// and ports, reserve the name and an address. Step 2 ([`Lab::create`]) runs without
+    /// the lock; step 3 ([`Lab::finish_run`]) takes it again.
+    pub fn prepare_run(&mut self, spec: ContainerSpec) -> Result<Prepared> {
+        spec.validate()?;
+        if self.containers.contains_key(&spec.name) || self.pending.contains(&spec.name) {
+            return Err(Error::DuplicateName {
+                lab: self.spec.name.clone(),
+                name: spec.name.clone(),
+            });
+        }
+        let (link_env, link_hosts) = self.resolve_links(&spec)?;
+        let given: Vec<(String, String)> = link_env
+            .into_iter()
+            .chain(spec.env.iter().cloned())
+            .collect();
+        let env = env::compose(&given, spec.hostname());
+        let path = env::lookup(&env, "PATH").unwrap_or_default().to_string();
+        if let Some(p) = spec.command.program() {
+            resolve_program(&p, &path)?;
+        }
+        let expose = spec.exposed_ports();
+        let ports = self.resolve_ports(&spec)?;
+        if !ports.is_empty() {
+            self.firewall()?;
+        }
+        let ip = self.ipam.allocate(&format!("container {}", spec.name))?;
+        self.pending.insert(spec.name.clone());
+        let builder = Builder {
+            reaper: self.reaper.clone(),
+            bridge_index: self.bridge_index,
+            bip: self.spec.bip,
+        };
+        Ok(Prepared {
+            spec,
+            env,
+            ip,
+            link_hosts,
+            expose,
+            ports,
+            builder,
+        })
+    }
+
+    /// Step 3 of `run`: records the built and started container (and its published ports),
+    /// or releases what step 1 reserved when step 2 failed.
+    pub fn finish_run(&mut self, p: Prepared, built: Result<Container>) -> Result<ContainerState> {
+        self.pending.remove(&p.spec.name);
+        let mut c = match built {
+            Ok(c) => c,
+            Err(e) => {
+                self.ipam.release(p.ip);
+                return Err(e);
+            }
+        };
+        c.expose = p.expose;
+        c.ports = p.ports;
+        let name = c.spec.name.clone();
+        let publishes = !c.ports.is_empty();
+        self.order.push(name.clone());
+        self.containers.insert(name.clone(), c);
+        self.refresh_summary();
+        if publishes && let Err(e) = self.apply_firewall() {
+            self.remove(&name);
+            return Err(e);
+        }
+        self.state(&name)
+    }
+
+    /// Docker's link variables and hosts lines for every `--link`; each linked container
+    /// must exist and run.
+    fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
+        let (mut env, mut hosts) = (vec![], vec![]);
+        for l in &spec.links {
+            let target = self
+                .containers
+                .get(&l.name)
+                .ok_or_else(|| Error::UnknownContainer {
+                    lab: self.spec.name.clone(),
+                    name: l.name.clone(),
+                })?;
+            if target
+                .run
+                .lock()
+                .map(|r| r.status != ContainerStatus::Running)
+                .unwrap_or(true)
+            {
+                return Err(Error::BadState {
+                    name: l.name.clone(),
+                    problem: format!(
+                        "is not running, so --link {}:{} cannot use it",
+                        l.name, l.alias
+                    ),
+                    fix: format!("start it first with `netlab start {}`", l.name),
+                });
+            }
+            let linked = Linked {
+                name: &target.spec.name,
+                hostname: target.spec.hostname(),
+                ip: target.ip,
+                ports: &target.expose,
+                env: &target.spec.env,
+            };
+            env.extend(links::link_env(&spec.name, &l.alias, &linked));
+            hosts.push(links::hosts_entry(&l.alias, &linked));
+        }
+        Ok((env, hosts))
+    }
+
+    /// Builds a container's namespaces and network and starts its process; runs without
+    /// the lab lock (see [`Lab::prepare_run`]), so several containers come up at once.
+    ///
+    /// All of it happens on the one thread that creates the namespaces, with blocking
+    /// netlink batches and no runtime round trips: `ip link add HOST type veth peer name
+    /// eth0 netns C address MAC; ip link set HOST master docker0 up` from the lab host,
+    /// then inside the container `ip link set lo up; ip link set eth0 up; ip addr add
+    /// IP/PREFIX dev eth0; ip route add default via BRIDGE-IP` in one write, then the
+    /// process starts right there. Bridge hairpin mode is set only on the veth of a
+    /// container that publishes ports: only such a container can send traffic that comes
+    /// back by its own bridge port (to itself through the host's published port).
+    pub fn create(
+        b: &Builder,
+        spec: ContainerSpec,
+        env: Vec<(String, String)>,
+        ip: Ipv4Addr,
+        link_hosts: &[String],
+        hairpin: bool,
+    ) -> Result<Container> {
+        let dir = PathBuf::from(STATE_DIR).join(&spec.name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
+        let hosts = dir.join("hosts");
+        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), link_hosts))
+            .map_err(|e| Error::io("write hosts file", &e))?;
+        let setup = NsSetup {
+            hostname: spec.hostname().to_string(),
+            binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
+        };
+        // Opened here, in the lab host's namespace, before the thread leaves it.
+        let mut host = Rtnl::open()?;
+        let mac = docker_mac(ip);
+        nsfd::create(&setup, |ns| {
+            let host_veth = add_container_veth(&mut host, &spec.name, &ns, mac, b.bridge_index)?;
+            let c = Container {
+                id: random_id(),
+                env,
+                ip,
+                mac,
+                host_veth,
+                created: now(),
+                ns,
+                run: Arc::new(Mutex::new(RunState {
+                    status: ContainerStatus::Created,
+                    pid: 0,
+                    exit_code: None,
+                    started: None,
+                    finished: None,
+                })),
+                exited: ExitWatch::default(),
+                logs: Arc::new(Logs::default()),
+                dir,
+                links: spec.links.clone(),
+                expose: spec.expose.clone(),
+                ports: vec![],
+                pipework: vec![],
+                spec,
+            };
+            let started = wire_inside(ip, b.bip)
+                .and_then(|()| match hairpin {
+                    true => set_hairpin(&mut host, &c.host_veth),
+                    false => Ok(()),
+                })
+                // This thread is in the container's namespaces already: the process starts
+                // from here.
+                .and_then(|()| start(&b.reaper, &c, None));
+            if let Err(e) = started {
+                // Frees the veth's name at once; the namespaces go when `c` drops.
+                let _ = net::link::delete(&mut host, &c.host_veth);
+                return Err(e);
+            }
+            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
+            Ok(c)
+        })
+    }
+
+    /// Starts the container's main process (`docker start`).
+    pub fn start(&self, name: &str) -> Result<()> {
+        let c = self.get(name)?;
+        start(&self.reaper, c, Some(&c.ns))
+    }
+
+    pub fn state(&self, name: &str) -> Result<ContainerState> {
+        let c = self.get(name)?;
+        let r = c.run.lock().map_err(|_| poisoned())?.clone();
+        Ok(ContainerState {
+            id: c.id.clone(),
+            name: c.spec.name.clone(),
+            hostname: c.spec.hostname().to_string(),
+            env: c.env.clone(),
+            command: c.spec.command.clone(),
+            expose: c.expose.clone(),
+            status: r.status,
+            pid: r.pid,
+            exit_code: r.exit_code,
+            ip: c.ip,
+            prefix: self.spec.bip.prefix,
+            gateway: self.spec.bip.addr,
+            mac: format_mac(&c.mac),
+            host_veth: c.host_veth.clone(),
+            created: c.created,
+            started: r.started,
+            finished: r.finished,
+            links: c.links.clone(),
+            ports: c.ports.clone(),
+            pipework: c.pipework.clone(),
+        })
+    }
+
+    pub fn list(&self, all: bool) -> Result<Vec<ContainerState>> {
+        let mut out = Vec::new();
+        for name in &self.order {
+            let s = self.state(name)?;
+            if all || s.status == ContainerStatus::Running {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A receiver that yields once the container's current run has ended.
+    pub fn exit_watch(&self, name: &str) -> Result<ExitWatch> {
+        Ok(self.get(name)?.exited.clone())
+    }
+
+    /// Sends `sig` to the container's process group and, for SIGKILL, to every other
+    /// process in its network namespace (daemons that left the group), like Docker does
+    /// with the container's cgroup.
+    pub fn signal(&self, name: &str, sig: Signal) -> Result<()> {
+        let c = self.get(name)?;
+        let pid = c.run.lock().map_err(|_| poisoned())?.pid;
+        if pid > 0 {
+            let _ = killpg(Pid::from_raw(pid), sig).or_else(|_| kill(Pid::from_raw(pid), sig));
+        }
+        if sig == Signal::SIGKILL {
+            kill_netns_members(&c.ns.net);
+        }
+        Ok(())
+    }
+
+    /// Removes a container: `ip link del` of its host-side veth (so its name and address
+    /// are free when `rm` returns; namespace teardown alone is asynchronous), then its
+    /// namespaces close.
+    pub fn remove(&mut self, name: &str) {
+        if let Some(c) = self.containers.remove(name) {
+            kill_netns_members(&c.ns.net);
+            if let Err(e) = net::link::delete(&mut self.host, &c.host_veth) {
+                tracing::warn!("{e}");
+            }
+            for p in &c.pipework {
+                self.ipam.release(p.addr.addr);
+                if let Err(e) = net::link::delete(&mut self.host, &p.host_ifname) {
+                    tracing::warn!("{e}");
+                }
+            }
+            if !c.ports.is_empty()
+                && let Err(e) = self.apply_firewall()
+            {
+                tracing::warn!("{e}");
+            }
+            self.ipam.release(c.ip);
+            self.order.retain(|n| n != name);
+            self.refresh_summary();
+            let _ = std::fs::remove_dir_all(&c.dir);
+            tracing::info!(container = %name, "container removed");
+        }
+    }
+}
+
+/// A new container's link variables and its `/etc/hosts` lines for the linked containers.
+type LinkResolution = (Vec<(String, String)>, Vec<String>);
+
+/// SIGKILLs every process whose network namespace is `net` (the lab's own /proc shows only
+/// the lab's processes).
+pub fn kill_netns_members(net: &OwnedFd) {
+    let Ok(meta) = nix::sys::stat::fstat(net) else {
+        return;
+    };
+    let ino = meta.st_ino;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == 1 {
+            continue;
+        }
+        let same = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m) == ino);
+        if same.unwrap_or(false) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// Starts a container's main process in its namespaces `ns` (`None`: the calling thread is
+/// in them already), outside the lab lock when called from `run`, under it for `docker
+/// start`.
+fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> {
+    let name = c.spec.name.as_str();
+    {
+        let run = c.run.lock().map_err(|_| poisoned())?;
+        if run.status == ContainerStatus::Running {
+            return Err(Error::BadState {
+                name: name.into(),
+                problem: "is running already".into(),
+                fix: "stop it first with `netlab stop`".into(),
+            });
+        }
+    }
+    let path = env::lookup(&c.env, "PATH").unwrap_or_default();
+    let argv = c.spec.command.argv();
+    let program = resolve_program(&argv[0], path)?;
+    let mut cmd = Command::new(&program);
+    cmd.arg0(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .envs(c.env.iter().cloned());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
+    {
+        let mut r = c.run.lock().map_err(|_| poisoned())?;
+        *r = RunState {
+            status: ContainerStatus::Running,
+            pid: 0,
+            exit_code: None,
+            started: Some(now()),
+            finished: None,
+        };
+    }
+    c.exited.reset();
+    let run = c.run.clone();
+    let exited = c.exited.clone();
+    let cname = name.to_string();
+    let spawned = reaper.spawn(
+        || {
+            let child = spawn_in(cmd, ns, Some(workdir))?;
+            let pid = child.id() as i32;
+            // Still under the reaper's lock: the exit callback cannot run before this.
+            if let Ok(mut r) = c.run.lock() {
+                r.pid = pid;
+            }
+            Ok((pid, child))
+        },
+        move |code| {
+            if let Ok(mut r) = run.lock() {
+                r.status = ContainerStatus::Exited;
+                r.exit_code = Some(code);
+                r.finished = Some(now());
+                r.pid = 0;
+            }
+            tracing::info!(container = %cname, code, "container exited");
+            exited.set(code);
+        },
+    );
+    let (pid, mut child) = match spawned {
+        Ok(x) => x,
+        Err(e) => {
+            if let Ok(mut r) = c.run.lock() {
+                r.status = ContainerStatus::Exited;
+                r.exit_code = Some(127);
+                r.finished = Some(now());
+            }
+            if let Some(w) = bad_workdir(&e) {
+                return Err(Error::spec(
+                    "--workdir",
+                    &w.dir,
+                    format!(
+                        "{} in container {name}, which sees this machine's files; create it or give another directory with -w",
+                        w.problem
+                    ),
+                ));
+            }
+            return Err(Error::kernel_io("start", format!("container {name}"), &e));
+        }
+    };
+    if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
+        c.logs.attach(out, err);
+    }
+    tracing::info!(container = %name, pid, "container started");
+    Ok(())
+}
+
+/// Creates the container's veth from the lab host (`HOST` on the bridge, `eth0` with its
+/// MAC in the container, both up) under the first free host-side name; returns that name.
+fn add_container_veth(
+    host: &mut Rtnl,
+    container: &str,
+    ns: &Namespaces,
+    mac: [u8; 6],
+    bridge: u32,
+) -> Result<String> {
+    let mut salt = 0;
+    loop {
+        let name = host_veth_name(container, salt);
+        let req = net::link::add_veth_into(&name, "eth0", &ns.net, Some(mac), Some(bridge));
+        match host.batch(vec![req]) {
+            // Another container's veth has that name (names are a hash of the container's).
+            Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(name),
+        }
+    }
+}
+
+/// Inside the container, in one batch: `ip link set lo up; ip link set eth0 up; ip addr
+/// add IP/PREFIX dev eth0; ip route add default via GW`.
+fn wire_inside(ip: Ipv4Addr, bip: Ipv4Net) -> Result<()> {
+    let eth0 = nix::net::if_::if_nametoindex("eth0")
+        .map_err(|e| Error::kernel("ip link show", "eth0 in the container", e))?;
+    let addr = Ipv4Net {
+        addr: ip,
+        prefix: bip.prefix,
+    };
+    Rtnl::open()?.batch(vec![
+        net::link::set_up(1, "lo"),
+        net::link::set_up(eth0, "eth0"),
+        net::addr::add(eth0, addr, "eth0"),
+        net::route::add_default(bip.addr),
+    ])
+}
+
+/// `ip link set dev HOST type bridge_slave hairpin on`, from the lab host.
+fn set_hairpin(host: &mut Rtnl, veth: &str) -> Result<()> {
+    let index = net::link::index(host, veth)?.ok_or_else(|| gone(veth))?;
+    host.batch(vec![net::link::set_hairpin(index, veth)])
+}

@@ -101,6 +101,22 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
 }
 
 impl PipeworkSpec {
+    /// `pipework BRIDGE CONTAINER IP/PREFIX[@GATEWAY]`: an interface on `bridge` for
+    /// `container` with pipework's address syntax (see [`parse_address`]); the interface
+    /// names and the MAC are left to the defaults, set the fields for `-i`, `-l` and MAC.
+    pub fn new(bridge: &str, container: &str, address: &str) -> Result<Self> {
+        let (addr, gateway) = parse_address(address)?;
+        Ok(PipeworkSpec {
+            bridge: bridge.into(),
+            ifname: None,
+            host_ifname: None,
+            container: container.into(),
+            addr,
+            gateway,
+            mac: None,
+        })
+    }
+
     pub fn validate(&self) -> Result<()> {
         validate_ifname(&self.bridge)?;
         validate_container_name(&self.container)?;

@@ -135,15 +135,6 @@ pub fn del_by_name_req(name: &str) -> Request {
     )
 }
 
-/// `ip link add A type veth peer name B` with both ends here.
-pub async fn add_veth(h: &Handle, a: &str, b: &str) -> Result<()> {
-    h.link()
-        .add(LinkVeth::new(a, b).build())
-        .execute()
-        .await
-        .map_err(|e| Error::netlink("ip link add type veth", format!("{a} (peer {b})"), e))
-}
-
 /// `ip link set dev INDEX up`.
 pub async fn set_up(h: &Handle, index: u32, what: &str) -> Result<()> {
     h.link()

@@ -89,7 +89,7 @@ pub fn child_named(parent: i32, comm: &str) -> Option<i32> {
 /// supervisor, whose `nft` run for it can be caught and frozen.
 pub fn publishes_every_port(name: &str) -> ContainerSpec {
     let mut spec = sleeper(name);
-    spec.publish = netlab::model::publish::parse_publish("1-65535:1-65535").unwrap();
+    spec.publish = netlab::parse_publish("1-65535:1-65535").unwrap();
     spec
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Everything that can go wrong in netlab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Error {
     /// A name of a lab, container or interface breaks the naming rules.
     #[error("invalid {what} name {}: {reason}", quote(name))]
@@ -164,7 +165,7 @@ fn hint(errno: i32) -> &'static str {
 
 impl Error {
     /// A failed kernel call: `op` is what we did (`ip link add`), `object` what it was on.
-    pub fn kernel(op: impl Into<String>, object: impl Into<String>, errno: nix::Error) -> Self {
+    pub(crate) fn kernel(op: impl Into<String>, object: impl Into<String>, errno: nix::Error) -> Self {
         Error::Kernel {
             op: op.into(),
             object: object.into(),
@@ -174,7 +175,7 @@ impl Error {
     }
 
     /// A failed `std::io` call on a kernel object.
-    pub fn kernel_io(
+    pub(crate) fn kernel_io(
         op: impl Into<String>,
         object: impl Into<String>,
         err: &std::io::Error,
@@ -188,7 +189,7 @@ impl Error {
     }
 
     /// A failed rtnetlink request.
-    pub fn netlink(
+    pub(crate) fn netlink(
         op: impl Into<String>,
         object: impl Into<String>,
         err: rtnetlink::Error,
@@ -210,14 +211,14 @@ impl Error {
         }
     }
 
-    pub fn io(op: impl Into<String>, err: &std::io::Error) -> Self {
+    pub(crate) fn io(op: impl Into<String>, err: &std::io::Error) -> Self {
         Error::Io {
             op: op.into(),
             message: err.to_string(),
         }
     }
 
-    pub fn spec(
+    pub(crate) fn spec(
         what: impl Into<String>,
         value: impl Into<String>,
         reason: impl Into<String>,

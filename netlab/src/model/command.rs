@@ -50,7 +50,7 @@ impl CommandSpec {
     }
 
     /// Docker's `Config.Cmd` view.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             CommandSpec::Shell(s) => s.clone(),
             CommandSpec::Exec(v) => v.join(" "),
@@ -59,7 +59,7 @@ impl CommandSpec {
 
     /// The program that must exist for the command to start, when it can be known without
     /// running a shell: exec form's first word, or a shell string's plain first word.
-    pub fn program(&self) -> Option<String> {
+    pub(crate) fn program(&self) -> Option<String> {
         match self {
             CommandSpec::Exec(v) => v.first().cloned(),
             CommandSpec::Shell(s) => {

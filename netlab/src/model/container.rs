@@ -78,7 +78,7 @@ impl ContainerSpec {
 
     /// The exposed ports as Docker counts them: `--expose` plus every published container
     /// port, in that order, without repeats.
-    pub fn exposed_ports(&self) -> Vec<ExposedPort> {
+    pub(crate) fn exposed_ports(&self) -> Vec<ExposedPort> {
         let mut seen = std::collections::HashSet::new();
         let published = self.publish.iter().map(|b| ExposedPort {
             port: b.container_port,
@@ -94,7 +94,7 @@ impl ContainerSpec {
 
     /// The bindings a run asks for: `-p` as given, then with `-P` every exposed port not
     /// published already, on a host port the lab chooses. The lab and the graph both use it.
-    pub fn wanted_bindings(&self) -> Vec<PortBinding> {
+    pub(crate) fn wanted_bindings(&self) -> Vec<PortBinding> {
         let mut wanted = self.publish.clone();
         if self.publish_all {
             let published: std::collections::HashSet<ExposedPort> = self

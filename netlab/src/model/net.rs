@@ -62,7 +62,7 @@ impl Ipv4Net {
     }
 
     /// Parses `A.B.C.D/N`; `what` names the option in the error (`--bip`).
-    pub fn parse_as(what: &str, s: &str) -> Result<Self> {
+    pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
         let (a, p) = s.split_once('/').ok_or_else(|| {
             Error::spec(
                 what,
@@ -110,7 +110,7 @@ impl Ipv4Net {
     /// Why this address cannot be an interface's own address in its network, if it
     /// cannot: the rule for `--bip`, pipework, the uplink and LAN machines. The network
     /// and broadcast addresses count only for prefixes up to /30 (a /31 has neither).
-    pub fn host_address_problem(&self) -> Option<String> {
+    pub(crate) fn host_address_problem(&self) -> Option<String> {
         let a = self.addr;
         let first = a.octets()[0];
         let fixed = match () {

@@ -22,7 +22,7 @@ pub struct PortBinding {
 
 impl PortBinding {
     /// Docker's `HostIp` (`0.0.0.0` for every address of the host).
-    pub fn host_ip_text(&self) -> String {
+    pub(crate) fn host_ip_text(&self) -> String {
         self.host_ip
             .map(|i| i.to_string())
             .unwrap_or_else(|| "0.0.0.0".into())
@@ -30,13 +30,14 @@ impl PortBinding {
 
     /// The one host address this binding listens on; `None` for every address (`0.0.0.0`
     /// counts as every address, as in Docker).
-    pub fn scope(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn scope(&self) -> Option<Ipv4Addr> {
         self.host_ip.filter(|ip| !ip.is_unspecified())
     }
 
     /// Two bindings compete for the same host port (same protocol and port, and address
     /// sets that overlap: equal, or one of them is every address).
-    pub fn conflicts_with(&self, other: &PortBinding) -> bool {
+    #[cfg(test)]
+    pub(crate) fn conflicts_with(&self, other: &PortBinding) -> bool {
         self.proto == other.proto
             && self.host_port.is_some()
             && self.host_port == other.host_port
@@ -62,7 +63,7 @@ impl fmt::Display for PortBinding {
 }
 
 /// The host ports published in a lab, indexed so that checking a binding costs the same
-/// whatever the number of ports: the rule is [`PortBinding::conflicts_with`], but looked up
+/// whatever the number of ports: the rule is `PortBinding::conflicts_with` (the tests' oracle), but looked up
 /// instead of compared with every binding in turn (which made `-p 1-65535` cubic).
 #[derive(Debug, Default)]
 pub struct HostPorts {

@@ -11,12 +11,19 @@ use serde::{Deserialize, Serialize};
 use super::port::{Proto, parse_range};
 use crate::error::{Error, Result, quote};
 
-/// One published port; `host_port` is `None` until the lab picks a free ephemeral port.
+/// One published port: traffic to the lab host's `host_ip:host_port` goes to the
+/// container's `container_port`. `host_port` is `None` until the lab picks a free
+/// ephemeral port; [`ContainerState::ports`](crate::ContainerState::ports) has the port it
+/// picked. Parse Docker's `-p` syntax with [`parse_publish`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortBinding {
+    /// The lab host's address to listen on; `None` for every address (`0.0.0.0`).
     pub host_ip: Option<Ipv4Addr>,
+    /// The lab host's port; `None` asks the lab for a free one.
     pub host_port: Option<u16>,
+    /// The container's port.
     pub container_port: u16,
+    /// Its protocol.
     pub proto: Proto,
 }
 
@@ -76,6 +83,7 @@ pub struct HostPorts {
 }
 
 impl HostPorts {
+    /// No port published yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -167,7 +175,16 @@ pub fn choose_host_ports(
     Ok(out)
 }
 
-/// Parses one `-p` value into one binding per port.
+/// Parses one `-p` value, in any of Docker's forms, into one binding per port. Put the
+/// result in [`ContainerSpec::publish`](crate::ContainerSpec::publish); the published port
+/// is reachable on the lab host (e.g. from [`Target::Host`](crate::Target::Host)).
+///
+/// ```
+/// let b = netlab::parse_publish("127.0.0.1:8080:80")?;
+/// assert_eq!((b[0].host_port, b[0].container_port), (Some(8080), 80));
+/// assert_eq!(netlab::parse_publish("8000-8002:9000-9002/udp")?.len(), 3);
+/// # Ok::<(), netlab::Error>(())
+/// ```
 pub fn parse_publish(s: &str) -> Result<Vec<PortBinding>> {
     let err = |reason: &str| Error::spec("-p", s, reason);
     let (spec, proto) = match s.rsplit_once('/') {

@@ -71,7 +71,7 @@ fn main() {
     let root = nix::unistd::getuid().is_root();
     println!(
         "netlab lab bring-up benchmark: {} as {}, sizes {sizes:?}, {reps} netlab rounds, {ip_reps} ip rounds",
-        netlab::client::netlab_bin()
+        netlab::netlab_bin()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|e| fail(&format!("no netlab binary: {e}"))),
         if root { "root" } else { "an unprivileged user" },

@@ -13,10 +13,8 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use netlab::Lab;
-use netlab::firewall::{Forward, LabNat, ruleset};
-use netlab::model::publish::{HostPorts, choose_host_ports, parse_publish};
-use netlab::model::{CommandSpec, ContainerSpec, LabSpec, Proto};
+use netlab::bench_internals::{Forward, HostPorts, LabNat, choose_host_ports, ruleset};
+use netlab::{CommandSpec, ContainerSpec, Lab, LabSpec, Proto, parse_publish};
 
 const ROUNDS: usize = 5;
 

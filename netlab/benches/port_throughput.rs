@@ -13,9 +13,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use netlab::model::publish::parse_publish;
-use netlab::model::{CommandSpec, ContainerSpec, LabSpec, LanNode, Uplink};
-use netlab::{Lab, Target};
+use netlab::{CommandSpec, ContainerSpec, Lab, LabSpec, LanNode, Target, Uplink, parse_publish};
 
 const PORT: u16 = 5001;
 const PUBLISHED: u16 = 15001;

@@ -1,5 +1,5 @@
 //! The library API: create, use and end labs. The CLI is a thin layer over this, and tests
-//! use it directly.
+//! use it directly; [`crate`]'s documentation is the user's guide to it.
 //!
 //! A `Lab` talks to the lab's supervisor over the lab's control socket. An owned lab (from
 //! [`Lab::create`]) ends when its `Lab` is dropped and also, because the supervisor watches
@@ -18,7 +18,19 @@ use crate::model::{ContainerSpec, ContainerState, LabSpec};
 use crate::proto::{LabInfo, Request, Response, Target};
 use crate::sys::{ctl, fdpass, launch, terminal};
 
-/// A lab, seen from a client.
+/// A lab, seen from a client: the handle every operation goes through.
+///
+/// A lab is a supervisor process that owns the lab's namespaces; a `Lab` talks to it over
+/// the lab's control socket, so several handles (in this process or others of the same
+/// user) can use one lab at once. Get one from [`Lab::create`] (a new lab that this handle
+/// owns: it ends when the handle is dropped or this process dies), [`Lab::open`] (an
+/// existing lab, e.g. one made with `netlab lab create`) or [`scenario::up`].
+///
+/// Methods are named after the Docker commands they reproduce (`run`, `ps`, `exec`,
+/// `inspect`, `stop`, `rm`, `logs`) and after pipework; each is one request, answered
+/// when the lab has done it, so no sleeping or polling is needed afterwards.
+///
+/// [`scenario::up`]: crate::scenario::up
 #[derive(Debug)]
 pub struct Lab {
     name: String,
@@ -30,15 +42,19 @@ pub struct Lab {
     supervisor_pid: i32,
 }
 
-/// What a finished `exec` produced.
+/// What a finished [`Lab::exec`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
+    /// The exit code; 128 + N when signal N ended the process.
     pub code: i32,
+    /// Everything it wrote to stdout.
     pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
     pub stderr: Vec<u8>,
 }
 
 impl Output {
+    /// `stdout` as text (invalid UTF-8 replaced), for assertions and printing.
     pub fn stdout_str(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
@@ -48,9 +64,15 @@ fn uid() -> u32 {
     nix::unistd::getuid().as_raw()
 }
 
-/// The `netlab` binary that runs supervisors: `$NETLAB_BIN`, this very program when it is
-/// netlab, a `netlab` next to it or one directory up (tests run from `target/*/deps`),
-/// else `netlab` on PATH.
+/// The `netlab` binary that runs supervisors, found in this order: `$NETLAB_BIN`; this
+/// very program when it is named `netlab`; a `netlab` next to this program or one
+/// directory up (netlab's own tests run from `target/*/deps`, its examples from
+/// `target/*/examples`); else `netlab` on `PATH`.
+///
+/// [`Lab::create`] calls it; call it yourself to fail early with a clear message. A crate
+/// that uses netlab as a dev-dependency does not get the binary built by cargo: install it
+/// (`cargo install --path PATH/TO/netlab`) or point `NETLAB_BIN` at one (see the crate
+/// documentation).
 pub fn netlab_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("NETLAB_BIN") {
         return Ok(PathBuf::from(p));
@@ -76,7 +98,8 @@ pub fn netlab_bin() -> Result<PathBuf> {
 
 impl Lab {
     /// Creates a lab owned by this handle: it ends when the handle is dropped or this
-    /// process dies.
+    /// process dies. The spec is checked first ([`Error::InvalidSpec`], ...); a lab of this
+    /// user with the same name gives [`Error::LabExists`], so give each test its own name.
     pub fn create(spec: &LabSpec) -> Result<Lab> {
         Self::launch(spec, true)
     }
@@ -124,7 +147,7 @@ impl Lab {
         }
     }
 
-    /// Names of the caller's running labs.
+    /// Names of the caller's running labs (`netlab lab ls`).
     pub fn list() -> Vec<String> {
         ctl::list_labs(uid())
     }
@@ -221,6 +244,7 @@ impl Lab {
         })
     }
 
+    /// The lab's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -306,6 +330,7 @@ impl Lab {
         }
     }
 
+    /// The lab's spec and counts, as `netlab lab ls` shows them.
     pub fn info(&self) -> Result<LabInfo> {
         match self.call(&Request::Info)? {
             Response::Info { info } => Ok(info),
@@ -313,12 +338,14 @@ impl Lab {
         }
     }
 
-    /// `docker run -d`.
+    /// `docker run -d`: builds the container (namespaces, veth on the bridge, address,
+    /// routes, `/etc/hosts`, published ports) and starts its command; returns once it runs,
+    /// with the address and host ports the lab chose. Nothing is left behind when it fails.
     pub fn run(&self, spec: &ContainerSpec) -> Result<ContainerState> {
         self.container(&Request::Run { spec: spec.clone() })
     }
 
-    /// `docker ps [-a]`.
+    /// `docker ps [-a]`: the running containers, or with `all` every container.
     pub fn ps(&self, all: bool) -> Result<Vec<ContainerState>> {
         match self.call(&Request::Ps { all })? {
             Response::Containers { containers } => Ok(containers),
@@ -326,15 +353,19 @@ impl Lab {
         }
     }
 
+    /// `docker inspect NAME`: the container's state, addresses and ports.
     pub fn inspect(&self, name: &str) -> Result<ContainerState> {
         self.container(&Request::Inspect { name: name.into() })
     }
 
+    /// `docker start NAME`: runs a created or exited container's command again, with the
+    /// same address.
     pub fn start(&self, name: &str) -> Result<ContainerState> {
         self.container(&Request::Start { name: name.into() })
     }
 
-    /// `docker stop -t SECS`.
+    /// `docker stop -t SECS NAME`: SIGTERM, then SIGKILL after `timeout_secs`; returns once
+    /// the container's processes are gone.
     pub fn stop(&self, name: &str, timeout_secs: u64) -> Result<()> {
         self.call(&Request::Stop {
             name: name.into(),
@@ -343,6 +374,8 @@ impl Lab {
         .map(drop)
     }
 
+    /// `docker rm [-f] NAME`: removes the container and everything made for it (with
+    /// `force`, a running one is killed first).
     pub fn rm(&self, name: &str, force: bool) -> Result<()> {
         self.call(&Request::Rm {
             name: name.into(),
@@ -359,7 +392,8 @@ impl Lab {
         }
     }
 
-    /// Copies the container's output to `out` and `err`; with `follow`, until it ends.
+    /// `docker logs [-f]`: copies the container's output to `out` and `err` (any file
+    /// descriptors: a file, a pipe, this process's stdout); with `follow`, until it ends.
     pub fn logs(
         &self,
         name: &str,
@@ -432,7 +466,9 @@ impl Lab {
         self.exit_code(answer)
     }
 
-    /// Runs `argv` at `target` and collects its output.
+    /// `docker exec`: runs `argv` at `target` (a container, the lab host or a LAN machine)
+    /// with no input and collects its output; returns when it ends. A non-zero exit is no
+    /// error: look at [`Output::code`].
     pub fn exec(&self, target: &Target, argv: &[&str]) -> Result<Output> {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
         let devnull =
@@ -551,7 +587,9 @@ impl Drop for Lab {
 }
 
 /// The PID, as this process sees it, of the process that is `inner` in the PID namespace
-/// of `supervisor` (the lab's init).
+/// of `supervisor` (the lab's init): turns a [`ContainerState::pid`] and
+/// [`Lab::supervisor_pid`] into a PID to signal or look up in `/proc`. `None` when no such
+/// process is visible (it ended, or the lab is another user's).
 pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
     if inner <= 0 {
         return None;

@@ -7,21 +7,32 @@
 use serde::{Deserialize, Serialize};
 
 /// Everything that can go wrong in netlab.
+///
+/// Match on the variant to react to a kind of failure (e.g. [`Error::LabNotFound`] when a
+/// lab may have ended); the `Display` text is for people: it says what went wrong and how
+/// to fix it. New variants may come, so a `match` needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Error {
     /// A name of a lab, container or interface breaks the naming rules.
     #[error("invalid {what} name {}: {reason}", quote(name))]
     InvalidName {
+        /// What kind of name: `lab`, `container`, `interface`.
         what: String,
+        /// The name as given.
         name: String,
+        /// The rule it breaks.
         reason: String,
     },
     /// A spec (CIDR, port, env line, option) cannot be parsed or is inconsistent.
     #[error("invalid {what} {}: {reason}", quote(value))]
     InvalidSpec {
+        /// Which setting, named like the CLI option (`-p`, `--bip`, `pipework address`).
         what: String,
+        /// The value as given.
         value: String,
+        /// Why it is refused, and what to write instead.
         reason: String,
     },
     /// A container with this name exists already in the lab.
@@ -31,44 +42,74 @@ pub enum Error {
         quote(lab),
         clip(name)
     )]
-    DuplicateName { lab: String, name: String },
+    DuplicateName {
+        /// The lab.
+        lab: String,
+        /// The name that is taken.
+        name: String,
+    },
     /// No container of that name.
     #[error(
         "no container named {} in lab {}; `netlab ps -a` lists the containers",
         quote(name),
         quote(lab)
     )]
-    UnknownContainer { lab: String, name: String },
+    UnknownContainer {
+        /// The lab.
+        lab: String,
+        /// The name asked for.
+        name: String,
+    },
     /// The container is in the wrong state for the request.
     #[error("container {} {problem}; {fix}", quote(name))]
     BadState {
+        /// The container.
         name: String,
+        /// Its state, in words (`is not running`).
         problem: String,
+        /// What to do about it.
         fix: String,
     },
     /// The lab's address range has no address left.
     #[error(
         "no free address left in {range} of lab {lab:?}; remove a container or create the lab with a wider --ip-range"
     )]
-    AddressExhausted { lab: String, range: String },
+    AddressExhausted {
+        /// The lab.
+        lab: String,
+        /// The range addresses come from.
+        range: String,
+    },
     /// An address is taken already.
     #[error("address {addr} is already used by {owner}; pick another or omit it")]
-    AddressInUse { addr: String, owner: String },
+    AddressInUse {
+        /// The address.
+        addr: String,
+        /// Who has it (`container web`, `the bridge`).
+        owner: String,
+    },
     /// A host port is published already in this lab.
     #[error(
         "host port {port} is already published by {owner}; pick another host port, e.g. -p OTHER:{container_port}, or omit the host port to get a free one"
     )]
     PortInUse {
+        /// The host port (with its address and protocol when they matter).
         port: String,
+        /// The container that publishes it.
         owner: String,
+        /// The container port of the refused binding.
         container_port: u16,
     },
     /// A scenario file is wrong at a place in it.
     #[error("{file}:{line}:{column}: {message}")]
     Scenario {
+        /// The file.
         file: String,
+        /// The line, from 1.
         line: usize,
+        /// The column, from 1.
         column: usize,
+        /// What is wrong there.
         message: String,
     },
     /// A container did not become ready.
@@ -77,57 +118,97 @@ pub enum Error {
         quote(container),
         clip(container)
     )]
-    NotReady { container: String, problem: String },
+    NotReady {
+        /// The container.
+        container: String,
+        /// What its readiness check saw last.
+        problem: String,
+    },
     /// The command to run does not exist in the container's PATH.
     #[error(
         "command {} not found in the container's PATH ({}); give an absolute path or set PATH with -e PATH=...",
         quote(command),
         clip(path)
     )]
-    CommandNotFound { command: String, path: String },
+    CommandNotFound {
+        /// The program.
+        command: String,
+        /// The container's `PATH`.
+        path: String,
+    },
     /// The lab does not exist (its supervisor is not running).
     #[error(
         "lab {} does not exist; create it with `netlab --lab {} lab create` or run a container",
         quote(lab),
         clip(lab)
     )]
-    LabNotFound { lab: String },
+    LabNotFound {
+        /// The lab's name.
+        lab: String,
+    },
     /// The lab exists already.
     #[error(
         "lab {} exists already; use it, or end it first with `netlab --lab {} down`",
         quote(lab),
         clip(lab)
     )]
-    LabExists { lab: String },
+    LabExists {
+        /// The lab's name.
+        lab: String,
+    },
     /// Another user holds a control socket with the lab's name: a lab must be its owner's.
     /// Nothing was sent to it.
     #[error(
         "lab {lab:?}: the control socket {socket} is held by uid {uid} (pid {pid}), not by you (uid {me}), so netlab refused it and sent it nothing; another local user may be posing as your lab: look at that process (`ps -o user,pid,args -p {pid}`), and create the lab again if it does not exist (`netlab --lab {lab} lab create`)"
     )]
     Impostor {
+        /// The lab's name.
         lab: String,
+        /// The abstract socket's name.
         socket: String,
+        /// The uid of the process that holds it.
         uid: u32,
+        /// That process.
         pid: i32,
+        /// This process's uid.
         me: u32,
     },
     /// A kernel operation failed.
     #[error("{op} {} failed: {message} (errno {errno}){hint}", clip(object), hint = hint(*errno))]
     Kernel {
+        /// What was done, named like the command (`ip link add`, `setns`).
         op: String,
+        /// What it was done to.
         object: String,
+        /// The kernel's errno (0 when none came back).
         errno: i32,
+        /// The errno's text, or the error when there is no errno.
         message: String,
     },
     /// The environment cannot host a lab at all (no namespaces, no binary, ...).
     #[error("{problem}; {fix}")]
-    Unsupported { problem: String, fix: String },
+    Unsupported {
+        /// What is missing.
+        problem: String,
+        /// How to provide it.
+        fix: String,
+    },
     /// The supervisor of the lab went away or answered nonsense.
     #[error("lab {}: {}", quote(lab), clip_message(problem))]
-    Supervisor { lab: String, problem: String },
+    Supervisor {
+        /// The lab.
+        lab: String,
+        /// What happened.
+        problem: String,
+    },
     /// Plain I/O outside the kernel's networking (files, pipes).
     #[error("{}: {}", clip(op), clip_message(message))]
-    Io { op: String, message: String },
+    Io {
+        /// What was done (`read scenario FILE`).
+        op: String,
+        /// The error.
+        message: String,
+    },
 }
 
 /// How many characters of one input an error message shows.
@@ -177,7 +258,11 @@ fn hint(errno: i32) -> &'static str {
 
 impl Error {
     /// A failed kernel call: `op` is what we did (`ip link add`), `object` what it was on.
-    pub fn kernel(op: impl Into<String>, object: impl Into<String>, errno: nix::Error) -> Self {
+    pub(crate) fn kernel(
+        op: impl Into<String>,
+        object: impl Into<String>,
+        errno: nix::Error,
+    ) -> Self {
         Error::Kernel {
             op: op.into(),
             object: object.into(),
@@ -187,7 +272,7 @@ impl Error {
     }
 
     /// A failed `std::io` call on a kernel object.
-    pub fn kernel_io(
+    pub(crate) fn kernel_io(
         op: impl Into<String>,
         object: impl Into<String>,
         err: &std::io::Error,
@@ -200,37 +285,16 @@ impl Error {
         }
     }
 
-    /// A failed rtnetlink request.
-    pub fn netlink(
-        op: impl Into<String>,
-        object: impl Into<String>,
-        err: rtnetlink::Error,
-    ) -> Self {
-        let errno = match &err {
-            rtnetlink::Error::NetlinkError(msg) => msg.raw_code().abs(),
-            _ => 0,
-        };
-        let message = if errno != 0 {
-            nix::Error::from_raw(errno).desc().to_string()
-        } else {
-            err.to_string()
-        };
-        Error::Kernel {
-            op: op.into(),
-            object: object.into(),
-            errno,
-            message,
-        }
-    }
-
-    pub fn io(op: impl Into<String>, err: &std::io::Error) -> Self {
+    /// A failed I/O call outside the kernel's networking.
+    pub(crate) fn io(op: impl Into<String>, err: &std::io::Error) -> Self {
         Error::Io {
             op: op.into(),
             message: err.to_string(),
         }
     }
 
-    pub fn spec(
+    /// A refused setting: `what` names it like the CLI option, `reason` says how to fix it.
+    pub(crate) fn spec(
         what: impl Into<String>,
         value: impl Into<String>,
         reason: impl Into<String>,
@@ -251,6 +315,7 @@ impl Error {
     }
 }
 
+/// netlab's `Result`: [`Error`] unless another error type is given.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

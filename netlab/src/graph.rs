@@ -31,7 +31,9 @@ use crate::scenario::Scenario;
 pub struct Topology {
     /// What the picture shows: `scenario article.toml` or `lab NAME`.
     pub title: String,
+    /// The interfaces, rules and machines, in file or creation order.
     pub nodes: Vec<Node>,
+    /// What joins them.
     pub edges: Vec<Edge>,
 }
 
@@ -63,6 +65,7 @@ impl Group {
     }
 }
 
+/// What a node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
     /// The lab's bridge (`docker0`) or one that pipework made.
@@ -71,6 +74,7 @@ pub enum NodeKind {
     Uplink,
     /// A published port: the lab host's DNAT rule.
     Port,
+    /// A container: its own network namespace.
     Container,
     /// The LAN's switch, or the real network behind a real uplink.
     Switch,
@@ -78,16 +82,20 @@ pub enum NodeKind {
     LanMachine,
 }
 
+/// One thing in the picture: an interface, a rule, a container or a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// Unique, and safe as a DOT and Mermaid identifier.
     pub id: String,
+    /// What it stands for.
     pub kind: NodeKind,
+    /// The box it is drawn in; `None` for a container, drawn on its own.
     pub group: Option<Group>,
     /// The label, one entry per line; the first is the name.
     pub lines: Vec<String>,
 }
 
+/// What an edge stands for: a wire, a rule or a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
     /// A container's `eth0` on the lab's bridge: a veth pair.
@@ -109,8 +117,11 @@ pub enum EdgeKind {
 /// through the host to the LAN, which is the order the pictures read from left to right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
+    /// The [`Node::id`] it starts at.
     pub from: String,
+    /// The [`Node::id`] it ends at.
     pub to: String,
+    /// What it stands for.
     pub kind: EdgeKind,
     /// The label, one entry per line.
     pub lines: Vec<String>,

@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
 
-/// Where a process runs or a socket is opened.
+/// Where a process runs ([`Lab::exec`](crate::Lab::exec)) or a TCP connection starts
+/// ([`Lab::connect_tcp`](crate::Lab::connect_tcp)): one of the lab's network namespaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// The lab host: the simulated Docker host with the bridge.
     Host,
+    /// The container of this name.
     Container(String),
     /// A machine on the lab's simulated LAN.
     Node(String),
@@ -101,11 +103,14 @@ pub enum Response {
     Error { error: Error },
 }
 
-/// What `netlab lab ls` shows about one lab.
+/// What `netlab lab ls` shows about one lab ([`Lab::info`](crate::Lab::info)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabInfo {
+    /// The spec the lab was created with.
     pub spec: LabSpec,
+    /// How many containers it has.
     pub containers: usize,
+    /// How many of them are running.
     pub running: usize,
     /// Whether the lab ends when its owner's connection does.
     pub owned: bool,

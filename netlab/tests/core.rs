@@ -13,10 +13,10 @@ use std::time::Duration;
 use common::{
     freeze_child, lab, lab_name, publishes_every_port, shell, sleeper, wait_until, within,
 };
-use netlab::model::pipework::{PipeworkSpec, parse_address};
-use netlab::model::port::parse_expose;
-use netlab::model::publish::parse_publish;
-use netlab::{CommandSpec, ContainerStatus, Error, Lab, LabSpec, Target};
+use netlab::{
+    CommandSpec, ContainerStatus, Error, Lab, LabSpec, PipeworkSpec, Target, parse_expose,
+    parse_publish,
+};
 
 fn c(name: &str) -> Target {
     Target::Container(name.into())
@@ -404,7 +404,10 @@ fn info_and_down_do_not_wait_for_a_request_in_progress() {
         std::thread::spawn(move || Lab::open(&name)?.run(&publishes_every_port("all")))
     };
     let nft = freeze_child(sup, "nft", Duration::from_secs(60));
-    assert!(!busy.is_finished(), "the run ended before its nft could be frozen");
+    assert!(
+        !busy.is_finished(),
+        "the run ended before its nft could be frozen"
+    );
     // From here the run holds the lab lock until nft goes on, which it never does.
     let info = {
         let name = name.clone();
@@ -501,15 +504,7 @@ fn every_class_of_bad_input_is_refused_with_its_fix() {
     assert!(m.contains(&format!("({} bytes)", big.len())), "{m}");
 
     // Pipework onto something that is not a bridge.
-    let pw = |bridge: &str| PipeworkSpec {
-        bridge: bridge.into(),
-        ifname: None,
-        host_ifname: None,
-        container: "web".into(),
-        addr: "10.9.0.5/24".parse().unwrap(),
-        gateway: None,
-        mac: None,
-    };
+    let pw = |bridge: &str| PipeworkSpec::new(bridge, "web", "10.9.0.5/24").unwrap();
     let (e, m) = text(lab.pipework(&pw("lo")).map(drop));
     assert!(matches!(e, Error::InvalidSpec { .. }), "{e:?}");
     assert!(
@@ -517,7 +512,7 @@ fn every_class_of_bad_input_is_refused_with_its_fix() {
         "{m}"
     );
     for bad in ["0.0.0.0/8", "255.255.255.255/24"] {
-        assert!(parse_address(bad).is_err(), "{bad}");
+        assert!(PipeworkSpec::new("docker0", "web", bad).is_err(), "{bad}");
     }
 
     // Numbers out of range, and port grammar.
@@ -540,19 +535,11 @@ fn every_class_of_bad_input_is_refused_with_its_fix() {
 fn pipework_onto_the_uplink_says_it_is_not_a_bridge() {
     let mut spec = LabSpec::new(&lab_name("pwup"));
     spec.bip = "10.2.0.10/16".parse().unwrap();
-    spec.uplink = Some(netlab::model::Uplink::parse("eth1=10.2.0.10/16").unwrap());
+    spec.uplink = Some(netlab::Uplink::parse("eth1=10.2.0.10/16").unwrap());
     let lab = Lab::create(&spec).unwrap();
     lab.run(&sleeper("web")).unwrap();
     let e = lab
-        .pipework(&PipeworkSpec {
-            bridge: "eth1".into(),
-            ifname: None,
-            host_ifname: None,
-            container: "web".into(),
-            addr: "10.2.0.11/16".parse().unwrap(),
-            gateway: None,
-            mac: None,
-        })
+        .pipework(&PipeworkSpec::new("eth1", "web", "10.2.0.11/16").unwrap())
         .unwrap_err();
     let m = e.to_string();
     assert!(
@@ -560,15 +547,7 @@ fn pipework_onto_the_uplink_says_it_is_not_a_bridge() {
         "{m}"
     );
     // The address was not taken: the right bridge gets it.
-    let pw = netlab::model::pipework::PipeworkSpec {
-        bridge: "docker0".into(),
-        ifname: None,
-        host_ifname: None,
-        container: "web".into(),
-        addr: "10.2.0.11/16".parse().unwrap(),
-        gateway: None,
-        mac: None,
-    };
+    let pw = PipeworkSpec::new("docker0", "web", "10.2.0.11/16").unwrap();
     assert_eq!(lab.pipework(&pw).unwrap().ifname, "eth1");
 }
 

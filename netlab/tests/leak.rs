@@ -624,7 +624,7 @@ fn detached_cli_lab_with_killed_supervisor_leaves_nothing() {
     let _serial = serial();
     const TOTAL: usize = 5;
     let lab = lab_name("leak-cli");
-    let bin = netlab::client::netlab_bin().expect("find the netlab binary");
+    let bin = netlab::netlab_bin().expect("find the netlab binary");
     let netlab = |args: &[&str]| -> String {
         let out = Command::new(&bin)
             .arg("--lab")

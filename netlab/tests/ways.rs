@@ -6,11 +6,10 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use common::{http_server, http_status, lab, lab_name, shell, sleeper, wait_http};
-use netlab::model::links::LinkSpec;
-use netlab::model::pipework::{PipeworkSpec, parse_address};
-use netlab::model::publish::parse_publish;
-use netlab::model::{LanNode, Uplink, port::parse_expose};
-use netlab::{Error, Lab, LabSpec, Target};
+use netlab::{
+    Error, Lab, LabSpec, LanNode, LinkSpec, PipeworkSpec, Target, Uplink, parse_expose,
+    parse_publish,
+};
 
 fn c(name: &str) -> Target {
     Target::Container(name.into())
@@ -308,16 +307,8 @@ fn udp_ports_are_forwarded_too() {
 fn pipework_the_articles_way_on_the_lan() {
     let lab = lan_lab("pipe");
     let st = lab.run(&shell("webserver", &http_server(8080))).unwrap();
-    let (addr, gateway) = parse_address("10.2.0.11/16").unwrap();
-    let spec = PipeworkSpec {
-        bridge: "docker0".into(),
-        ifname: Some("eth1".into()),
-        host_ifname: None,
-        container: "webserver".into(),
-        addr,
-        gateway,
-        mac: None,
-    };
+    let mut spec = PipeworkSpec::new("docker0", "webserver", "10.2.0.11/16").unwrap();
+    spec.ifname = Some("eth1".into());
     let iface = lab.pipework(&spec).unwrap();
     assert_eq!(iface.ifname, "eth1");
     wait_http(&lab, &Target::Host, SocketAddr::new(st.ip.into(), 8080));
@@ -361,7 +352,7 @@ fn pipework_the_articles_way_on_the_lan() {
         .stdout_str();
     assert_eq!(links.lines().count(), 3, "lo, eth0, eth1 only: {links}");
     assert!(
-        parse_address("10.2.0.11")
+        PipeworkSpec::new("docker0", "webserver", "10.2.0.11")
             .unwrap_err()
             .to_string()
             .contains("10.2.0.11/24")
@@ -388,16 +379,7 @@ fn pipework_on_a_separate_bridge_joins_two_containers() {
         ("a", "192.168.1.1/24"),
         ("b", "192.168.1.2/24@192.168.1.254"),
     ] {
-        let (addr, gateway) = parse_address(ip).unwrap();
-        let spec = PipeworkSpec {
-            bridge: "br1".into(),
-            ifname: None,
-            host_ifname: None,
-            container: name.into(),
-            addr,
-            gateway,
-            mac: None,
-        };
+        let spec = PipeworkSpec::new("br1", name, ip).unwrap();
         let i = lab.pipework(&spec).unwrap();
         assert_eq!(i.ifname, "eth1", "the first free ethN");
     }
@@ -422,16 +404,10 @@ fn pipework_on_a_separate_bridge_joins_two_containers() {
         .stdout_str();
     assert_eq!(br.lines().count(), 2, "{br}");
     // A MAC can be given, as with pipework.
-    let (addr, _) = parse_address("192.168.1.3/24").unwrap();
-    let spec = PipeworkSpec {
-        bridge: "br1".into(),
-        ifname: Some("eth2".into()),
-        host_ifname: Some("pw-a2".into()),
-        container: "a".into(),
-        addr,
-        gateway: None,
-        mac: Some([2, 0, 0, 0, 0, 0x33]),
-    };
+    let mut spec = PipeworkSpec::new("br1", "a", "192.168.1.3/24").unwrap();
+    spec.ifname = Some("eth2".into());
+    spec.host_ifname = Some("pw-a2".into());
+    spec.mac = Some([2, 0, 0, 0, 0, 0x33]);
     assert_eq!(lab.pipework(&spec).unwrap().mac, "02:00:00:00:00:33");
 }
 

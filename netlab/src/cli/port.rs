@@ -3,7 +3,7 @@
 use anyhow::bail;
 
 use crate::client::Lab;
-use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
+use crate::model::pipework::{PipeworkSpec, parse_mac};
 
 #[derive(Debug, clap::Args)]
 pub struct PortArgs {
@@ -59,16 +59,10 @@ pub struct PipeworkArgs {
 }
 
 pub fn pipework(lab: &str, a: PipeworkArgs) -> anyhow::Result<u8> {
-    let (addr, gateway) = parse_address(&a.address)?;
-    let spec = PipeworkSpec {
-        bridge: a.bridge,
-        ifname: a.ifname,
-        host_ifname: a.host_ifname,
-        container: a.container,
-        addr,
-        gateway,
-        mac: a.mac.as_deref().map(parse_mac).transpose()?,
-    };
+    let mut spec = PipeworkSpec::new(&a.bridge, &a.container, &a.address)?;
+    spec.ifname = a.ifname;
+    spec.host_ifname = a.host_ifname;
+    spec.mac = a.mac.as_deref().map(parse_mac).transpose()?;
     spec.validate()?;
     let iface = Lab::open(lab)?.pipework(&spec)?;
     eprintln!(

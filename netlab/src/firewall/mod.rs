@@ -91,9 +91,11 @@ pub trait Firewall: Send + Sync + fmt::Debug {
 }
 
 /// A firewall that does nothing, for tests of the rest of the lab that need no forwarding.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoFirewall;
 
+#[cfg(test)]
 impl Firewall for NoFirewall {
     fn apply(&self, nat: &LabNat) -> Result<()> {
         tracing::debug!(

@@ -72,6 +72,7 @@ impl Nft {
     }
 
     /// The absolute path of the binary in use.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -79,6 +80,7 @@ impl Nft {
     /// Checks that the kernel of the current network namespace accepts `nat`'s table,
     /// without changing anything: `nft -c -j -f -` (the kernel validates the whole
     /// transaction, then aborts it). Needs CAP_NET_ADMIN in that namespace.
+    #[cfg(test)]
     pub fn check(&self, nat: &LabNat) -> Result<()> {
         self.run(&["-c", "-j", "-f", "-"], &ruleset(nat), "nft check")
     }

@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// What a container runs, in Docker's two forms.
+///
+/// ```
+/// use netlab::CommandSpec;
+/// // Shell form: `$HOSTNAME` expands in the container, as in a Dockerfile's `CMD` line.
+/// let shell = CommandSpec::Shell("echo hello from $HOSTNAME".into());
+/// // Exec form: the words run as given.
+/// let exec = CommandSpec::Exec(vec!["sleep".into(), "1000".into()]);
+/// assert_eq!(shell.argv(), ["/bin/sh", "-c", "echo hello from $HOSTNAME"]);
+/// assert_eq!(exec.argv(), ["sleep", "1000"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandSpec {
@@ -50,7 +61,7 @@ impl CommandSpec {
     }
 
     /// Docker's `Config.Cmd` view.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             CommandSpec::Shell(s) => s.clone(),
             CommandSpec::Exec(v) => v.join(" "),
@@ -59,7 +70,7 @@ impl CommandSpec {
 
     /// The program that must exist for the command to start, when it can be known without
     /// running a shell: exec form's first word, or a shell string's plain first word.
-    pub fn program(&self) -> Option<String> {
+    pub(crate) fn program(&self) -> Option<String> {
         match self {
             CommandSpec::Exec(v) => v.first().cloned(),
             CommandSpec::Shell(s) => {

@@ -11,20 +11,28 @@ use super::publish::PortBinding;
 use crate::error::{Error, Result};
 use crate::model::links::LinkSpec;
 
-/// What `netlab run` asks for.
+/// A container to start with [`Lab::run`](crate::Lab::run): what `docker run` (and
+/// `netlab run`) asks for. Start from [`ContainerSpec::new`] and set the fields of the
+/// options you need; the lab checks the whole spec before it builds anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerSpec {
+    /// `--name`: unique in the lab; the name other containers link to and `exec` targets.
     pub name: String,
+    /// `--hostname`; the name when absent.
     pub hostname: Option<String>,
     /// Given variables in order (`-e`, `--env-file`); defaults are added by the lab.
     pub env: Vec<(String, String)>,
+    /// What runs in the container; the container lives as long as this process does.
     pub command: CommandSpec,
+    /// `--expose` (see [`parse_expose`](crate::parse_expose)): ports linked containers
+    /// learn about, and that `-P` publishes.
     pub expose: Vec<ExposedPort>,
+    /// `--workdir`: an absolute directory to start in; `/` when absent.
     pub workdir: Option<String>,
-    /// `--link NAME:ALIAS`.
+    /// `--link NAME:ALIAS` (see [`LinkSpec::parse`]).
     #[serde(default)]
     pub links: Vec<LinkSpec>,
-    /// `-p`.
+    /// `-p` (see [`parse_publish`](crate::parse_publish)).
     #[serde(default)]
     pub publish: Vec<PortBinding>,
     /// `-P`: every exposed port on a free host port.
@@ -33,6 +41,8 @@ pub struct ContainerSpec {
 }
 
 impl ContainerSpec {
+    /// A container called `name` that runs `command`, with every option at Docker's
+    /// default: no variables, ports, links or hostname of its own.
     pub fn new(name: &str, command: CommandSpec) -> Self {
         ContainerSpec {
             name: name.into(),
@@ -47,6 +57,11 @@ impl ContainerSpec {
         }
     }
 
+    /// Checks the spec on its own (name, hostname, command, workdir), as [`Lab::run`]
+    /// does before it changes anything; what depends on the lab (a free name, the linked
+    /// containers, free host ports) is checked by the lab.
+    ///
+    /// [`Lab::run`]: crate::Lab::run
     pub fn validate(&self) -> Result<()> {
         validate_container_name(&self.name)?;
         if let Some(h) = &self.hostname {
@@ -78,7 +93,7 @@ impl ContainerSpec {
 
     /// The exposed ports as Docker counts them: `--expose` plus every published container
     /// port, in that order, without repeats.
-    pub fn exposed_ports(&self) -> Vec<ExposedPort> {
+    pub(crate) fn exposed_ports(&self) -> Vec<ExposedPort> {
         let mut seen = std::collections::HashSet::new();
         let published = self.publish.iter().map(|b| ExposedPort {
             port: b.container_port,
@@ -94,7 +109,7 @@ impl ContainerSpec {
 
     /// The bindings a run asks for: `-p` as given, then with `-P` every exposed port not
     /// published already, on a host port the lab chooses. The lab and the graph both use it.
-    pub fn wanted_bindings(&self) -> Vec<PortBinding> {
+    pub(crate) fn wanted_bindings(&self) -> Vec<PortBinding> {
         let mut wanted = self.publish.clone();
         if self.publish_all {
             let published: std::collections::HashSet<ExposedPort> = self
@@ -127,50 +142,82 @@ impl ContainerSpec {
     }
 }
 
+/// Where a container is in its life, as `docker ps` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerStatus {
+    /// Built (namespaces, veth, address) but its process has not started.
     Created,
+    /// Its process is running.
     Running,
+    /// Its process ended; [`ContainerState::exit_code`] says how. The container keeps its
+    /// address and can be started again ([`Lab::start`](crate::Lab::start)).
     Exited,
 }
 
-/// A container as the supervisor reports it.
+/// A container as the lab reports it ([`Lab::run`](crate::Lab::run),
+/// [`Lab::inspect`](crate::Lab::inspect), [`Lab::ps`](crate::Lab::ps)): what `docker
+/// inspect` shows, with the addresses and host ports the lab decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerState {
+    /// A random 64-hex-digit id, like Docker's.
     pub id: String,
+    /// The container's name.
     pub name: String,
+    /// Its hostname (the name unless `--hostname` was given).
     pub hostname: String,
+    /// The environment its processes get: the given variables, the link variables and
+    /// the defaults (`PATH`, `HOSTNAME`, `HOME`).
     pub env: Vec<(String, String)>,
+    /// What it runs.
     pub command: CommandSpec,
+    /// Its exposed ports: `--expose` plus every published container port.
     pub expose: Vec<ExposedPort>,
+    /// Created, running or exited.
     pub status: ContainerStatus,
-    /// PID inside the lab's PID namespace (0 when not running).
+    /// PID inside the lab's PID namespace (0 when not running); see
+    /// [`outer_pid`](crate::outer_pid) for the PID this process sees.
     pub pid: i32,
+    /// The exit code of the last run, once it ended (128 + N after signal N).
     pub exit_code: Option<i32>,
+    /// Its address on the lab's bridge (`eth0`).
     pub ip: Ipv4Addr,
+    /// The prefix length of that address (the bridge subnet's).
     pub prefix: u8,
+    /// Its default gateway: the bridge's address.
     pub gateway: Ipv4Addr,
+    /// `eth0`'s MAC address, Docker's `02:42:` followed by the address bytes.
     pub mac: String,
+    /// The host end of its veth on the lab host, a port of the bridge.
     pub host_veth: String,
     /// Seconds since the epoch.
     pub created: u64,
+    /// When the current or last run started, in seconds since the epoch.
     pub started: Option<u64>,
+    /// When the last run ended, in seconds since the epoch.
     pub finished: Option<u64>,
+    /// The containers it links to.
     pub links: Vec<LinkSpec>,
     /// Published ports with their host ports decided.
     pub ports: Vec<PortBinding>,
+    /// The interfaces [`Lab::pipework`](crate::Lab::pipework) added.
     pub pipework: Vec<PipeworkIf>,
 }
 
-/// An interface added by `netlab pipework`.
+/// An interface added by [`Lab::pipework`](crate::Lab::pipework), as it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipeworkIf {
+    /// The bridge on the lab host it is plugged into.
     pub bridge: String,
+    /// Its name inside the container (`eth1`, ...).
     pub ifname: String,
+    /// The name of the veth's other end, on the lab host.
     pub host_ifname: String,
+    /// Its static address.
     pub addr: super::Ipv4Net,
+    /// The container's default route through it, when one was given.
     pub gateway: Option<Ipv4Addr>,
+    /// Its MAC address.
     pub mac: String,
 }
 

@@ -87,10 +87,6 @@ impl Ipam {
     pub fn release(&mut self, ip: Ipv4Addr) {
         self.used.remove(&ip);
     }
-
-    pub fn owner(&self, ip: Ipv4Addr) -> Option<&str> {
-        self.used.get(&ip).map(String::as_str)
-    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,15 @@ pub const DEFAULT_LAB: &str = "default";
 pub const DEFAULT_BRIDGE: &str = "docker0";
 pub const DEFAULT_BIP: &str = "172.17.0.1/16";
 
+/// A lab to create with [`Lab::create`](crate::Lab::create): the simulated Docker host,
+/// configured like dockerd. Start from [`LabSpec::new`] (Docker's defaults: `docker0`,
+/// `172.17.0.1/16`) and change what your test needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabSpec {
+    /// The lab's name, unique among this user's labs; [`Lab::open`](crate::Lab::open) and
+    /// `netlab --lab NAME` find the lab by it.
     pub name: String,
+    /// The bridge's name on the lab host, like dockerd's `--bridge`.
     pub bridge: String,
     /// The bridge's own address and the containers' subnet, like dockerd's `--bip`.
     pub bip: Ipv4Net,
@@ -35,17 +41,24 @@ pub struct LabSpec {
     pub attach_uplink: bool,
 }
 
-/// `--uplink eth1=10.2.0.10/16`.
+/// The lab host's interface to a simulated LAN (`--uplink eth1=10.2.0.10/16`), the
+/// article's `eth1` of the Docker host. Parse it with [`Uplink::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uplink {
+    /// The interface's name on the lab host.
     pub name: String,
+    /// Its address, if it has one.
     pub addr: Option<Ipv4Net>,
 }
 
-/// `--lan-node lan=10.2.0.1/16`.
+/// A machine on the lab's simulated LAN (`--lan-node lan=10.2.0.1/16`), in a network
+/// namespace of its own; reach it with [`Target::Node`](crate::Target::Node). Parse it
+/// with [`LanNode::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LanNode {
+    /// Its name, the one `Target::Node` takes.
     pub name: String,
+    /// Its address on the LAN.
     pub addr: Ipv4Net,
 }
 
@@ -89,6 +102,8 @@ impl LanNode {
 }
 
 impl LabSpec {
+    /// A lab called `name` with dockerd's defaults: bridge `docker0` with `172.17.0.1/16`,
+    /// addresses from the whole subnet, no uplink.
     pub fn new(name: &str) -> Self {
         LabSpec {
             name: name.into(),
@@ -205,6 +220,7 @@ impl LabSpec {
         Ok(())
     }
 
+    /// Where the containers' addresses come from: `ip_range`, else the bridge subnet.
     pub fn range(&self) -> Ipv4Net {
         self.ip_range.unwrap_or(self.bip).canonical()
     }

@@ -13,7 +13,10 @@ use crate::model::{ExposedPort, Proto};
 /// One `--link NAME[:ALIAS]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkSpec {
+    /// The linked container's name.
     pub name: String,
+    /// The name the linking container knows it by: its `/etc/hosts` entry and the prefix
+    /// of its variables (`mongo` gives `MONGO_PORT_27017_TCP_ADDR`).
     pub alias: String,
 }
 

@@ -12,11 +12,14 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Ipv4Net {
+    /// The address (an interface's own, or the network's).
     pub addr: Ipv4Addr,
+    /// The prefix length, 0 to 32.
     pub prefix: u8,
 }
 
 impl Ipv4Net {
+    /// `addr/prefix`; refuses a prefix over 32. Parse text with `str::parse`.
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Self> {
         if prefix > 32 {
             return Err(Error::spec(
@@ -28,6 +31,7 @@ impl Ipv4Net {
         Ok(Self { addr, prefix })
     }
 
+    /// The netmask as a number (`/16` is `0xffff_0000`).
     pub fn mask(&self) -> u32 {
         if self.prefix == 0 {
             0
@@ -36,14 +40,17 @@ impl Ipv4Net {
         }
     }
 
+    /// The network address (`172.17.0.0` for `172.17.0.1/16`).
     pub fn network(&self) -> Ipv4Addr {
         Ipv4Addr::from(u32::from(self.addr) & self.mask())
     }
 
+    /// The broadcast address (`172.17.255.255` for `172.17.0.1/16`).
     pub fn broadcast(&self) -> Ipv4Addr {
         Ipv4Addr::from(u32::from(self.addr) | !self.mask())
     }
 
+    /// True when `ip` is in this network.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
     }
@@ -62,7 +69,7 @@ impl Ipv4Net {
     }
 
     /// Parses `A.B.C.D/N`; `what` names the option in the error (`--bip`).
-    pub fn parse_as(what: &str, s: &str) -> Result<Self> {
+    pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
         let (a, p) = s.split_once('/').ok_or_else(|| {
             Error::spec(
                 what,
@@ -110,7 +117,7 @@ impl Ipv4Net {
     /// Why this address cannot be an interface's own address in its network, if it
     /// cannot: the rule for `--bip`, pipework, the uplink and LAN machines. The network
     /// and broadcast addresses count only for prefixes up to /30 (a /31 has neither).
-    pub fn host_address_problem(&self) -> Option<String> {
+    pub(crate) fn host_address_problem(&self) -> Option<String> {
         let a = self.addr;
         let first = a.octets()[0];
         let fixed = match () {

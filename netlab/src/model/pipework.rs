@@ -9,16 +9,24 @@ use super::Ipv4Net;
 use super::names::{validate_container_name, validate_ifname};
 use crate::error::{Error, Result};
 
+/// An interface to add to a running container with [`Lab::pipework`](crate::Lab::pipework),
+/// like the pipework script: `pipework BRIDGE [-i IFNAME] [-l HOSTIFNAME] CONTAINER
+/// IP/PREFIX[@GATEWAY] [MAC]`. Build it with [`PipeworkSpec::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipeworkSpec {
+    /// The bridge on the lab host; created when the lab has no interface of that name.
     pub bridge: String,
     /// The interface's name inside the container; the first free `ethN` (N >= 1) if absent.
     pub ifname: Option<String>,
     /// The host-side name; derived from the container and interface if absent.
     pub host_ifname: Option<String>,
+    /// The running container that gets the interface.
     pub container: String,
+    /// The interface's static address.
     pub addr: Ipv4Net,
+    /// `@GATEWAY`: becomes the container's default route, through this interface.
     pub gateway: Option<Ipv4Addr>,
+    /// The interface's MAC address (unicast); a random one when absent.
     pub mac: Option<[u8; 6]>,
 }
 
@@ -101,6 +109,35 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
 }
 
 impl PipeworkSpec {
+    /// `pipework BRIDGE CONTAINER IP/PREFIX[@GATEWAY]`: an interface on `bridge` for
+    /// `container` with a static address, and with `@GATEWAY` the container's default
+    /// route through it. The address needs its prefix (pipework's own rule) and must be a
+    /// host address. The interface names and the MAC are left to the defaults; set
+    /// [`ifname`](Self::ifname), [`host_ifname`](Self::host_ifname) and
+    /// [`mac`](Self::mac) for pipework's `-i`, `-l` and MAC.
+    ///
+    /// ```
+    /// let mut spec = netlab::PipeworkSpec::new("br1", "web", "192.168.1.2/24@192.168.1.254")?;
+    /// spec.ifname = Some("eth1".into());
+    /// assert_eq!(spec.gateway, Some([192, 168, 1, 254].into()));
+    /// assert!(netlab::PipeworkSpec::new("br1", "web", "192.168.1.2").is_err(), "no prefix");
+    /// # Ok::<(), netlab::Error>(())
+    /// ```
+    pub fn new(bridge: &str, container: &str, address: &str) -> Result<Self> {
+        let (addr, gateway) = parse_address(address)?;
+        Ok(PipeworkSpec {
+            bridge: bridge.into(),
+            ifname: None,
+            host_ifname: None,
+            container: container.into(),
+            addr,
+            gateway,
+            mac: None,
+        })
+    }
+
+    /// Checks the names (bridge, container, interfaces), as the lab does before it
+    /// changes anything.
     pub fn validate(&self) -> Result<()> {
         validate_ifname(&self.bridge)?;
         validate_container_name(&self.container)?;

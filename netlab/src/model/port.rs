@@ -6,14 +6,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// A transport protocol of a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
+    /// TCP, the default of every port option.
     Tcp,
+    /// UDP (`53/udp`).
     Udp,
 }
 
 impl Proto {
+    /// `tcp` or `udp`, as Docker writes it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
@@ -25,7 +29,9 @@ impl Proto {
 /// One exposed port; Docker writes it `27017/tcp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ExposedPort {
+    /// The port number, 1 to 65535.
     pub port: u16,
+    /// Its protocol.
     pub proto: Proto,
 }
 
@@ -35,7 +41,15 @@ impl fmt::Display for ExposedPort {
     }
 }
 
-/// Parses one `--expose` value; a range gives several ports.
+/// Parses one `--expose` value (`27017`, `53/udp`, `8000-8002`); a range gives several
+/// ports. Put the result in [`ContainerSpec::expose`](crate::ContainerSpec::expose).
+///
+/// ```
+/// let ports = netlab::parse_expose("8000-8002/udp")?;
+/// assert_eq!(ports.len(), 3);
+/// assert_eq!(ports[0].to_string(), "8000/udp");
+/// # Ok::<(), netlab::Error>(())
+/// ```
 pub fn parse_expose(s: &str) -> Result<Vec<ExposedPort>> {
     let err = |reason: &str| Error::spec("--expose", s, reason);
     let (ports, proto) = match s.split_once('/') {

@@ -11,18 +11,25 @@ use serde::{Deserialize, Serialize};
 use super::port::{Proto, parse_range};
 use crate::error::{Error, Result, quote};
 
-/// One published port; `host_port` is `None` until the lab picks a free ephemeral port.
+/// One published port: traffic to the lab host's `host_ip:host_port` goes to the
+/// container's `container_port`. `host_port` is `None` until the lab picks a free
+/// ephemeral port; [`ContainerState::ports`](crate::ContainerState::ports) has the port it
+/// picked. Parse Docker's `-p` syntax with [`parse_publish`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortBinding {
+    /// The lab host's address to listen on; `None` for every address (`0.0.0.0`).
     pub host_ip: Option<Ipv4Addr>,
+    /// The lab host's port; `None` asks the lab for a free one.
     pub host_port: Option<u16>,
+    /// The container's port.
     pub container_port: u16,
+    /// Its protocol.
     pub proto: Proto,
 }
 
 impl PortBinding {
     /// Docker's `HostIp` (`0.0.0.0` for every address of the host).
-    pub fn host_ip_text(&self) -> String {
+    pub(crate) fn host_ip_text(&self) -> String {
         self.host_ip
             .map(|i| i.to_string())
             .unwrap_or_else(|| "0.0.0.0".into())
@@ -30,13 +37,14 @@ impl PortBinding {
 
     /// The one host address this binding listens on; `None` for every address (`0.0.0.0`
     /// counts as every address, as in Docker).
-    pub fn scope(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn scope(&self) -> Option<Ipv4Addr> {
         self.host_ip.filter(|ip| !ip.is_unspecified())
     }
 
     /// Two bindings compete for the same host port (same protocol and port, and address
     /// sets that overlap: equal, or one of them is every address).
-    pub fn conflicts_with(&self, other: &PortBinding) -> bool {
+    #[cfg(test)]
+    pub(crate) fn conflicts_with(&self, other: &PortBinding) -> bool {
         self.proto == other.proto
             && self.host_port.is_some()
             && self.host_port == other.host_port
@@ -62,7 +70,7 @@ impl fmt::Display for PortBinding {
 }
 
 /// The host ports published in a lab, indexed so that checking a binding costs the same
-/// whatever the number of ports: the rule is [`PortBinding::conflicts_with`], but looked up
+/// whatever the number of ports: the rule is `PortBinding::conflicts_with` (the tests' oracle), but looked up
 /// instead of compared with every binding in turn (which made `-p 1-65535` cubic).
 #[derive(Debug, Default)]
 pub struct HostPorts {
@@ -75,6 +83,7 @@ pub struct HostPorts {
 }
 
 impl HostPorts {
+    /// No port published yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -166,7 +175,16 @@ pub fn choose_host_ports(
     Ok(out)
 }
 
-/// Parses one `-p` value into one binding per port.
+/// Parses one `-p` value, in any of Docker's forms, into one binding per port. Put the
+/// result in [`ContainerSpec::publish`](crate::ContainerSpec::publish); the published port
+/// is reachable on the lab host (e.g. from [`Target::Host`](crate::Target::Host)).
+///
+/// ```
+/// let b = netlab::parse_publish("127.0.0.1:8080:80")?;
+/// assert_eq!((b[0].host_port, b[0].container_port), (Some(8080), 80));
+/// assert_eq!(netlab::parse_publish("8000-8002:9000-9002/udp")?.len(), 3);
+/// # Ok::<(), netlab::Error>(())
+/// ```
 pub fn parse_publish(s: &str) -> Result<Vec<PortBinding>> {
     let err = |reason: &str| Error::spec("-p", s, reason);
     let (spec, proto) = match s.rsplit_once('/') {

@@ -97,27 +97,39 @@ pub enum Service {
 /// When a container counts as up: a TCP port accepts, or an HTTP GET answers `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ready {
+    /// The container's port to try, from the lab host.
     pub port: u16,
+    /// With a path, the check is `GET path` over HTTP/1.0; without, a TCP connect.
     pub http_path: Option<String>,
+    /// The HTTP status that counts as ready (200 unless the file says otherwise).
     pub status: u16,
+    /// How long to wait before [`Error::NotReady`](crate::Error::NotReady).
     pub timeout_secs: u64,
 }
 
+/// One `[[container]]` of a scenario file.
 #[derive(Debug, Clone)]
 pub struct ScenarioContainer {
+    /// The container as [`Lab::run`](crate::Lab::run) takes it.
     pub spec: ContainerSpec,
+    /// A built-in kind that supplies the command (`service = "mongo"`).
     pub service: Option<Service>,
+    /// What [`up`](crate::scenario::up) waits for before it starts the next container.
     pub ready: Option<Ready>,
 }
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The file it came from; relative paths in it are relative to the file's folder.
     pub file: PathBuf,
+    /// The `[lab]` table.
     pub lab: LabSpec,
     /// Directories put in front of every container's PATH (the "image"), absolute.
     pub path: Vec<PathBuf>,
+    /// The `[[container]]` tables, started in this order.
     pub containers: Vec<ScenarioContainer>,
+    /// The `[[pipework]]` tables, added in this order once every container runs.
     pub pipework: Vec<PipeworkSpec>,
 }
 

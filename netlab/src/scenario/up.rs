@@ -14,30 +14,49 @@ use crate::error::{Error, Result};
 use crate::model::{CommandSpec, ContainerState, ContainerStatus, PipeworkIf, env};
 use crate::proto::Target;
 
-/// Steps reported while a scenario comes up.
+/// Steps reported while a scenario comes up, for a caller that shows them (`netlab up`
+/// prints one line each); pass `&mut |_| {}` to ignore them.
 #[derive(Debug)]
 pub enum Progress<'a> {
+    /// The lab was created.
     Lab {
+        /// Its name.
         name: &'a str,
+        /// Its bridge.
         bridge: &'a str,
+        /// The bridge's address.
         bip: String,
     },
+    /// The MongoDB-compatible server that `service = "mongo"` containers run was found.
     MongoServer {
+        /// Its path.
         binary: &'a str,
     },
+    /// A container started.
     Started(&'a ContainerState),
+    /// Waiting for a container's readiness check.
     Waiting {
+        /// The container.
         container: &'a str,
+        /// The check, in words.
         what: &'a str,
     },
+    /// A container's readiness check passed.
     Ready {
+        /// The container.
         container: &'a str,
+        /// How long it took.
         after: Duration,
     },
+    /// A pipework interface was added.
     Pipework(&'a PipeworkIf),
 }
 
-/// Brings `s` up as lab `name` (the file's lab name if `None`).
+/// Brings `s` up as lab `name` (the file's lab name if `None`): creates the lab, starts
+/// the containers in file order, each after the previous one's readiness check passed,
+/// then adds the pipework interfaces. The lab is owned by the returned handle, so a
+/// failure half-way, or this process dying, leaves nothing behind; call
+/// [`Lab::detach`] to keep it after the handle is gone, as `netlab up` does.
 pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Lab> {
     let mut spec = s.lab.clone();
     if let Some(n) = name {

@@ -70,11 +70,6 @@ impl Request {
             object: object.into(),
         }
     }
-
-    /// What the request does, for messages: `ip link add bridge docker0`.
-    pub fn label(&self) -> String {
-        format!("{} {}", self.op, self.object)
-    }
 }
 
 /// A route-netlink socket of the network namespace the calling thread was in when it

@@ -91,33 +91,41 @@ pub fn child_named(parent: i32, comm: &str) -> Option<i32> {
 /// nothing, so the state is checked (`T` in `/proc/PID/stat`) and the next one tried.
 pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
     let mut frozen = None;
-    wait_until(&format!("a {comm} child of {parent} to freeze"), deadline, || {
-        let Some(pid) = child_named(parent, comm) else {
-            return false;
-        };
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGSTOP,
-        );
-        // SIGSTOP takes effect asynchronously: look again until it shows, or the
-        // process is gone.
-        let state = |pid: i32| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
-        };
-        let end = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < end {
-            match state(pid) {
-                Some('T') => {
-                    frozen = Some(pid);
-                    return true;
+    wait_until(
+        &format!("a {comm} child of {parent} to freeze"),
+        deadline,
+        || {
+            let Some(pid) = child_named(parent, comm) else {
+                return false;
+            };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGSTOP,
+            );
+            // SIGSTOP takes effect asynchronously: look again until it shows, or the
+            // process is gone.
+            let state = |pid: i32| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                stat[stat.rfind(')')? + 1..]
+                    .split_whitespace()
+                    .next()?
+                    .chars()
+                    .next()
+            };
+            let end = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < end {
+                match state(pid) {
+                    Some('T') => {
+                        frozen = Some(pid);
+                        return true;
+                    }
+                    None | Some('Z') | Some('X') => return false,
+                    _ => std::thread::sleep(Duration::from_millis(1)),
                 }
-                None | Some('Z') | Some('X') => return false,
-                _ => std::thread::sleep(Duration::from_millis(1)),
             }
-        }
-        false
-    });
+            false
+        },
+    );
     frozen.unwrap_or_default()
 }
 
@@ -125,7 +133,7 @@ pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
 /// supervisor, whose `nft` run for it can be caught and frozen.
 pub fn publishes_every_port(name: &str) -> ContainerSpec {
     let mut spec = sleeper(name);
-    spec.publish = netlab::model::publish::parse_publish("1-65535:1-65535").unwrap();
+    spec.publish = netlab::parse_publish("1-65535:1-65535").unwrap();
     spec
 }
 
@@ -140,4 +148,39 @@ pub fn within<T: Send + 'static>(
         let _ = tx.send(f());
     });
     rx.recv_timeout(deadline).ok()
+}
+
+/// The cargo that runs these tests, as a command for a nested build, without the variables
+/// cargo sets for a test process: they describe this test, not the build, and some build
+/// scripts watch them (ring's watches CARGO_MANIFEST_DIR), so inherited they would make
+/// cargo rebuild those here and again in the next outer build. The root package's
+/// `tests/common` does the same for the scenarios.
+pub fn cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_EXE_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&k.as_ref())
+        {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+    cmd
+}
+
+/// The workspace's root folder (netlab's parent).
+pub fn workspace() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("netlab lives in the workspace")
 }

@@ -2,12 +2,14 @@
 
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::AddressMessage;
+use std::net::IpAddr;
+
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::AddressMessageBuilder;
 
 use crate::error::Result;
 use crate::model::Ipv4Net;
-use crate::sys::rtnl::{Request, Rtnl};
+use crate::sys::rtnl::{Netlink, Request};
 
 /// `ip addr add ADDR/PREFIX dev INDEX`.
 pub fn add(index: u32, net: Ipv4Net, what: &str) -> Request {
@@ -22,27 +24,56 @@ pub fn add(index: u32, net: Ipv4Net, what: &str) -> Request {
     )
 }
 
-/// `ip -4 addr flush dev INDEX`: removes every IPv4 address of the link, in one batch.
-pub fn flush_v4(nl: &mut Rtnl, index: u32, what: &str) -> Result<()> {
+/// The IPv4 addresses of link `index` (`ip -4 addr show dev INDEX`), as the kernel
+/// describes them.
+fn show_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<Vec<AddressMessage>> {
     let req = Request::dump(
         RouteNetlinkMessage::GetAddress(AddressMessage::default()),
         "ip addr show",
         what,
     );
-    let dels: Vec<Request> = nl
+    Ok(nl
         .query(req)?
         .into_iter()
         .filter_map(|m| match m {
             RouteNetlinkMessage::NewAddress(a)
                 if a.header.family == AddressFamily::Inet && a.header.index == index =>
             {
-                Some(Request::change(
-                    RouteNetlinkMessage::DelAddress(a),
-                    "ip addr del",
-                    format!("dev {what}"),
-                ))
+                Some(a)
             }
             _ => None,
+        })
+        .collect())
+}
+
+/// The IPv4 addresses of link `index` with their prefixes (`ip -4 addr show dev INDEX`).
+pub fn list_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<Vec<Ipv4Net>> {
+    Ok(show_v4(nl, index, what)?
+        .into_iter()
+        .filter_map(|a| {
+            let addr = a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Local(IpAddr::V4(v))
+                | AddressAttribute::Address(IpAddr::V4(v)) => Some(*v),
+                _ => None,
+            })?;
+            Some(Ipv4Net {
+                addr,
+                prefix: a.header.prefix_len,
+            })
+        })
+        .collect())
+}
+
+/// `ip -4 addr flush dev INDEX`: removes every IPv4 address of the link, in one batch.
+pub fn flush_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<()> {
+    let dels: Vec<Request> = show_v4(nl, index, what)?
+        .into_iter()
+        .map(|a| {
+            Request::change(
+                RouteNetlinkMessage::DelAddress(a),
+                "ip addr del",
+                format!("dev {what}"),
+            )
         })
         .collect();
     nl.batch(dels)

@@ -1,6 +1,6 @@
 //! `ip link`: bridges, veth pairs, up/down, lookups.
 //!
-//! Requests are built here and sent by [`Rtnl`], the one netlink path of the crate, in
+//! Requests are built here and sent by `sys::rtnl::Rtnl`, the one netlink path of the crate, in
 //! whatever namespace that socket was opened; a batch of them goes in one write.
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -12,7 +12,7 @@ use netlink_packet_route::link::{
 use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::Result;
-use crate::sys::rtnl::{Request, Rtnl};
+use crate::sys::rtnl::{Netlink, Request};
 
 /// `ip link add NAME address MAC type bridge; ip link set NAME up`. A bridge without a MAC
 /// of its own takes the lowest of its ports' and changes it as ports come and go (an
@@ -126,7 +126,7 @@ pub fn del(name: &str) -> Request {
 }
 
 /// `ip link del NAME` now; a link already gone counts as deleted, so teardown can repeat.
-pub fn delete(nl: &mut Rtnl, name: &str) -> Result<()> {
+pub fn delete(nl: &mut dyn Netlink, name: &str) -> Result<()> {
     match nl.batch(vec![del(name)]) {
         Err(e) if e.errno() == Some(libc::ENODEV) => Ok(()),
         other => other,
@@ -169,7 +169,7 @@ impl Link {
 }
 
 /// `ip -d link show NAME`, or `None` when there is no such link.
-pub fn show(nl: &mut Rtnl, name: &str) -> Result<Option<Link>> {
+pub fn show(nl: &mut dyn Netlink, name: &str) -> Result<Option<Link>> {
     let req = Request::change(
         RouteNetlinkMessage::GetLink(LinkUnspec::new_with_name(name).build()),
         "ip link show",
@@ -186,12 +186,12 @@ pub fn show(nl: &mut Rtnl, name: &str) -> Result<Option<Link>> {
 }
 
 /// The index of link `name`, or `None` when there is no such link.
-pub fn index(nl: &mut Rtnl, name: &str) -> Result<Option<u32>> {
+pub fn index(nl: &mut dyn Netlink, name: &str) -> Result<Option<u32>> {
     Ok(show(nl, name)?.map(|l| l.index))
 }
 
 /// `ip -d link show`: every link of the namespace.
-pub fn list(nl: &mut Rtnl) -> Result<Vec<Link>> {
+pub fn list(nl: &mut dyn Netlink) -> Result<Vec<Link>> {
     let req = Request::dump(
         RouteNetlinkMessage::GetLink(LinkMessage::default()),
         "ip link show",

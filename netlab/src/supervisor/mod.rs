@@ -4,6 +4,8 @@
 
 mod container;
 mod exit;
+#[cfg(test)]
+mod fake;
 mod lab;
 mod lan;
 mod logs;

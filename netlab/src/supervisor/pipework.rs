@@ -12,7 +12,7 @@ use crate::model::pipework::{PipeworkSpec, first_free_ifname};
 use crate::model::{Ipam, PipeworkIf};
 use crate::net;
 use crate::sys::nsfd::{self};
-use crate::sys::rtnl::Rtnl;
+use crate::sys::rtnl::{Netlink, Rtnl};
 
 use super::lab::{Lab, gone};
 
@@ -142,8 +142,8 @@ impl Lab {
 /// What a pipework plan acts on: the lab host's and the container's netlink sockets, the
 /// lab's address manager and its list of bridges made by pipework.
 pub struct PipeworkCtx<'l> {
-    pub host: &'l mut Rtnl,
-    pub inside: &'l mut Rtnl,
+    pub host: &'l mut dyn Netlink,
+    pub inside: &'l mut dyn Netlink,
     pub ipam: &'l mut Ipam,
     pub bridges: &'l mut Vec<String>,
 }
@@ -223,4 +223,109 @@ pub fn pipework_plan<'a>(
         );
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::model::LabSpec;
+    use crate::supervisor::fake::{FakeKernel, FakeNs, NsState};
+
+    /// The lab host with docker0, a container with `lo` and `eth0` and its default route.
+    fn kernel() -> Rc<RefCell<FakeKernel>> {
+        let mut k = FakeKernel::default();
+        k.ns.insert(
+            "host",
+            NsState {
+                links: [("docker0".to_string(), vec![])].into(),
+                default_gw: None,
+            },
+        );
+        k.ns.insert(
+            "inside",
+            NsState {
+                links: [("eth0".to_string(), vec![]), ("lo".to_string(), vec![])].into(),
+                default_gw: Some(Ipv4Addr::new(172, 17, 0, 1)),
+            },
+        );
+        Rc::new(RefCell::new(k))
+    }
+
+    fn spec() -> PipeworkSpec {
+        PipeworkSpec::new("br1", "web", "10.2.0.11/16@10.2.0.1").unwrap()
+    }
+
+    /// Runs the plan of `pipework br1 web 10.2.0.11/16@10.2.0.1` (a new bridge, a gateway)
+    /// with the kernel's request number `fail_at` failing.
+    fn run(fail_at: Option<usize>) -> (Result<()>, Rc<RefCell<FakeKernel>>, Ipam, Vec<String>) {
+        let k = kernel();
+        k.borrow_mut().fail_at = fail_at;
+        let mut host = FakeNs {
+            kernel: k.clone(),
+            ns: "host",
+            peer_ns: "inside",
+        };
+        let mut inside = FakeNs {
+            kernel: k.clone(),
+            ns: "inside",
+            peer_ns: "host",
+        };
+        let mut ipam = Ipam::new(&LabSpec::new("t"));
+        let mut bridges = vec![];
+        let p = spec();
+        let fd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let plan = pipework_plan(&p, "eth1", "vpw1", &fd, true, Ipv4Addr::new(172, 17, 0, 1));
+        let result = plan.run(&mut PipeworkCtx {
+            host: &mut host,
+            inside: &mut inside,
+            ipam: &mut ipam,
+            bridges: &mut bridges,
+        });
+        (result, k, ipam, bridges)
+    }
+
+    #[test]
+    fn the_plan_makes_the_bridge_the_veth_the_address_and_the_route() {
+        let (result, k, ipam, bridges) = run(None);
+        result.unwrap();
+        let k = k.borrow();
+        let host: Vec<&String> = k.ns["host"].links.keys().collect();
+        assert_eq!(host, ["br1", "docker0", "vpw1"]);
+        assert_eq!(k.ns["inside"].links["eth1"], ["10.2.0.11/16 dev eth1"]);
+        assert_eq!(k.ns["inside"].default_gw, Some(Ipv4Addr::new(10, 2, 0, 1)));
+        assert!(ipam.check_free(Ipv4Addr::new(10, 2, 0, 11)).is_err());
+        assert_eq!(bridges, ["br1"]);
+    }
+
+    /// A failure at every kernel request of the plan leaves the kernel, the address
+    /// manager and the lab's list of bridges as they were.
+    #[test]
+    fn a_failure_at_every_request_leaves_nothing_behind() {
+        let (_, k, _, _) = run(None);
+        let total = k.borrow().requests.len();
+        assert!(total >= 6, "{:?}", k.borrow().requests);
+        let before = kernel().borrow().ns.clone();
+        for fail_at in 0..total {
+            let (result, k, ipam, bridges) = run(Some(fail_at));
+            let k = k.borrow();
+            let failed = &k.requests[fail_at];
+            assert!(
+                result.is_err(),
+                "request {fail_at} ({failed}) failed, the plan did not"
+            );
+            assert_eq!(
+                k.ns, before,
+                "after a failure of {failed}; requests {:?}",
+                k.requests
+            );
+            assert!(
+                ipam.check_free(Ipv4Addr::new(10, 2, 0, 11)).is_ok(),
+                "address still claimed after a failure of {failed}"
+            );
+            assert!(bridges.is_empty(), "after a failure of {failed}");
+        }
+    }
 }

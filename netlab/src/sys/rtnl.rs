@@ -72,6 +72,45 @@ impl Request {
     }
 }
 
+#[cfg(test)]
+impl Request {
+    /// The message, for a fake kernel in unit tests to interpret.
+    pub fn message(&self) -> &RouteNetlinkMessage {
+        &self.msg
+    }
+
+    /// `ip link add type veth` and the like, for messages and fakes.
+    pub fn op(&self) -> &'static str {
+        self.op
+    }
+
+    /// The object acted on, as messages name it.
+    pub fn object(&self) -> &str {
+        &self.object
+    }
+}
+
+/// The kernel's route-netlink interface as the supervisor uses it: batches of changes and
+/// queries, in one namespace. [`Rtnl`] is the real one; unit tests of the supervisor's
+/// plans use a recording fake, so rollback logic is tested without root.
+pub trait Netlink {
+    /// Sends every request in one write and waits for all the answers; the first failure
+    /// in request order is the error.
+    fn batch(&mut self, reqs: Vec<Request>) -> Result<()>;
+    /// Sends one request and returns the kernel's answers.
+    fn query(&mut self, req: Request) -> Result<Vec<RouteNetlinkMessage>>;
+}
+
+impl Netlink for Rtnl {
+    fn batch(&mut self, reqs: Vec<Request>) -> Result<()> {
+        Rtnl::batch(self, reqs)
+    }
+
+    fn query(&mut self, req: Request) -> Result<Vec<RouteNetlinkMessage>> {
+        Rtnl::query(self, req)
+    }
+}
+
 /// A route-netlink socket of the network namespace the calling thread was in when it
 /// opened it, wherever it is used later.
 pub struct Rtnl {

@@ -5,6 +5,7 @@
 //! veth whose `eth0` end is created directly inside it. Dropping a container closes its
 //! namespace fds, which removes its veth pair and addresses with it.
 
+use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
@@ -18,6 +19,7 @@ use nix::unistd::Pid;
 
 use super::exit::ExitWatch;
 use super::logs::Logs;
+use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::command::resolve_program;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
@@ -30,7 +32,7 @@ use crate::model::{
 use crate::net;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
-use crate::sys::rtnl::Rtnl;
+use crate::sys::rtnl::{Netlink, Rtnl};
 use crate::sys::spawn::{bad_workdir, spawn_in};
 
 use super::lab::{Lab, STATE_DIR, gone, now, poisoned};
@@ -172,13 +174,29 @@ impl Lab {
         c.ports = p.ports;
         let name = c.spec.name.clone();
         let publishes = !c.ports.is_empty();
-        self.order.push(name.clone());
-        self.containers.insert(name.clone(), c);
-        self.refresh_summary();
-        if publishes && let Err(e) = self.apply_firewall() {
-            self.remove(&name);
-            return Err(e);
+        // Recorded, then published: the undo of the record (`remove`) also takes its
+        // ports out of the firewall table.
+        let mut plan: Plan<'_, Lab> = Plan::new();
+        let (n1, n2) = (name.clone(), name.clone());
+        plan.step(
+            format!("record container {name}"),
+            move |lab: &mut Lab| {
+                lab.order.push(n1.clone());
+                lab.containers.insert(n1, c);
+                lab.refresh_summary();
+                Ok(())
+            },
+            move |lab: &mut Lab| {
+                lab.remove(&n2);
+                Ok(())
+            },
+        );
+        if publishes {
+            plan.covered_step(format!("publish the ports of {name}"), |lab: &mut Lab| {
+                lab.apply_firewall()
+            });
         }
+        plan.run(self)?;
         self.state(&name)
     }
 
@@ -255,13 +273,15 @@ impl Lab {
         let mut host = Rtnl::open()?;
         let mac = docker_mac(ip);
         nsfd::create(&setup, |ns| {
-            let host_veth = add_container_veth(&mut host, &spec.name, &ns, mac, b.bridge_index)?;
-            let c = Container {
+            // This thread is in the container's namespaces now: what it opens and starts
+            // lives there.
+            let mut inside = Rtnl::open()?;
+            let mut c = Container {
                 id: random_id(),
                 env,
                 ip,
                 mac,
-                host_veth,
+                host_veth: String::new(),
                 created: now(),
                 ns,
                 run: Arc::new(Mutex::new(RunState {
@@ -280,19 +300,25 @@ impl Lab {
                 pipework: vec![],
                 spec,
             };
-            let started = wire_inside(ip, b.bip)
-                .and_then(|()| match hairpin {
-                    true => set_hairpin(&mut host, &c.host_veth),
-                    false => Ok(()),
-                })
-                // This thread is in the container's namespaces already: the process starts
-                // from here.
-                .and_then(|()| start(&b.reaper, &c, None));
-            if let Err(e) = started {
-                // Frees the veth's name at once; the namespaces go when `c` drops.
-                let _ = net::link::delete(&mut host, &c.host_veth);
-                return Err(e);
-            }
+            let veth = RefCell::new(String::new());
+            let wiring = Wiring {
+                container: &c.spec.name,
+                net: &c.ns.net,
+                mac,
+                bridge: b.bridge_index,
+                addr: Ipv4Net {
+                    addr: ip,
+                    prefix: b.bip.prefix,
+                },
+                gateway: b.bip.addr,
+                hairpin,
+            };
+            let plan = wiring_plan(&wiring, &veth, || start(&b.reaper, &c, None));
+            plan.run(&mut WiringCtx {
+                host: &mut host,
+                inside: &mut inside,
+            })?;
+            c.host_veth = veth.into_inner();
             tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
             Ok(c)
         })
@@ -509,47 +535,185 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
     Ok(())
 }
 
-/// Creates the container's veth from the lab host (`HOST` on the bridge, `eth0` with its
-/// MAC in the container, both up) under the first free host-side name; returns that name.
-fn add_container_veth(
-    host: &mut Rtnl,
-    container: &str,
-    ns: &Namespaces,
-    mac: [u8; 6],
-    bridge: u32,
-) -> Result<String> {
-    let mut salt = 0;
-    loop {
-        let name = host_veth_name(container, salt);
-        let req = net::link::add_veth_into(&name, "eth0", &ns.net, Some(mac), Some(bridge));
-        match host.batch(vec![req]) {
-            // Another container's veth has that name (names are a hash of the container's).
-            Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
-            Err(e) => return Err(e),
-            Ok(()) => return Ok(name),
+/// What wiring a new container takes: its veth's ends, MAC and bridge port, `eth0`'s
+/// address and the default route.
+pub struct Wiring<'a> {
+    pub container: &'a str,
+    /// The container's network namespace, where the veth's `eth0` end is created.
+    pub net: &'a OwnedFd,
+    pub mac: [u8; 6],
+    pub bridge: u32,
+    pub addr: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub hairpin: bool,
+}
+
+/// The lab host's and the container's netlink sockets, which a wiring plan acts on.
+pub struct WiringCtx<'l> {
+    pub host: &'l mut dyn Netlink,
+    pub inside: &'l mut dyn Netlink,
+}
+
+/// A new container's bring-up as a [`Plan`]: `ip link add HOST type veth peer name eth0
+/// netns C address MAC; ip link set HOST master docker0 up` from the lab host, under the
+/// first free host-side name (written to `veth`); then inside, in one batch, `ip link set
+/// lo up; ip link set eth0 up; ip addr add IP/PREFIX dev eth0; ip route add default via
+/// GW`; bridge hairpin mode on the host end of a container that publishes ports (only
+/// such a container can send traffic that comes back by its own bridge port, to itself
+/// through a published port); and `start`. Deleting the veth takes all of it back (the
+/// namespaces go when the container is dropped).
+pub fn wiring_plan<'a>(
+    w: &'a Wiring<'a>,
+    veth: &'a RefCell<String>,
+    start: impl FnOnce() -> Result<()> + 'a,
+) -> Plan<'a, WiringCtx<'a>> {
+    let mut plan: Plan<'a, WiringCtx<'a>> = Plan::new();
+    plan.step(
+        format!("ip link add veth for {}", w.container),
+        move |c: &mut WiringCtx<'_>| {
+            let mut salt = 0;
+            loop {
+                let name = host_veth_name(w.container, salt);
+                let req =
+                    net::link::add_veth_into(&name, "eth0", w.net, Some(w.mac), Some(w.bridge));
+                match c.host.batch(vec![req]) {
+                    // Another container's veth has that name (names are a hash of the
+                    // container's).
+                    Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
+                    Err(e) => return Err(e),
+                    Ok(()) => {
+                        *veth.borrow_mut() = name;
+                        return Ok(());
+                    }
+                }
+            }
+        },
+        move |c: &mut WiringCtx<'_>| net::link::delete(c.host, &veth.borrow()),
+    );
+    plan.covered_step("wire eth0 inside", move |c: &mut WiringCtx<'_>| {
+        let eth0 = net::link::index(c.inside, "eth0")?.ok_or_else(|| gone("eth0"))?;
+        c.inside.batch(vec![
+            net::link::set_up(1, "lo"),
+            net::link::set_up(eth0, "eth0"),
+            net::addr::add(eth0, w.addr, "eth0"),
+            net::route::add_default(w.gateway),
+        ])
+    });
+    if w.hairpin {
+        plan.covered_step("hairpin on", move |c: &mut WiringCtx<'_>| {
+            let name = veth.borrow().clone();
+            let index = net::link::index(c.host, &name)?.ok_or_else(|| gone(&name))?;
+            c.host.batch(vec![net::link::set_hairpin(index, &name)])
+        });
+    }
+    plan.covered_step("start the process", move |_: &mut WiringCtx<'_>| start());
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::supervisor::fake::{FakeKernel, FakeNs, NsState};
+
+    fn kernel() -> Rc<RefCell<FakeKernel>> {
+        let mut k = FakeKernel::default();
+        k.ns.insert(
+            "host",
+            NsState {
+                links: [("docker0".to_string(), vec![])].into(),
+                default_gw: None,
+            },
+        );
+        k.ns.insert("inside", NsState::default());
+        Rc::new(RefCell::new(k))
+    }
+
+    /// Runs the wiring of a container that publishes ports (so with hairpin mode), the
+    /// kernel failing request `fail_at` and the start failing when `start_fails`.
+    fn run(
+        fail_at: Option<usize>,
+        start_fails: bool,
+    ) -> (Result<()>, Rc<RefCell<FakeKernel>>, bool) {
+        let k = kernel();
+        k.borrow_mut().fail_at = fail_at;
+        let mut host = FakeNs {
+            kernel: k.clone(),
+            ns: "host",
+            peer_ns: "inside",
+        };
+        let mut inside = FakeNs {
+            kernel: k.clone(),
+            ns: "inside",
+            peer_ns: "host",
+        };
+        let fd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let w = Wiring {
+            container: "web",
+            net: &fd,
+            mac: docker_mac(Ipv4Addr::new(172, 17, 0, 2)),
+            bridge: 1,
+            addr: "172.17.0.2/16".parse().unwrap(),
+            gateway: Ipv4Addr::new(172, 17, 0, 1),
+            hairpin: true,
+        };
+        let veth = RefCell::new(String::new());
+        let started = Cell::new(false);
+        let result = wiring_plan(&w, &veth, || {
+            if start_fails {
+                return Err(Error::Io {
+                    op: "start".into(),
+                    message: "injected failure".into(),
+                });
+            }
+            started.set(true);
+            Ok(())
+        })
+        .run(&mut WiringCtx {
+            host: &mut host,
+            inside: &mut inside,
+        });
+        (result, k, started.get())
+    }
+
+    #[test]
+    fn the_wiring_makes_the_veth_and_eth0_then_starts() {
+        let (result, k, started) = run(None, false);
+        result.unwrap();
+        assert!(started);
+        let k = k.borrow();
+        assert_eq!(k.ns["host"].links.len(), 2, "{:?}", k.ns["host"]);
+        assert_eq!(k.ns["inside"].links["eth0"], ["172.17.0.2/16 dev eth0"]);
+        assert_eq!(
+            k.ns["inside"].default_gw,
+            Some(Ipv4Addr::new(172, 17, 0, 1))
+        );
+    }
+
+    /// A failure of any kernel request, or of the start, leaves no veth behind.
+    #[test]
+    fn a_failure_at_every_step_leaves_no_veth() {
+        let (_, k, _) = run(None, false);
+        let total = k.borrow().requests.len();
+        assert!(total >= 7, "{:?}", k.borrow().requests);
+        let links_before = kernel().borrow().ns["host"].links.clone();
+        let cases = (0..total).map(|n| (Some(n), false)).chain([(None, true)]);
+        for (fail_at, start_fails) in cases {
+            let (result, k, started) = run(fail_at, start_fails);
+            let k = k.borrow();
+            assert!(result.is_err() && !started, "{fail_at:?}: {:?}", k.requests);
+            assert_eq!(
+                k.ns["host"].links, links_before,
+                "{fail_at:?}: {:?}",
+                k.requests
+            );
+            assert!(
+                k.ns["inside"].links.is_empty(),
+                "{fail_at:?}: {:?}",
+                k.requests
+            );
         }
     }
-}
-
-/// Inside the container, in one batch: `ip link set lo up; ip link set eth0 up; ip addr
-/// add IP/PREFIX dev eth0; ip route add default via GW`.
-fn wire_inside(ip: Ipv4Addr, bip: Ipv4Net) -> Result<()> {
-    let eth0 = nix::net::if_::if_nametoindex("eth0")
-        .map_err(|e| Error::kernel("ip link show", "eth0 in the container", e))?;
-    let addr = Ipv4Net {
-        addr: ip,
-        prefix: bip.prefix,
-    };
-    Rtnl::open()?.batch(vec![
-        net::link::set_up(1, "lo"),
-        net::link::set_up(eth0, "eth0"),
-        net::addr::add(eth0, addr, "eth0"),
-        net::route::add_default(bip.addr),
-    ])
-}
-
-/// `ip link set dev HOST type bridge_slave hairpin on`, from the lab host.
-fn set_hairpin(host: &mut Rtnl, veth: &str) -> Result<()> {
-    let index = net::link::index(host, veth)?.ok_or_else(|| gone(veth))?;
-    host.batch(vec![net::link::set_hairpin(index, veth)])
 }

@@ -13,6 +13,7 @@ use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::rtnl::Rtnl;
 
 use super::lab::{Lab, STATE_DIR, gone};
+use super::plan::Plan;
 
 /// A machine on the simulated LAN.
 pub struct Node {
@@ -108,9 +109,26 @@ impl Lab {
             }
         };
         let idx = net::link::index(&mut self.host, &name)?.ok_or_else(|| gone(&name))?;
-        net::addr::flush_v4(&mut self.host, idx, &name)?;
-        self.host
-            .batch(vec![net::link::set_master(idx, self.bridge_index, &name)])?;
+        // Should enslaving fail, the uplink gets its addresses back.
+        let addrs = net::addr::list_v4(&mut self.host, idx, &name)?;
+        let bridge = self.bridge_index;
+        let mut plan: Plan<'_, Rtnl> = Plan::new();
+        plan.step(
+            format!("ip -4 addr flush dev {name}"),
+            |nl: &mut Rtnl| net::addr::flush_v4(nl, idx, &name),
+            |nl: &mut Rtnl| {
+                nl.batch(
+                    addrs
+                        .iter()
+                        .map(|a| net::addr::add(idx, *a, &name))
+                        .collect(),
+                )
+            },
+        )
+        .covered_step(format!("ip link set {name} master"), |nl: &mut Rtnl| {
+            nl.batch(vec![net::link::set_master(idx, bridge, &name)])
+        });
+        plan.run(&mut self.host)?;
         // `lab ls` and `graph` report it from the spec.
         self.spec.attach_uplink = true;
         self.refresh_summary();

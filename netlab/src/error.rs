@@ -218,16 +218,16 @@ pub const QUOTE_MAX: usize = 80;
 /// [`QUOTE_MAX`] characters with the input's whole size, so that a 10 MB `command` makes
 /// a one-line message (`"aaaa…"… (10485760 bytes)`). Every message that echoes an input
 /// goes through this or [`clip`].
-pub fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_MAX) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+pub fn quote(input: &str) -> String {
+    match input.char_indices().nth(QUOTE_MAX) {
+        None => format!("{input:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &input[..cut], input.len()),
     }
 }
 
 /// The same bound for text shown without quotes (a PATH, an operation with a file name).
-pub fn clip(s: &str) -> String {
-    clip_at(s, QUOTE_MAX)
+pub fn clip(text: &str) -> String {
+    clip_at(text, QUOTE_MAX)
 }
 
 /// Longest explanation shown in full: netlab's own sentences (which quote inputs with
@@ -235,8 +235,8 @@ pub fn clip(s: &str) -> String {
 const MESSAGE_MAX: usize = 1000;
 
 /// [`clip`] for a whole explanation, such as a failure and what its rollback found.
-pub fn clip_message(s: &str) -> String {
-    clip_at(s, MESSAGE_MAX)
+pub fn clip_message(text: &str) -> String {
+    clip_at(text, MESSAGE_MAX)
 }
 
 fn clip_at(s: &str, max: usize) -> String {

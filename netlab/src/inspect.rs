@@ -31,8 +31,8 @@ fn rfc3339(secs: Option<u64>) -> String {
 
 /// One container as `docker inspect` shows it. `pid` is the PID as the caller sees it.
 /// Only one key contains `IPAddress`, so the article's `grep IPAddress` finds one line.
-pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
-    let exposed: Map<String, Value> = c
+pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
+    let exposed: Map<String, Value> = container
         .expose
         .iter()
         .map(|p| (p.to_string(), json!({})))
@@ -41,12 +41,12 @@ pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
     // and a container may publish all 65,535 ports.
     let mut by_port: std::collections::HashMap<(u16, crate::model::Proto), Vec<Value>> =
         std::collections::HashMap::new();
-    for b in &c.ports {
+    for b in &container.ports {
         by_port.entry((b.container_port, b.proto)).or_default().push(
             json!({"HostIp": b.host_ip_text(), "HostPort": b.host_port.map(|p| p.to_string()).unwrap_or_default()}),
         );
     }
-    let ports: Map<String, Value> = c
+    let ports: Map<String, Value> = container
         .expose
         .iter()
         .map(|p| {
@@ -55,51 +55,51 @@ pub fn to_docker_json(c: &ContainerState, pid: Option<i32>) -> Value {
         })
         .collect();
     // Keys avoid the substring "IPAddress" so that `grep IPAddress` still finds one line.
-    let pipework: Vec<Value> = c
+    let pipework: Vec<Value> = container
         .pipework
         .iter()
         .map(|p| {
             json!({"Interface": p.ifname, "Bridge": p.bridge, "Address": p.addr.to_string(), "Gateway": p.gateway.map(|g| g.to_string()), "MacAddress": p.mac, "HostInterface": p.host_ifname})
         })
         .collect();
-    let links: Vec<String> = c
+    let links: Vec<String> = container
         .links
         .iter()
-        .map(|l| format!("/{}:/{}/{}", l.name, c.name, l.alias))
+        .map(|l| format!("/{}:/{}/{}", l.name, container.name, l.alias))
         .collect();
-    let status = match c.status {
+    let status = match container.status {
         ContainerStatus::Created => "created",
         ContainerStatus::Running => "running",
         ContainerStatus::Exited => "exited",
     };
     json!({
-        "Id": c.id,
-        "Created": rfc3339(Some(c.created)),
-        "Path": c.command.argv().first().cloned().unwrap_or_default(),
-        "Args": c.command.argv().into_iter().skip(1).collect::<Vec<_>>(),
+        "Id": container.id,
+        "Created": rfc3339(Some(container.created)),
+        "Path": container.command.argv().first().cloned().unwrap_or_default(),
+        "Args": container.command.argv().into_iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": status,
-            "Running": c.status == ContainerStatus::Running,
+            "Running": container.status == ContainerStatus::Running,
             "Pid": pid.unwrap_or(0),
-            "ExitCode": c.exit_code.unwrap_or(0),
-            "StartedAt": rfc3339(c.started),
-            "FinishedAt": rfc3339(c.finished),
+            "ExitCode": container.exit_code.unwrap_or(0),
+            "StartedAt": rfc3339(container.started),
+            "FinishedAt": rfc3339(container.finished),
         },
-        "Name": format!("/{}", c.name),
+        "Name": format!("/{}", container.name),
         "Config": {
-            "Hostname": c.hostname,
-            "Env": c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-            "Cmd": c.command.argv(),
+            "Hostname": container.hostname,
+            "Env": container.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "Cmd": container.command.argv(),
             "ExposedPorts": exposed,
         },
         "NetworkSettings": {
             "Bridge": "",
-            "Gateway": c.gateway.to_string(),
-            "IPAddress": c.ip.to_string(),
-            "IPPrefixLen": c.prefix,
-            "MacAddress": c.mac,
+            "Gateway": container.gateway.to_string(),
+            "IPAddress": container.ip.to_string(),
+            "IPPrefixLen": container.prefix,
+            "MacAddress": container.mac,
             "Ports": ports,
-            "HostVeth": c.host_veth,
+            "HostVeth": container.host_veth,
             "Pipework": pipework,
         },
         "HostConfig": {

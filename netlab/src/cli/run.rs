@@ -53,13 +53,13 @@ pub struct RunArgs {
 }
 
 /// Parses everything `netlab run` was given into a spec; no lab is touched if this fails.
-pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
-    let mut cmd = a.command.clone();
+pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
+    let mut cmd = args.command.clone();
     if cmd.first().is_some_and(|c| c == "--") {
         cmd.remove(0);
     }
     let command = CommandSpec::from_args(cmd)?;
-    let name = match &a.name {
+    let name = match &args.name {
         Some(n) => n.clone(),
         None => format!(
             "c{:08x}",
@@ -71,33 +71,33 @@ pub fn spec(a: &RunArgs) -> anyhow::Result<ContainerSpec> {
         ),
     };
     let mut spec = ContainerSpec::new(&name, command);
-    spec.hostname = a.hostname.clone();
-    spec.workdir = a.workdir.clone();
-    for f in &a.env_file {
+    spec.hostname = args.hostname.clone();
+    spec.workdir = args.workdir.clone();
+    for f in &args.env_file {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read --env-file {}", f.display()))?;
         spec.env
             .extend(env::parse_env_file(&text, &f.display().to_string())?);
     }
-    for e in &a.env {
+    for e in &args.env {
         spec.env.push(env::parse_env_arg(e)?);
     }
     let mut seen = std::collections::HashSet::new();
-    for x in &a.expose {
+    for x in &args.expose {
         for p in port::parse_expose(x)? {
             if seen.insert(p) {
                 spec.expose.push(p);
             }
         }
     }
-    for l in &a.link {
+    for l in &args.link {
         spec.links.push(crate::model::links::LinkSpec::parse(l)?);
     }
-    for p in &a.publish {
+    for p in &args.publish {
         spec.publish
             .extend(crate::model::publish::parse_publish(p)?);
     }
-    spec.publish_all = a.publish_all;
+    spec.publish_all = args.publish_all;
     spec.validate()?;
     Ok(spec)
 }

@@ -1,9 +1,12 @@
 //! The `nft -j` document for a lab's NAT table: pure data, no kernel, unit-tested.
 //!
-//! The rules are the set found to work in a lab namespace on this machine kind (see
-//! NOTES, "nftables port forwarding"): DNAT in a prerouting chain (the LAN) and an output
-//! chain (the lab host itself, `127.0.0.1` included), and three masquerades in
-//! postrouting (for `127.0.0.1`, for hairpin, and for containers going out).
+//! The rules are the set measured to work in a lab namespace: DNAT in a prerouting chain
+//! (the LAN) and an output chain (the lab host itself, `127.0.0.1` included), both
+//! matching `fib daddr type local`; and three masquerades in postrouting: for
+//! `127.0.0.1` (with `route_localnet` on the bridge, which the lab host sets), for
+//! hairpin (DNATed traffic from the bridge subnet back onto the bridge, `ct status dnat`,
+//! without which hairpin works only by accident where `br_netfilter` is loaded), and for
+//! containers going out.
 //!
 //! A table with few forwards has one rule per forward, each with a comment: what a student
 //! reads in `nft list table ip netlab`. Past [`RULES_UP_TO`] forwards, the forwards go

@@ -8,15 +8,15 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Parses `-e K=V`. `-e K` alone (take it from the caller) is refused: netlab containers
 /// get nothing implicitly from the caller's environment.
-pub fn parse_env_arg(s: &str) -> Result<(String, String)> {
-    let (k, v) = s.split_once('=').ok_or_else(|| {
+pub fn parse_env_arg(text: &str) -> Result<(String, String)> {
+    let (k, v) = text.split_once('=').ok_or_else(|| {
         Error::spec(
             "-e",
-            s,
+            text,
             "write KEY=VALUE (netlab does not copy variables from your shell)",
         )
     })?;
-    validate_key(k, s)?;
+    validate_key(k, text)?;
     Ok((k.to_string(), v.to_string()))
 }
 

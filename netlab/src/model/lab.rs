@@ -64,15 +64,15 @@ pub struct LanNode {
 
 impl Uplink {
     /// Parses `NAME=ADDR/PREFIX` or `NAME`.
-    pub fn parse(s: &str) -> Result<Self> {
-        let (name, addr) = match s.split_once('=') {
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, addr) = match text.split_once('=') {
             Some((n, a)) => (n, Some(Ipv4Net::parse_as("--uplink", a)?)),
-            None => (s, None),
+            None => (text, None),
         };
         validate_ifname(name).map_err(|_| {
             Error::spec(
                 "--uplink",
-                s,
+                text,
                 "write IFNAME=ADDR/PREFIX, e.g. eth1=10.2.0.10/16",
             )
         })?;
@@ -85,11 +85,11 @@ impl Uplink {
 
 impl LanNode {
     /// Parses `NAME=ADDR/PREFIX`.
-    pub fn parse(s: &str) -> Result<Self> {
-        let (name, addr) = s.split_once('=').ok_or_else(|| {
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, addr) = text.split_once('=').ok_or_else(|| {
             Error::spec(
                 "--lan-node",
-                s,
+                text,
                 "write NAME=ADDR/PREFIX, e.g. lan=10.2.0.1/16",
             )
         })?;

@@ -23,14 +23,14 @@ pub struct LinkSpec {
 impl LinkSpec {
     /// Parses `NAME:ALIAS` or `NAME` (the alias is then the name). The alias follows the
     /// container-name rule, as in Docker, and a refusal says that rule and what broke it.
-    pub fn parse(s: &str) -> Result<Self> {
-        let (name, alias) = match s.split(':').collect::<Vec<_>>().as_slice() {
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, alias) = match text.split(':').collect::<Vec<_>>().as_slice() {
             [name] => (*name, *name),
             [name, alias] => (*name, *alias),
             _ => {
                 return Err(Error::spec(
                     "--link",
-                    s,
+                    text,
                     "write NAME:ALIAS or NAME, with one `:`",
                 ));
             }
@@ -43,7 +43,7 @@ impl LinkSpec {
                 };
                 Error::spec(
                     "--link",
-                    s,
+                    text,
                     format!(
                         "the {part} {}: {why}; a {part} is {}",
                         crate::error::quote(value),

@@ -32,15 +32,15 @@ pub struct PipeworkSpec {
 
 /// Parses pipework's `IP/PREFIX[@GATEWAY]`; an address without a prefix is refused with
 /// pipework's own advice.
-pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
-    if s == "dhcp" || s.starts_with("dhcp:") {
+pub fn parse_address(text: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
+    if text == "dhcp" || text.starts_with("dhcp:") {
         return Err(Error::spec(
             "pipework address",
-            s,
+            text,
             "netlab has no DHCP server in the lab; give IP/PREFIX, e.g. 10.2.0.11/16",
         ));
     }
-    let (addr, gw) = match s.split_once('@') {
+    let (addr, gw) = match text.split_once('@') {
         Some((a, g)) => (
             a,
             Some(g.parse::<Ipv4Addr>().map_err(|_| {
@@ -51,12 +51,12 @@ pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
                 )
             })?),
         ),
-        None => (s, None),
+        None => (text, None),
     };
     if !addr.contains('/') {
         return Err(Error::spec(
             "pipework address",
-            s,
+            text,
             format!("the address needs a prefix length; did you mean {addr}/24?"),
         ));
     }
@@ -64,14 +64,14 @@ pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
     if net.prefix == 32 || net.prefix == 0 {
         return Err(Error::spec(
             "pipework address",
-            s,
+            text,
             "use a prefix from /1 to /31",
         ));
     }
     if let Some(why) = net.host_address_problem() {
         return Err(Error::spec(
             "pipework address",
-            s,
+            text,
             format!("the interface needs a host address: {why}"),
         ));
     }
@@ -88,15 +88,15 @@ pub fn parse_address(s: &str) -> Result<(Ipv4Net, Option<Ipv4Addr>)> {
 }
 
 /// Parses a MAC address `aa:bb:cc:dd:ee:ff` (unicast only).
-pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
+pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
     let bad = || {
         Error::spec(
             "MAC address",
-            s,
+            text,
             "write six hex bytes like 02:42:0a:02:00:0b (unicast: the first byte even)",
         )
     };
-    let bytes: Vec<u8> = s
+    let bytes: Vec<u8> = text
         .split(':')
         .map(|b| u8::from_str_radix(b, 16))
         .collect::<std::result::Result<_, _>>()

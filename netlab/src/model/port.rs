@@ -50,10 +50,10 @@ impl fmt::Display for ExposedPort {
 /// assert_eq!(ports[0].to_string(), "8000/udp");
 /// # Ok::<(), netlab::Error>(())
 /// ```
-pub fn parse_expose(s: &str) -> Result<Vec<ExposedPort>> {
-    let err = |reason: &str| Error::spec("--expose", s, reason);
-    let (ports, proto) = match s.split_once('/') {
-        None => (s, Proto::Tcp),
+pub fn parse_expose(text: &str) -> Result<Vec<ExposedPort>> {
+    let err = |reason: &str| Error::spec("--expose", text, reason);
+    let (ports, proto) = match text.split_once('/') {
+        None => (text, Proto::Tcp),
         Some((p, "tcp")) => (p, Proto::Tcp),
         Some((p, "udp")) => (p, Proto::Udp),
         Some(_) => return Err(err("the protocol is tcp or udp, e.g. 53/udp")),
@@ -65,15 +65,15 @@ pub fn parse_expose(s: &str) -> Result<Vec<ExposedPort>> {
 
 /// `8080` or `8000-8002` (1..=65535, start <= end). Only decimal digits: Rust's integer
 /// parser would also take `+80`, which no port grammar (Docker's included) allows.
-pub fn parse_range(s: &str) -> Option<(u16, u16)> {
+pub fn parse_range(text: &str) -> Option<(u16, u16)> {
     let one = |p: &str| {
         if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         p.parse::<u16>().ok().filter(|p| *p > 0)
     };
-    match s.split_once('-') {
-        None => one(s).map(|p| (p, p)),
+    match text.split_once('-') {
+        None => one(text).map(|p| (p, p)),
         Some((a, b)) => {
             let (a, b) = (one(a)?, one(b)?);
             (a <= b).then_some((a, b))

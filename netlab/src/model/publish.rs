@@ -89,25 +89,29 @@ impl HostPorts {
     }
 
     /// Records a binding whose host port is decided; one without is ignored.
-    pub fn insert(&mut self, b: &PortBinding, owner: &str) {
-        let Some(port) = b.host_port else { return };
+    pub fn insert(&mut self, binding: &PortBinding, owner: &str) {
+        let Some(port) = binding.host_port else {
+            return;
+        };
         if self.owners.last().map(String::as_str) != Some(owner) {
             self.owners.push(owner.to_string());
         }
         let who = self.owners.len() - 1;
-        self.exact.entry((b.proto, port, b.scope())).or_insert(who);
-        self.any.entry((b.proto, port)).or_insert(who);
+        self.exact
+            .entry((binding.proto, port, binding.scope()))
+            .or_insert(who);
+        self.any.entry((binding.proto, port)).or_insert(who);
     }
 
     /// Who holds a host port that `b` competes for, if anybody does.
-    pub fn conflict(&self, b: &PortBinding) -> Option<&str> {
-        let port = b.host_port?;
-        let who = match b.scope() {
-            None => self.any.get(&(b.proto, port)),
+    pub fn conflict(&self, binding: &PortBinding) -> Option<&str> {
+        let port = binding.host_port?;
+        let who = match binding.scope() {
+            None => self.any.get(&(binding.proto, port)),
             Some(ip) => self
                 .exact
-                .get(&(b.proto, port, None))
-                .or_else(|| self.exact.get(&(b.proto, port, Some(ip)))),
+                .get(&(binding.proto, port, None))
+                .or_else(|| self.exact.get(&(binding.proto, port, Some(ip)))),
         }?;
         self.owners.get(*who).map(String::as_str)
     }
@@ -185,10 +189,10 @@ pub fn choose_host_ports(
 /// assert_eq!(netlab::parse_publish("8000-8002:9000-9002/udp")?.len(), 3);
 /// # Ok::<(), netlab::Error>(())
 /// ```
-pub fn parse_publish(s: &str) -> Result<Vec<PortBinding>> {
-    let err = |reason: &str| Error::spec("-p", s, reason);
-    let (spec, proto) = match s.rsplit_once('/') {
-        None => (s, Proto::Tcp),
+pub fn parse_publish(text: &str) -> Result<Vec<PortBinding>> {
+    let err = |reason: &str| Error::spec("-p", text, reason);
+    let (spec, proto) = match text.rsplit_once('/') {
+        None => (text, Proto::Tcp),
         Some((p, "tcp")) => (p, Proto::Tcp),
         Some((p, "udp")) => (p, Proto::Udp),
         Some(_) => return Err(err("the protocol is tcp or udp, e.g. 53:53/udp")),

@@ -114,7 +114,6 @@ fn random_id() -> String {
 }
 
 impl Lab {
-    /// `docker run -d`: validate, allocate, build the namespaces and veth, start.
     /// `docker run -d`, step 1 of 3, under the lab lock: validate everything, resolve links
     /// and ports, reserve the name and an address. Step 2 ([`Lab::create`]) runs without
     /// the lock; step 3 ([`Lab::finish_run`]) takes it again.
@@ -161,17 +160,21 @@ impl Lab {
 
     /// Step 3 of `run`: records the built and started container (and its published ports),
     /// or releases what step 1 reserved when step 2 failed.
-    pub fn finish_run(&mut self, p: Prepared, built: Result<Container>) -> Result<ContainerState> {
-        self.pending.remove(&p.spec.name);
+    pub fn finish_run(
+        &mut self,
+        prepared: Prepared,
+        built: Result<Container>,
+    ) -> Result<ContainerState> {
+        self.pending.remove(&prepared.spec.name);
         let mut c = match built {
             Ok(c) => c,
             Err(e) => {
-                self.ipam.release(p.ip);
+                self.ipam.release(prepared.ip);
                 return Err(e);
             }
         };
-        c.expose = p.expose;
-        c.ports = p.ports;
+        c.expose = prepared.expose;
+        c.ports = prepared.ports;
         let name = c.spec.name.clone();
         let publishes = !c.ports.is_empty();
         // Recorded, then published: the undo of the record (`remove`) also takes its

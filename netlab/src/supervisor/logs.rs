@@ -61,7 +61,7 @@ impl Logs {
             (Stream::Stderr, stderr.into()),
         ];
         for (stream, fd) in pipes {
-            if let Err(e) = reader().watch(self.clone(), stream, fd) {
+            if let Err(e) = reader().and_then(|r| r.watch(self.clone(), stream, fd)) {
                 tracing::warn!("container output is not captured: {e}");
                 self.closed_one();
             }
@@ -142,24 +142,29 @@ struct Reader {
     next: AtomicU64,
 }
 
-/// The reader, started on first use.
-fn reader() -> &'static Reader {
-    static READER: OnceLock<Reader> = OnceLock::new();
-    READER.get_or_init(|| {
-        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
-            .unwrap_or_else(|e| panic!("epoll_create: {e}"));
-        let spawned = std::thread::Builder::new()
-            .name("logs".into())
-            .spawn(|| reader().run());
-        if let Err(e) = spawned {
-            tracing::error!("no log reader thread: {e}");
-        }
-        Reader {
-            epoll,
-            pipes: Mutex::default(),
-            next: AtomicU64::new(1),
-        }
-    })
+/// The reader, started on first use; the error when the kernel gave no epoll instance,
+/// in which case containers run with their output not captured (and `attach` says so).
+fn reader() -> Result<&'static Reader, nix::Error> {
+    static READER: OnceLock<Result<Reader, nix::Error>> = OnceLock::new();
+    READER
+        .get_or_init(|| {
+            let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+            let spawned = std::thread::Builder::new().name("logs".into()).spawn(|| {
+                if let Ok(r) = reader() {
+                    r.run();
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!("no log reader thread: {e}");
+            }
+            Ok(Reader {
+                epoll,
+                pipes: Mutex::default(),
+                next: AtomicU64::new(1),
+            })
+        })
+        .as_ref()
+        .map_err(|e| *e)
 }
 
 impl Reader {

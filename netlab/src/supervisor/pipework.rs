@@ -20,23 +20,23 @@ impl Lab {
     /// `pipework BRIDGE [-i IFNAME] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`: checked in
     /// full, then applied as a [`Plan`] whose steps each carry their undo, so a failure
     /// half-way leaves neither address, bridge nor interface behind.
-    pub fn pipework(&mut self, p: PipeworkSpec) -> Result<PipeworkIf> {
-        p.validate()?;
-        self.get(&p.container)?;
+    pub fn pipework(&mut self, spec: PipeworkSpec) -> Result<PipeworkIf> {
+        spec.validate()?;
+        self.get(&spec.container)?;
         // An existing interface must be a bridge: the kernel refuses a veth whose master is
         // anything else, in words that do not say so (EOPNOTSUPP for `lo` or the uplink).
-        let bridge = net::link::show(&mut self.host, &p.bridge)?;
+        let bridge = net::link::show(&mut self.host, &spec.bridge)?;
         if let Some(b) = &bridge
             && b.kind.as_deref() != Some("bridge")
         {
             let what = match &b.kind {
                 Some(k) => format!("a {k} interface"),
-                None if p.bridge == "lo" => "the loopback interface".to_string(),
+                None if spec.bridge == "lo" => "the loopback interface".to_string(),
                 None => "an interface".to_string(),
             };
             return Err(Error::spec(
                 "pipework bridge",
-                &p.bridge,
+                &spec.bridge,
                 format!(
                     "it is {what} of the lab host, not a bridge; give a bridge (this lab's is {}) or a new name, which pipework creates as a bridge",
                     self.spec.bridge
@@ -46,10 +46,10 @@ impl Lab {
         // The container by its field, so that the lab host's socket stays free to use.
         let c = self
             .containers
-            .get(&p.container)
+            .get(&spec.container)
             .ok_or_else(|| Error::UnknownContainer {
                 lab: self.spec.name.clone(),
-                name: p.container.clone(),
+                name: spec.container.clone(),
             })?;
         // Opened for the occasion: a socket per container would sit idle for its life.
         let mut inside = nsfd::in_netns(&c.ns.net, Rtnl::open)?;
@@ -57,21 +57,21 @@ impl Lab {
             .into_iter()
             .map(|l| l.name)
             .collect();
-        let ifname = match &p.ifname {
+        let ifname = match &spec.ifname {
             Some(i) if existing.contains(i) => {
                 return Err(Error::spec(
                     "-i",
                     i,
                     format!(
                         "container {} already has an interface {i}; pick another name with -i",
-                        p.container
+                        spec.container
                     ),
                 ));
             }
             Some(i) => i.clone(),
             None => first_free_ifname(&existing),
         };
-        let host_ifname = match &p.host_ifname {
+        let host_ifname = match &spec.host_ifname {
             Some(h) => {
                 if net::link::index(&mut self.host, h)?.is_some() {
                     return Err(Error::spec(
@@ -85,7 +85,8 @@ impl Lab {
             None => {
                 let mut salt = 0;
                 loop {
-                    let n = crate::model::names::pipework_host_ifname(&p.container, &ifname, salt);
+                    let n =
+                        crate::model::names::pipework_host_ifname(&spec.container, &ifname, salt);
                     if net::link::index(&mut self.host, &n)?.is_none() {
                         break n;
                     }
@@ -93,7 +94,7 @@ impl Lab {
                 }
             }
         };
-        self.ipam.check_free(p.addr.addr)?;
+        self.ipam.check_free(spec.addr.addr)?;
         // The container's default route now, which a gateway replaces.
         let old_gateway = c
             .pipework
@@ -102,7 +103,7 @@ impl Lab {
             .find_map(|x| x.gateway)
             .unwrap_or(self.spec.bip.addr);
         let plan = pipework_plan(
-            &p,
+            &spec,
             &ifname,
             &host_ifname,
             &c.ns.net,
@@ -116,23 +117,23 @@ impl Lab {
             bridges: &mut self.extra_bridges,
         };
         plan.run(&mut ctx)?;
-        let mac = match p.mac {
+        let mac = match spec.mac {
             Some(m) => format_mac(&m),
             None => net::link::show(&mut inside, &ifname)?
                 .and_then(|l| l.mac)
                 .map(|m| format_mac(&m))
                 .unwrap_or_default(),
         };
-        tracing::info!(container = %p.container, ifname, addr = %p.addr, bridge = %p.bridge, "pipework interface added");
+        tracing::info!(container = %spec.container, ifname, addr = %spec.addr, bridge = %spec.bridge, "pipework interface added");
         let pif = PipeworkIf {
-            bridge: p.bridge.clone(),
+            bridge: spec.bridge.clone(),
             ifname,
             host_ifname,
-            addr: p.addr,
-            gateway: p.gateway,
+            addr: spec.addr,
+            gateway: spec.gateway,
             mac,
         };
-        if let Some(c) = self.containers.get_mut(&p.container) {
+        if let Some(c) = self.containers.get_mut(&spec.container) {
             c.pipework.push(pif.clone());
         }
         Ok(pif)

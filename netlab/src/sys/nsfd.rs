@@ -161,6 +161,6 @@ pub fn create_net<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<(Owne
 }
 
 /// A C string for use after fork, where allocation is not allowed.
-pub fn cstring(s: &str) -> Result<CString> {
-    CString::new(s).map_err(|_| Error::spec("string", s, "it contains a NUL byte"))
+pub fn cstring(text: &str) -> Result<CString> {
+    CString::new(text).map_err(|_| Error::spec("string", text, "it contains a NUL byte"))
 }

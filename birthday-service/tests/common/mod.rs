@@ -31,9 +31,15 @@ name = Werner Heisenberg, birthday = 05.12.1901
 
 /// A client for loopback only: no proxy from the environment, bounded requests.
 pub fn http() -> reqwest::Client {
+    http_within(DEADLINE)
+}
+
+/// [`http`] with another bound per request, for requests that move megabytes through the
+/// database and may take long on a loaded machine (a deadline, not a speed check).
+pub fn http_within(deadline: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .timeout(DEADLINE)
+        .timeout(deadline)
         .build()
         .expect("HTTP client")
 }

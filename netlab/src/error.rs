@@ -35,6 +35,17 @@ pub enum Error {
         /// Why it is refused, and what to write instead.
         reason: String,
     },
+    /// A bridge has all the ports a Linux bridge can take.
+    #[error(
+        "bridge {} has {ports} ports, the most a Linux bridge takes (the kernel numbers ports in 10 bits and keeps 0 for itself; Docker's networks have the same limit); put further containers in another lab, or remove some with `netlab rm`",
+        quote(bridge)
+    )]
+    BridgeFull {
+        /// The bridge.
+        bridge: String,
+        /// The ports it has.
+        ports: usize,
+    },
     /// A container with this name exists already in the lab.
     #[error(
         "a container named {} already exists in lab {}; remove it with `netlab rm -f {}` or pick another name",

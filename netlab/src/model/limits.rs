@@ -16,6 +16,22 @@ pub struct Bound {
     pub unit: &'static str,
 }
 
+/// The most ports a Linux bridge takes: the kernel numbers a bridge's ports in 10 bits
+/// (`BR_MAX_PORTS` = 1024) and keeps number 0 for itself; past that, adding a port fails
+/// with EXFULL, which says nothing of bridges. Docker's networks have the same limit.
+pub const BRIDGE_PORTS: usize = 1023;
+
+/// Refuses a new port on `bridge`, which has `ports` already, once it is full.
+pub fn check_bridge_port(bridge: &str, ports: usize) -> Result<()> {
+    if ports >= BRIDGE_PORTS {
+        return Err(Error::BridgeFull {
+            bridge: bridge.into(),
+            ports,
+        });
+    }
+    Ok(())
+}
+
 /// `netlab stop -t`: seconds between SIGTERM and SIGKILL (Docker's default is 10).
 pub const STOP_TIMEOUT: Bound = Bound {
     what: "stop timeout (-t)",

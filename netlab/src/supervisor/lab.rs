@@ -200,6 +200,26 @@ impl Lab {
         }
     }
 
+    /// How many ports `bridge` of the lab host has: every container's veth and those
+    /// being built when it is the lab's bridge, the pipework interfaces on it, and the
+    /// uplink once attached.
+    pub fn bridge_ports(&self, bridge: &str) -> usize {
+        let own = bridge == self.spec.bridge;
+        let containers = if own {
+            self.containers.len() + self.pending.len()
+        } else {
+            0
+        };
+        let pipework = self
+            .containers
+            .values()
+            .flat_map(|c| &c.pipework)
+            .filter(|p| p.bridge == bridge)
+            .count();
+        let uplink = usize::from(own && self.spec.attach_uplink);
+        containers + pipework + uplink
+    }
+
     pub fn get(&self, name: &str) -> Result<&Container> {
         self.containers
             .get(name)

@@ -9,7 +9,7 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::net::format_mac;
 use crate::model::pipework::{PipeworkSpec, first_free_ifname};
-use crate::model::{Ipam, PipeworkIf};
+use crate::model::{Ipam, PipeworkIf, limits};
 use crate::net;
 use crate::sys::nsfd::{self};
 use crate::sys::rtnl::{Netlink, Rtnl};
@@ -95,6 +95,7 @@ impl Lab {
             }
         };
         self.ipam.check_free(spec.addr.addr)?;
+        limits::check_bridge_port(&spec.bridge, self.bridge_ports(&spec.bridge))?;
         // The container's default route now, which a gateway replaces.
         let old_gateway = c
             .pipework

@@ -345,6 +345,19 @@ impl Lab {
         self.container(&Request::Run { spec: spec.clone() })
     }
 
+    /// Several `docker run -d` at once, for containers that do not link to each other:
+    /// addresses are taken in the list's order (as one `run` after the other would take
+    /// them), the containers are built side by side, and either all run afterwards or none
+    /// is left. `netlab up` starts each wave of a scenario this way.
+    pub fn run_many(&self, specs: &[ContainerSpec]) -> Result<Vec<ContainerState>> {
+        match self.call(&Request::RunMany {
+            specs: specs.to_vec(),
+        })? {
+            Response::Containers { containers } => Ok(containers),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
     /// `docker ps [-a]`: the running containers, or with `all` every container.
     pub fn ps(&self, all: bool) -> Result<Vec<ContainerState>> {
         match self.call(&Request::Ps { all })? {

@@ -30,6 +30,12 @@ pub enum Request {
     Run {
         spec: ContainerSpec,
     },
+    /// Create (and start) several containers that do not link to each other: addresses
+    /// are taken in the list's order, the containers are built side by side, and either
+    /// all of them run afterwards or none is left.
+    RunMany {
+        specs: Vec<ContainerSpec>,
+    },
     Ps {
         all: bool,
     },

@@ -592,3 +592,51 @@ fn many_published_ports_forward_through_maps() {
         .stdout_str();
     assert!(table.contains("map @tcp_addr"), "{table}");
 }
+
+/// A Linux bridge takes 1,023 ports: the lab fills docker0 to that, then refuses the next
+/// container (and a pipework interface on docker0) with an error that names the limit,
+/// instead of the kernel's EXFULL ("Exchange full"). Containers go in batches, built side
+/// by side, as `netlab up` starts a wave.
+#[test]
+fn a_full_bridge_is_refused_with_its_limit() {
+    let lab = lab("full");
+    let specs: Vec<_> = (0..1023).map(|i| sleeper(&format!("c{i}"))).collect();
+    for batch in specs.chunks(128) {
+        let started = lab.run_many(batch).unwrap();
+        assert_eq!(started.len(), batch.len());
+    }
+    let err = lab.run(&sleeper("one-more")).unwrap_err();
+    assert!(
+        matches!(err, Error::BridgeFull { ports: 1023, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("1023 ports, the most a Linux bridge takes"),
+        "{err}"
+    );
+    let pipework = PipeworkSpec::new("docker0", "c0", "172.17.250.1/16").unwrap();
+    assert!(matches!(
+        lab.pipework(&pipework),
+        Err(Error::BridgeFull { .. })
+    ));
+    // Room again after a removal.
+    lab.rm("c0", true).unwrap();
+    lab.run(&sleeper("one-more")).unwrap();
+}
+
+/// A batch runs whole or not at all: one bad container in it leaves none of the others.
+#[test]
+fn a_batch_with_a_bad_container_leaves_none() {
+    let lab = lab("batch");
+    let mut bad = sleeper("b");
+    bad.command = CommandSpec::Exec(vec!["no-such-program-xyz".into()]);
+    let err = lab
+        .run_many(&[sleeper("a"), bad, sleeper("c")])
+        .unwrap_err();
+    assert!(matches!(err, Error::CommandNotFound { .. }), "{err}");
+    assert!(lab.ps(true).unwrap().is_empty());
+    // The addresses were given back: the next container gets the first one.
+    let a = lab.run(&sleeper("a")).unwrap();
+    assert_eq!(a.ip.to_string(), "172.17.0.2");
+}

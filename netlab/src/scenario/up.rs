@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::file::{Ready, Scenario, Service};
 use crate::client::Lab;
 use crate::error::{Error, Result};
-use crate::model::{CommandSpec, ContainerState, ContainerStatus, PipeworkIf, env};
+use crate::model::{CommandSpec, ContainerSpec, ContainerState, ContainerStatus, PipeworkIf, env};
 use crate::proto::Target;
 
 /// Steps reported while a scenario comes up, for a caller that shows them (`netlab up`
@@ -82,55 +82,142 @@ pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_
             binary: &bin.display().to_string(),
         });
     }
-    for c in &s.containers {
-        let mut cs = c.spec.clone();
-        if let (Some(Service::Mongo), Some((script, bin))) = (c.service, &mongo) {
-            let data = format!("/dev/shm/{}-data", cs.name);
-            cs.command = CommandSpec::Exec(vec![
-                script.display().to_string(),
-                "run".into(),
-                "--listen".into(),
-                "0.0.0.0:27017".into(),
-                "--data".into(),
-                data,
-            ]);
-            cs.env
-                .push(("NETLAB_MONGOD".into(), bin.display().to_string()));
-        }
-        if !s.path.is_empty() && env::lookup(&cs.env, "PATH").is_none() {
-            let dirs: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
-            cs.env.push((
-                "PATH".into(),
-                format!("{}:{}", dirs.join(":"), env::DEFAULT_PATH),
-            ));
-        }
-        let state = lab.run(&cs)?;
-        progress(Progress::Started(&state));
-        if let Some(r) = &c.ready {
-            let what = match &r.http_path {
-                Some(p) => format!(
-                    "HTTP GET http://{}:{}{p} answers {}",
-                    state.ip, r.port, r.status
-                ),
-                None => format!("TCP port {}:{} accepts", state.ip, r.port),
-            };
-            progress(Progress::Waiting {
-                container: &cs.name,
-                what: &what,
-            });
-            let t = Instant::now();
-            wait_ready(&lab, &state, r, &what)?;
-            progress(Progress::Ready {
-                container: &cs.name,
-                after: t.elapsed(),
-            });
-        }
+    let specs: Vec<ContainerSpec> = s
+        .containers
+        .iter()
+        .map(|c| container_spec(s, c, mongo.as_ref()))
+        .collect();
+    let mut first = 0;
+    while first < specs.len() {
+        let end = wave_end(&specs, first);
+        start_wave(
+            &lab,
+            &specs[first..end],
+            &s.containers[first..end],
+            progress,
+        )?;
+        first = end;
     }
     for p in &s.pipework {
         let iface = lab.pipework(p)?;
         progress(Progress::Pipework(&iface));
     }
     Ok(lab)
+}
+
+/// The container as the lab runs it: a `service = "mongo"` container gets the server's
+/// command line, and the scenario's `path` folders go before the default PATH.
+fn container_spec(
+    s: &Scenario,
+    c: &super::file::ScenarioContainer,
+    mongo: Option<&(PathBuf, PathBuf)>,
+) -> ContainerSpec {
+    let mut cs = c.spec.clone();
+    if let (Some(Service::Mongo), Some((script, bin))) = (c.service, mongo) {
+        let data = format!("/dev/shm/{}-data", cs.name);
+        cs.command = CommandSpec::Exec(vec![
+            script.display().to_string(),
+            "run".into(),
+            "--listen".into(),
+            "0.0.0.0:27017".into(),
+            "--data".into(),
+            data,
+        ]);
+        cs.env
+            .push(("NETLAB_MONGOD".into(), bin.display().to_string()));
+    }
+    if !s.path.is_empty() && env::lookup(&cs.env, "PATH").is_none() {
+        let dirs: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
+        cs.env.push((
+            "PATH".into(),
+            format!("{}:{}", dirs.join(":"), env::DEFAULT_PATH),
+        ));
+    }
+    cs
+}
+
+/// Where the wave that starts at `first` ends: links decide the order, so a wave is the
+/// longest run of containers, in file order, none of which links to another of the run.
+/// A container linked to must be running, and ready, before the containers that link to
+/// it start; containers without such a tie start side by side.
+pub fn wave_end(specs: &[ContainerSpec], first: usize) -> usize {
+    let mut end = first + 1;
+    while end < specs.len()
+        && !specs[end]
+            .links
+            .iter()
+            .any(|l| specs[first..end].iter().any(|c| c.name == l.name))
+    {
+        end += 1;
+    }
+    end
+}
+
+/// Starts one wave in one request (addresses in file order, containers built side by
+/// side), waits for all its readiness checks at once, and reports each container's steps
+/// in file order, as one container after the other would have, so the output does not
+/// depend on which check passed first.
+fn start_wave(
+    lab: &Lab,
+    specs: &[ContainerSpec],
+    entries: &[super::file::ScenarioContainer],
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<()> {
+    let states = lab.run_many(specs)?;
+    let t = Instant::now();
+    let checks: Vec<Option<(String, Result<Duration>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = states
+            .iter()
+            .zip(entries)
+            .map(|(state, entry)| {
+                scope.spawn(move || {
+                    let r = entry.ready.as_ref()?;
+                    let what = ready_words(state, r);
+                    let result = wait_ready(lab, state, r, &what).map(|()| t.elapsed());
+                    Some((what, result))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Some((
+                        "the readiness check".into(),
+                        Err(Error::Io {
+                            op: "readiness check".into(),
+                            message: "the checking thread panicked".into(),
+                        }),
+                    ))
+                })
+            })
+            .collect()
+    });
+    for (state, check) in states.iter().zip(checks) {
+        progress(Progress::Started(state));
+        if let Some((what, result)) = check {
+            progress(Progress::Waiting {
+                container: &state.name,
+                what: &what,
+            });
+            progress(Progress::Ready {
+                container: &state.name,
+                after: result?,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A readiness check in words: `TCP port 172.17.0.2:27017 accepts`.
+fn ready_words(state: &ContainerState, r: &Ready) -> String {
+    match &r.http_path {
+        Some(p) => format!(
+            "HTTP GET http://{}:{}{p} answers {}",
+            state.ip, r.port, r.status
+        ),
+        None => format!("TCP port {}:{} accepts", state.ip, r.port),
+    }
 }
 
 /// Polls the readiness condition from the lab host until it holds, the container exits,
@@ -225,4 +312,59 @@ pub fn mongo_server(scenario: &Path) -> Result<(PathBuf, PathBuf)> {
     let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let script = std::path::absolute(&script).unwrap_or(script);
     Ok((script, bin))
+}
+
+#[cfg(test)]
+mod wave_tests {
+    use super::*;
+    use crate::model::links::LinkSpec;
+
+    fn c(name: &str, links: &[&str]) -> ContainerSpec {
+        let mut spec = ContainerSpec::new(name, CommandSpec::Shell("true".into()));
+        spec.links = links
+            .iter()
+            .map(|l| LinkSpec::parse(&format!("{l}:{l}")).unwrap())
+            .collect();
+        spec
+    }
+
+    /// Splits a file into its waves: the end of each, from the start.
+    fn waves(specs: &[ContainerSpec]) -> Vec<Vec<&str>> {
+        let mut out = Vec::new();
+        let mut first = 0;
+        while first < specs.len() {
+            let end = wave_end(specs, first);
+            out.push(specs[first..end].iter().map(|c| c.name.as_str()).collect());
+            first = end;
+        }
+        out
+    }
+
+    #[test]
+    fn links_decide_the_waves() {
+        // The article: the database, then the three web servers side by side.
+        let article = [
+            c("mongodb", &[]),
+            c("web1", &["mongodb"]),
+            c("web2", &["mongodb"]),
+            c("web3", &["mongodb"]),
+        ];
+        assert_eq!(
+            waves(&article),
+            [vec!["mongodb"], vec!["web1", "web2", "web3"]]
+        );
+        // No links: one wave.
+        assert_eq!(waves(&[c("a", &[]), c("b", &[])]), [vec!["a", "b"]]);
+        // A chain: one container per wave.
+        assert_eq!(
+            waves(&[c("a", &[]), c("b", &["a"]), c("c", &["b"])]),
+            [vec!["a"], vec!["b"], vec!["c"]]
+        );
+        // A link to a container of an earlier wave does not split the current one.
+        assert_eq!(
+            waves(&[c("a", &[]), c("b", &["a"]), c("x", &[]), c("d", &["a"])]),
+            [vec!["a"], vec!["b", "x", "d"]]
+        );
+        assert!(waves(&[]).is_empty());
+    }
 }

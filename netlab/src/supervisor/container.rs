@@ -22,6 +22,7 @@ use super::logs::Logs;
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::command::resolve_program;
+use crate::model::limits;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
@@ -125,6 +126,7 @@ impl Lab {
                 name: spec.name.clone(),
             });
         }
+        limits::check_bridge_port(&self.spec.bridge, self.bridge_ports(&self.spec.bridge))?;
         let (link_env, link_hosts) = self.resolve_links(&spec)?;
         let given: Vec<(String, String)> = link_env
             .into_iter()
@@ -160,6 +162,12 @@ impl Lab {
 
     /// Step 3 of `run`: records the built and started container (and its published ports),
     /// or releases what step 1 reserved when step 2 failed.
+    /// Gives back what [`Lab::prepare_run`] reserved, for a run that will not be built.
+    pub fn abandon_run(&mut self, prepared: Prepared) {
+        self.pending.remove(&prepared.spec.name);
+        self.ipam.release(prepared.ip);
+    }
+
     pub fn finish_run(
         &mut self,
         prepared: Prepared,

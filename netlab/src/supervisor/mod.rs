@@ -26,13 +26,16 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
-use crate::model::{ContainerStatus, LabSpec, command::resolve_program, env, limits};
+use crate::model::{
+    ContainerSpec, ContainerState, ContainerStatus, LabSpec, command::resolve_program, env, limits,
+};
 use crate::proto::{Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
 use crate::sys::spawn::{bad_workdir, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
+use container::{Container, Prepared};
 use lab::{Lab, Summary};
 
 /// How long `down` lets processes end after SIGTERM before PID 1 exits, which kills the
@@ -319,17 +322,13 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Run { spec } => {
             let p = s.lab().prepare_run(spec)?;
-            let built = Lab::create(
-                &p.builder,
-                p.spec.clone(),
-                p.env.clone(),
-                p.ip,
-                &p.link_hosts,
-                !p.ports.is_empty(),
-            );
+            let built = build(&p);
             let c = s.lab().finish_run(p, built)?;
             ok(Response::Container { container: c })
         }
+        Request::RunMany { specs } => ok(Response::Containers {
+            containers: run_many(s, specs)?,
+        }),
         Request::Ps { all } => ok(Response::Containers {
             containers: s.lab().list(all)?,
         }),
@@ -435,6 +434,75 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Down => ok(Response::Ok),
     }
+}
+
+/// Step 2 of a `run`, without the lab lock: the container's namespaces, wiring and start.
+fn build(p: &Prepared) -> Result<Container> {
+    Lab::create(
+        &p.builder,
+        p.spec.clone(),
+        p.env.clone(),
+        p.ip,
+        &p.link_hosts,
+        !p.ports.is_empty(),
+    )
+}
+
+/// `RunMany`: every container checked and given its address in the list's order under one
+/// lock, built side by side without it, then recorded in order; if any fails, the others
+/// are removed again, so the batch runs whole or not at all.
+fn run_many(s: &Shared, specs: Vec<ContainerSpec>) -> Result<Vec<ContainerState>> {
+    let prepared = {
+        let mut lab = s.lab();
+        let mut prepared = Vec::with_capacity(specs.len());
+        for spec in specs {
+            match lab.prepare_run(spec) {
+                Ok(p) => prepared.push(p),
+                Err(e) => {
+                    for p in prepared {
+                        lab.abandon_run(p);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        prepared
+    };
+    let built: Vec<Result<Container>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = prepared
+            .iter()
+            .map(|p| scope.spawn(move || build(p)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Supervisor {
+                        lab: s.name.clone(),
+                        problem: "building a container panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut lab = s.lab();
+    let mut states = Vec::with_capacity(prepared.len());
+    let mut first_error = None;
+    for (p, b) in prepared.into_iter().zip(built) {
+        match lab.finish_run(p, b) {
+            Ok(c) => states.push(c),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        for c in &states {
+            lab.remove(&c.name);
+        }
+        return Err(e);
+    }
+    Ok(states)
 }
 
 /// `docker stop`: SIGTERM, wait up to `grace`, then SIGKILL; the lab lock is not held

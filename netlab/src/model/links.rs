@@ -72,15 +72,23 @@ pub struct Linked<'a> {
     pub env: &'a [(String, String)],
 }
 
-/// Docker's order: tcp before other protocols, then by number.
+/// Docker 20.10's order, the engine this project is checked against: by port number, and
+/// tcp first only when two ports have the same number. (With `--expose 8000-8002
+/// --expose 9000 --expose 53/udp` the engine's `ALIAS_PORT` is `udp://IP:53`.) Newer
+/// moby sorts tcp before every other protocol and then by number; netlab follows the
+/// engine its differential test runs against.
 fn sorted(ports: &[ExposedPort]) -> Vec<ExposedPort> {
     let mut p = ports.to_vec();
-    p.sort_by_key(|p| (p.proto != Proto::Tcp, p.proto, p.port));
+    p.sort_by_key(|p| (p.port, p.proto != Proto::Tcp, p.proto));
     p.dedup();
     p
 }
 
-/// The variables `child` (named `child_name`) gets from a link to `linked` as `alias`.
+/// The variables `child` (named `child_name`) gets from a link to `linked` as `alias`, in
+/// the engine's order: `ALIAS_PORT` for the first port, then for each port its four
+/// variables, and after the last port of a run of consecutive ports of one protocol the
+/// run's `_START`/`_END` variables; then `ALIAS_NAME` and the linked container's own
+/// variables (less HOME and PATH) as `ALIAS_ENV_*`.
 pub fn link_env(child_name: &str, alias: &str, linked: &Linked<'_>) -> Vec<(String, String)> {
     let a = alias.to_uppercase().replace('-', "_");
     let ip = linked.ip;
@@ -93,44 +101,37 @@ pub fn link_env(child_name: &str, alias: &str, linked: &Linked<'_>) -> Vec<(Stri
             format!("{}://{ip}:{}", p.proto.as_str(), p.port),
         );
     }
-    // Runs of consecutive ports of one protocol get range variables on their first port.
-    let mut i = 0;
-    while i < ports.len() {
-        let mut j = i;
-        while j + 1 < ports.len()
-            && ports[j + 1].proto == ports[i].proto
-            && ports[j + 1].port == ports[j].port + 1
-        {
-            j += 1;
-        }
-        if j > i {
-            let (s, e) = (ports[i], ports[j]);
-            let (proto, up) = (s.proto.as_str(), s.proto.as_str().to_uppercase());
-            push(
-                format!("{a}_PORT_{}_{up}_START", s.port),
-                format!("{proto}://{ip}:{}", s.port),
-            );
-            push(
-                format!("{a}_PORT_{}_{up}_PORT_START", s.port),
-                s.port.to_string(),
-            );
-            push(
-                format!("{a}_PORT_{}_{up}_END", s.port),
-                format!("{proto}://{ip}:{}", e.port),
-            );
-            push(
-                format!("{a}_PORT_{}_{up}_PORT_END", s.port),
-                e.port.to_string(),
-            );
-        }
-        i = j + 1;
-    }
-    for p in &ports {
+    let mut run_start = 0;
+    for (i, p) in ports.iter().enumerate() {
         let (proto, up, n) = (p.proto.as_str(), p.proto.as_str().to_uppercase(), p.port);
         push(format!("{a}_PORT_{n}_{up}"), format!("{proto}://{ip}:{n}"));
         push(format!("{a}_PORT_{n}_{up}_ADDR"), ip.to_string());
         push(format!("{a}_PORT_{n}_{up}_PORT"), n.to_string());
         push(format!("{a}_PORT_{n}_{up}_PROTO"), proto.to_string());
+        let continues = ports
+            .get(i + 1)
+            .is_some_and(|next| next.proto == p.proto && u32::from(next.port) == u32::from(n) + 1);
+        if continues {
+            continue;
+        }
+        if i > run_start {
+            let s = ports[run_start];
+            let (sproto, sup) = (s.proto.as_str(), s.proto.as_str().to_uppercase());
+            push(
+                format!("{a}_PORT_{}_{sup}_START", s.port),
+                format!("{sproto}://{ip}:{}", s.port),
+            );
+            push(
+                format!("{a}_PORT_{}_{sup}_PORT_START", s.port),
+                s.port.to_string(),
+            );
+            push(
+                format!("{a}_PORT_{}_{sup}_END", s.port),
+                format!("{proto}://{ip}:{n}"),
+            );
+            push(format!("{a}_PORT_{}_{sup}_PORT_END", s.port), n.to_string());
+        }
+        run_start = i + 1;
     }
     push(format!("{a}_NAME"), format!("/{child_name}/{alias}"));
     for (k, v) in linked.env {
@@ -228,12 +229,18 @@ mod tests {
             env: &env,
         };
         let got = link_env("web", "my-db", &linked);
+        // Docker 20.10: by number (53/udp first), a run's range variables after its last
+        // port.
         let expected = kv(&[
-            ("MY_DB_PORT", "tcp://10.0.0.5:8000"),
-            ("MY_DB_PORT_8000_TCP_START", "tcp://10.0.0.5:8000"),
-            ("MY_DB_PORT_8000_TCP_PORT_START", "8000"),
-            ("MY_DB_PORT_8000_TCP_END", "tcp://10.0.0.5:8002"),
-            ("MY_DB_PORT_8000_TCP_PORT_END", "8002"),
+            ("MY_DB_PORT", "udp://10.0.0.5:53"),
+            ("MY_DB_PORT_53_UDP", "udp://10.0.0.5:53"),
+            ("MY_DB_PORT_53_UDP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_53_UDP_PORT", "53"),
+            ("MY_DB_PORT_53_UDP_PROTO", "udp"),
+            ("MY_DB_PORT_54_UDP", "udp://10.0.0.5:54"),
+            ("MY_DB_PORT_54_UDP_ADDR", "10.0.0.5"),
+            ("MY_DB_PORT_54_UDP_PORT", "54"),
+            ("MY_DB_PORT_54_UDP_PROTO", "udp"),
             ("MY_DB_PORT_53_UDP_START", "udp://10.0.0.5:53"),
             ("MY_DB_PORT_53_UDP_PORT_START", "53"),
             ("MY_DB_PORT_53_UDP_END", "udp://10.0.0.5:54"),
@@ -250,24 +257,55 @@ mod tests {
             ("MY_DB_PORT_8002_TCP_ADDR", "10.0.0.5"),
             ("MY_DB_PORT_8002_TCP_PORT", "8002"),
             ("MY_DB_PORT_8002_TCP_PROTO", "tcp"),
+            ("MY_DB_PORT_8000_TCP_START", "tcp://10.0.0.5:8000"),
+            ("MY_DB_PORT_8000_TCP_PORT_START", "8000"),
+            ("MY_DB_PORT_8000_TCP_END", "tcp://10.0.0.5:8002"),
+            ("MY_DB_PORT_8000_TCP_PORT_END", "8002"),
             ("MY_DB_PORT_9000_TCP", "tcp://10.0.0.5:9000"),
             ("MY_DB_PORT_9000_TCP_ADDR", "10.0.0.5"),
             ("MY_DB_PORT_9000_TCP_PORT", "9000"),
             ("MY_DB_PORT_9000_TCP_PROTO", "tcp"),
-            ("MY_DB_PORT_53_UDP", "udp://10.0.0.5:53"),
-            ("MY_DB_PORT_53_UDP_ADDR", "10.0.0.5"),
-            ("MY_DB_PORT_53_UDP_PORT", "53"),
-            ("MY_DB_PORT_53_UDP_PROTO", "udp"),
-            ("MY_DB_PORT_54_UDP", "udp://10.0.0.5:54"),
-            ("MY_DB_PORT_54_UDP_ADDR", "10.0.0.5"),
-            ("MY_DB_PORT_54_UDP_PORT", "54"),
-            ("MY_DB_PORT_54_UDP_PROTO", "udp"),
             ("MY_DB_NAME", "/web/my-db"),
             ("MY_DB_ENV_DB_USER", "ada"),
             ("MY_DB_ENV_EMPTY", ""),
         ]);
         assert_eq!(got, expected);
         assert_eq!(hosts_entry("my-db", &linked), "10.0.0.5\tmy-db dbhost db-1");
+    }
+
+    /// The engine's `ALIAS_PORT`: the lowest number wins whatever its protocol; tcp only
+    /// breaks a tie; a udp port between tcp ports of one number ends no tcp run.
+    #[test]
+    fn alias_port_is_the_lowest_number_tcp_first_on_a_tie() {
+        let cases: [(&[ExposedPort], &str); 4] = [
+            (&[tcp(8000), tcp(9000), udp(53)], "udp://10.0.0.5:53"),
+            (&[udp(80), tcp(80)], "tcp://10.0.0.5:80"),
+            (&[tcp(443), udp(80)], "udp://10.0.0.5:80"),
+            (&[tcp(27017)], "tcp://10.0.0.5:27017"),
+        ];
+        for (ports, want) in cases {
+            let linked = Linked {
+                name: "db",
+                hostname: "db",
+                ip: Ipv4Addr::new(10, 0, 0, 5),
+                ports,
+                env: &[],
+            };
+            let env = link_env("web", "db", &linked);
+            assert_eq!(env[0], ("DB_PORT".to_string(), want.to_string()), "{ports:?}");
+        }
+        // 80/tcp, 80/udp, 81/tcp: sorted by number the udp port sits between the two tcp
+        // ones, and the engine makes no range of them.
+        let ports = [tcp(80), udp(80), tcp(81)];
+        let linked = Linked {
+            name: "db",
+            hostname: "db",
+            ip: Ipv4Addr::new(10, 0, 0, 5),
+            ports: &ports,
+            env: &[],
+        };
+        let env = link_env("web", "db", &linked);
+        assert!(!env.iter().any(|(k, _)| k.ends_with("_START")), "{env:?}");
     }
 
     #[test]

@@ -640,3 +640,38 @@ fn a_batch_with_a_bad_container_leaves_none() {
     let a = lab.run(&sleeper("a")).unwrap();
     assert_eq!(a.ip.to_string(), "172.17.0.2");
 }
+
+/// Each container sees its own `/etc/hostname` and Docker's `/etc/resolv.conf` for the
+/// default bridge (the machine's file less loopback and IPv6 nameservers, with Docker's
+/// fallback when none is left), while the machine's files stay as they are.
+#[test]
+fn a_container_has_its_own_hostname_and_resolv_conf() {
+    let lab = lab("identity");
+    lab.run(&sleeper("web")).unwrap();
+    let cat = |file: &str| {
+        let out = lab.exec(&c("web"), &["cat", file]).unwrap();
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout_str()
+    };
+    assert_eq!(cat("/etc/hostname"), "web\n");
+    let resolv = cat("/etc/resolv.conf");
+    let servers: Vec<std::net::IpAddr> = resolv
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver "))
+        .map(|a| a.trim().parse().unwrap())
+        .collect();
+    assert!(!servers.is_empty(), "{resolv}");
+    assert!(
+        servers.iter().all(|a| a.is_ipv4() && !a.is_loopback()),
+        "{resolv}"
+    );
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    for line in host.lines().filter(|l| !l.starts_with("nameserver")) {
+        assert!(resolv.lines().any(|r| r == line), "{line:?} kept: {resolv}");
+    }
+    assert_ne!(
+        std::fs::read_to_string("/etc/hostname").unwrap_or_default(),
+        "web\n",
+        "the machine's file is untouched"
+    );
+}

@@ -292,7 +292,11 @@ mod tests {
                 env: &[],
             };
             let env = link_env("web", "db", &linked);
-            assert_eq!(env[0], ("DB_PORT".to_string(), want.to_string()), "{ports:?}");
+            assert_eq!(
+                env[0],
+                ("DB_PORT".to_string(), want.to_string()),
+                "{ports:?}"
+            );
         }
         // 80/tcp, 80/udp, 81/tcp: sorted by number the udp port sits between the two tcp
         // ones, and the engine makes no range of them.

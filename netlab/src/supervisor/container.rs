@@ -22,7 +22,6 @@ use super::logs::Logs;
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::command::resolve_program;
-use crate::model::limits;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
@@ -30,6 +29,7 @@ use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
 };
+use crate::model::{limits, resolv};
 use crate::net;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
@@ -273,12 +273,33 @@ impl Lab {
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
-        let hosts = dir.join("hosts");
-        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), link_hosts))
-            .map_err(|e| Error::io("write hosts file", &e))?;
+        // The container's own /etc/hosts, /etc/hostname and /etc/resolv.conf, as Docker
+        // writes them, bind-mounted over the machine's in its mount namespace (a file the
+        // machine lacks is left out: a bind mount needs its target).
+        let files = [
+            ("hosts", hosts_file(ip, spec.hostname(), link_hosts)),
+            ("hostname", format!("{}\n", spec.hostname())),
+            (
+                "resolv.conf",
+                resolv::for_default_bridge(
+                    &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+                ),
+            ),
+        ];
+        let mut binds = Vec::with_capacity(files.len());
+        for (name, text) in files {
+            let target = PathBuf::from("/etc").join(name);
+            if name != "hosts" && !target.exists() {
+                continue;
+            }
+            let file = dir.join(name);
+            std::fs::write(&file, text)
+                .map_err(|e| Error::io(format!("write {}", file.display()), &e))?;
+            binds.push((file, target));
+        }
         let setup = NsSetup {
             hostname: spec.hostname().to_string(),
-            binds: vec![(hosts, PathBuf::from("/etc/hosts"))],
+            binds,
         };
         // Opened here, in the lab host's namespace, before the thread leaves it.
         let mut host = Rtnl::open()?;

@@ -1,0 +1,588 @@
+//! The same command lines through a real Docker engine and through netlab, compared.
+//!
+//! Docker is the reference: `scripts/docker-engine start` runs Debian's Docker 20.10 in a
+//! network namespace of its own (CI does, with `NETLAB_DOCKER_REQUIRE=1`; without an
+//! engine this suite prints why and skips). Each case is a short script of `docker`
+//! command lines written with the placeholder `IMG` where Docker wants an image: Docker
+//! runs it with `busybox`, netlab without it (netlab has no images; its containers run the
+//! machine's programs). Container names get a per-case prefix on the Docker side, and each
+//! case gets a lab of its own on the netlab side.
+//!
+//! What legitimately differs is normalised before comparing: container IDs (64 and 12 hex
+//! digits), addresses (numbered by first appearance, so "the second container's address"
+//! still compares), host ports from the ephemeral range, and the case's name prefix. What
+//! differs by design is listed in [`BY_DESIGN`], and `the_by_design_differences_are_still_true`
+//! checks that each listed difference still exists, so the table cannot go stale.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+
+use testkit::docker::DockerEngine;
+
+/// What a step compares between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    /// Exit code and standard output, normalised.
+    Out,
+    /// Exit code only (the messages are each tool's own words).
+    Code,
+    /// Exit code and the output lines that start with the given text, sorted: a process's
+    /// environment has no order to compare (Docker's follows a Go map).
+    Lines(&'static str),
+    /// Nothing: setting up (its exit code must still be 0 on both sides).
+    Setup,
+}
+
+/// One case: its name and its steps.
+struct Case {
+    name: &'static str,
+    steps: &'static [(&'static str, Cmp)],
+}
+
+use Cmp::*;
+
+const CASES: &[Case] = &[
+    Case {
+        name: "link-variables",
+        steps: &[
+            ("run -d --name db --expose 27017 IMG sleep 1000", Setup),
+            ("run --name c1 --link db:mongo IMG env", Lines("MONGO_")),
+            ("run --name c2 --link db IMG env", Lines("DB_")),
+            ("run --name c3 --link db:my-db IMG env", Lines("MY_DB_")),
+        ],
+    },
+    Case {
+        name: "link-ranges-and-order",
+        steps: &[
+            (
+                "run -d --name db --expose 8000-8002 --expose 9000 --expose 53/udp IMG sleep 1000",
+                Setup,
+            ),
+            ("run --name c1 --link db:db IMG env", Lines("DB_")),
+        ],
+    },
+    Case {
+        name: "link-tie-tcp-first",
+        steps: &[
+            (
+                "run -d --name db --expose 80/udp --expose 80 --expose 443 IMG sleep 1000",
+                Setup,
+            ),
+            ("run --name c1 --link db:web IMG env", Lines("WEB_")),
+        ],
+    },
+    Case {
+        name: "link-env-of-the-linked",
+        steps: &[
+            (
+                "run -d --name db -e MONGO_USER=ada -e EMPTY= --expose 27017 IMG sleep 1000",
+                Setup,
+            ),
+            ("run --name c1 --link db:mongo IMG env", Lines("MONGO_ENV_")),
+        ],
+    },
+    Case {
+        name: "port-mappings",
+        steps: &[
+            ("run -d --name web -p 8080:80 IMG sleep 1000", Setup),
+            ("port web", Out),
+            ("port web 80", Out),
+            ("port web 80/tcp", Out),
+            ("port web 81", Code),
+            (
+                "run -d --name two -p 127.0.0.1:8081:81 -p 8082:82/udp IMG sleep 1000",
+                Setup,
+            ),
+            ("port two 81", Out),
+            ("port two 82/udp", Out),
+            ("port two", Lines("")),
+            (
+                "run -d --name many -p 9000-9002:9000-9002 IMG sleep 1000",
+                Setup,
+            ),
+            ("port many", Lines("")),
+            ("port many 9001", Out),
+        ],
+    },
+    Case {
+        name: "publish-all",
+        steps: &[
+            (
+                "run -d --name web -P --expose 90 --expose 91/udp IMG sleep 1000",
+                Setup,
+            ),
+            ("port web", Out),
+            ("port web 90", Out),
+        ],
+    },
+    Case {
+        name: "inspect-templates",
+        steps: &[
+            ("run -d --name db --expose 27017 IMG sleep 1000", Setup),
+            ("inspect -f {{.NetworkSettings.IPAddress}} db", Out),
+            ("inspect -f {{.Name}} db", Out),
+            ("inspect -f {{.State.Running}} db", Out),
+            ("inspect -f {{.State.Status}} db", Out),
+            ("inspect -f {{.NetworkSettings.Gateway}} db", Out),
+            ("inspect -f {{.NetworkSettings.IPPrefixLen}} db", Out),
+            ("inspect -f {{.NetworkSettings.MacAddress}} db", Out),
+            ("inspect -f {{.Id}} db", Out),
+            ("inspect --format {{.NetworkSettings.IPAddress}} db", Out),
+            ("inspect no-such-container", Code),
+        ],
+    },
+    Case {
+        name: "exec-exit-codes",
+        steps: &[
+            ("run -d --name db IMG sleep 1000", Setup),
+            ("exec db sh -c exit", Out),
+            ("exec db sh -c 'exit 3'", Out),
+            ("exec db sh -c 'echo out; echo err >&2; exit 7'", Out),
+            ("exec db true", Out),
+            ("exec db false", Out),
+            ("exec -e GREETING=hi db sh -c 'echo $GREETING'", Out),
+            ("exec no-such-container true", Code),
+        ],
+    },
+    Case {
+        name: "lifecycle",
+        steps: &[
+            ("run -d --name db IMG sleep 1000", Setup),
+            ("stop -t 0 db", Out),
+            ("inspect -f {{.State.Running}} db", Out),
+            ("start db", Out),
+            ("inspect -f {{.State.Running}} db", Out),
+            ("rm db", Code),
+            ("rm -f db", Out),
+            ("inspect db", Code),
+            ("run -d --name db IMG sleep 1000", Setup),
+            ("run -d --name db IMG sleep 1000", Code),
+            ("rm missing", Code),
+        ],
+    },
+    Case {
+        name: "run-attached",
+        steps: &[
+            ("run --name a IMG sh -c 'echo hello; exit 0'", Out),
+            ("run --name b IMG sh -c 'exit 42'", Out),
+            ("run --name c -e X=1 -e Y=two IMG sh -c 'echo $X $Y'", Out),
+            (
+                "run --name d IMG sh -c 'cat /etc/hosts | grep -c localhost'",
+                Out,
+            ),
+        ],
+    },
+    Case {
+        name: "hosts-of-a-link",
+        steps: &[
+            ("run -d --name db --hostname dbhost IMG sleep 1000", Setup),
+            (
+                "run --name web --link db:mongo IMG sh -c 'grep -w mongo /etc/hosts'",
+                Out,
+            ),
+        ],
+    },
+    Case {
+        name: "addresses-in-order",
+        steps: &[
+            ("run -d --name a IMG sleep 1000", Setup),
+            ("run -d --name b IMG sleep 1000", Setup),
+            ("inspect -f {{.NetworkSettings.IPAddress}} a", Out),
+            ("inspect -f {{.NetworkSettings.IPAddress}} b", Out),
+        ],
+    },
+];
+
+/// Differences that are there by design, each with its reason, and a case that shows it:
+/// the test checks that Docker and netlab still differ on it, so that a row is removed
+/// (or becomes a compared case) once netlab does as Docker does.
+const BY_DESIGN: &[(&str, &str, &str)] = &[
+    (
+        "the container's process is not PID 1 of a PID namespace of its own",
+        "run --name p IMG sh -c 'echo $$'",
+        "netlab's containers share the lab's PID namespace, whose PID 1 is the supervisor: it \
+         reaps every process and its death ends the whole lab (leak-free by construction)",
+    ),
+    (
+        "the files are the machine's",
+        "run --name f IMG sh -c 'head -n1 /etc/os-release'",
+        "netlab has no images: a container runs the machine's programs with its own \
+         network, hostname, /etc/hosts, /etc/hostname and /etc/resolv.conf",
+    ),
+    (
+        "published ports answer on IPv4 only",
+        "run -d --name v6 -p 8080:80 IMG sleep 1000\nport v6",
+        "Docker 20.10's proxy also listens on [::] (`:::8080`); netlab's lab host forwards \
+         with an IPv4 nft table, and publishing on IPv6 comes with the networks issue \
+         (dual-stack networks, `[::]:8080`)",
+    ),
+    (
+        "the default hostname is the container's name",
+        "run --name hostname-default IMG hostname",
+        "Docker uses the short ID; a name reads better in a workshop's prompts and /etc/hosts",
+    ),
+];
+
+/// Splits a command line like a shell would for the cases' simple lines: words, and
+/// single-quoted strings kept whole.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for ch in line.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// Docker's arguments: `IMG` becomes busybox, container names get the case's prefix.
+fn docker_args(line: &str, prefix: &str, names: &[String]) -> Vec<String> {
+    rename(words(line), prefix, names)
+        .into_iter()
+        .map(|w| if w == "IMG" { "busybox".to_string() } else { w })
+        .collect()
+}
+
+/// netlab's arguments: `IMG` dropped, a `--` before the command so that its words are
+/// never taken for netlab's options.
+fn netlab_args(line: &str) -> Vec<String> {
+    let w = words(line);
+    match w.iter().position(|x| x == "IMG") {
+        Some(i) => {
+            let mut out = w[..i].to_vec();
+            out.push("--".into());
+            out.extend_from_slice(&w[i + 1..]);
+            out
+        }
+        None => w,
+    }
+}
+
+/// The container names a case uses (after `--name`, and as the first word after the
+/// subcommand of the commands that take one), to prefix on Docker's side.
+fn names_of(case: &Case) -> Vec<String> {
+    let mut names = Vec::new();
+    for (line, _) in case.steps {
+        let w = words(line);
+        if let Some(i) = w.iter().position(|x| x == "--name") {
+            names.push(w[i + 1].clone());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn rename(words: Vec<String>, prefix: &str, names: &[String]) -> Vec<String> {
+    words
+        .into_iter()
+        .map(|w| {
+            if names.contains(&w) {
+                return format!("{prefix}{w}");
+            }
+            // --link NAME:ALIAS
+            if let Some((n, a)) = w.split_once(':')
+                && names.iter().any(|x| x == n)
+            {
+                return format!("{prefix}{n}:{a}");
+            }
+            w
+        })
+        .collect()
+}
+
+/// Normalises what legitimately differs: IDs, addresses by first appearance, ephemeral
+/// host ports, the Docker-side name prefix.
+struct Normaliser {
+    addrs: HashMap<String, usize>,
+    /// Whether IPv6 bindings are dropped (everywhere but the check of that very row).
+    drop_ipv6: bool,
+}
+
+impl Normaliser {
+    fn new() -> Self {
+        Normaliser {
+            addrs: HashMap::new(),
+            drop_ipv6: true,
+        }
+    }
+
+    fn text(&mut self, text: &str, prefix: &str) -> String {
+        // The prefix also shows in link variables, upper-cased with `_` for `-`.
+        let upper = prefix.to_uppercase().replace('-', "_");
+        let text = text.replace(prefix, "").replace(&upper, "");
+        let mut out = String::new();
+        for line in text.lines() {
+            // Docker 20.10 also publishes on IPv6 (`:::8080`); netlab does not yet, which
+            // BY_DESIGN lists and checks: the IPv4 part is still compared.
+            if self.drop_ipv6
+                && line.ends_with(|c: char| c.is_ascii_digit())
+                && line.contains(":::")
+            {
+                continue;
+            }
+            let mut words_out = Vec::new();
+            for token in split_keep(line) {
+                words_out.push(self.token(&token));
+            }
+            out.push_str(words_out.concat().trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn token(&mut self, t: &str) -> String {
+        if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return "<ID>".into();
+        }
+        if t.len() == 12 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return "<ID12>".into();
+        }
+        if let Ok(ip) = t.parse::<std::net::Ipv4Addr>()
+            && ip.octets()[0] == 172
+        {
+            let n = self.addrs.len() + 1;
+            let k = *self.addrs.entry(t.to_string()).or_insert(n);
+            return format!("<IP{k}>");
+        }
+        if let Ok(p) = t.parse::<u32>()
+            && (32768..=60999).contains(&p)
+        {
+            return "<EPORT>".into();
+        }
+        t.to_string()
+    }
+}
+
+/// Splits a line into alternating runs of word characters (letters, digits, `.`) and
+/// everything else, so addresses and IDs are whole tokens and nothing is lost.
+fn split_keep(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev: Option<bool> = None;
+    for ch in line.chars() {
+        let word = ch.is_ascii_alphanumeric() || ch == '.';
+        if prev == Some(word) {
+            out.last_mut().unwrap().push(ch);
+        } else {
+            out.push(ch.to_string());
+        }
+        prev = Some(word);
+    }
+    out
+}
+
+/// What one side printed and returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    code: i32,
+    out: String,
+}
+
+fn netlab(lab: &str, args: &[String]) -> (i32, String, String) {
+    let out = Command::new(common::bin_dir().join("netlab"))
+        .arg("--lab")
+        .arg(lab)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run netlab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn compared(cmp: Cmp, code: i32, out: &str) -> Seen {
+    match cmp {
+        Out => Seen {
+            code,
+            out: out.to_string(),
+        },
+        Code | Setup => Seen {
+            code,
+            out: String::new(),
+        },
+        Lines(p) => {
+            let mut lines: Vec<&str> = out.lines().filter(|l| l.starts_with(p)).collect();
+            lines.sort_unstable();
+            Seen {
+                code,
+                out: lines.iter().map(|l| format!("{l}\n")).collect(),
+            }
+        }
+    }
+}
+
+/// Ends a case's lab and removes its Docker containers, also when the test fails.
+struct Cleanup<'a> {
+    engine: &'a DockerEngine,
+    lab: String,
+    docker_names: Vec<String>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = netlab(&self.lab, &["down".to_string()]);
+        if !self.docker_names.is_empty() {
+            let mut args = vec!["rm".to_string(), "-f".to_string()];
+            args.extend(self.docker_names.iter().cloned());
+            let _ = self.engine.docker(args);
+        }
+    }
+}
+
+/// Runs one case on both sides; every difference, with both outputs.
+fn run_case(engine: &DockerEngine, case: &Case, idx: usize) -> Vec<String> {
+    let prefix = format!("nd{}x{idx}-", std::process::id());
+    let lab = format!("dd{}-{idx}", std::process::id());
+    let names = names_of(case);
+    let _cleanup = Cleanup {
+        engine,
+        lab: lab.clone(),
+        docker_names: names.iter().map(|n| format!("{prefix}{n}")).collect(),
+    };
+    let (mut nd, mut nn) = (Normaliser::new(), Normaliser::new());
+    let mut diffs = Vec::new();
+    for (line, cmp) in case.steps {
+        let d = engine.docker(docker_args(line, &prefix, &names));
+        let (ncode, nout, nerr) = netlab(&lab, &netlab_args(line));
+        let ds = compared(*cmp, d.code, &nd.text(&d.stdout, &prefix));
+        let ns = compared(*cmp, ncode, &nn.text(&nout, &prefix));
+        if *cmp == Setup && (d.code != 0 || ncode != 0) {
+            diffs.push(format!(
+                "{}: setup `{line}` failed: docker {} {:?}, netlab {ncode} {nerr:?}",
+                case.name, d.code, d.stderr
+            ));
+            break;
+        }
+        if ds != ns {
+            diffs.push(format!(
+                "{}: `{line}`\n  docker: code {} out {:?} err {:?}\n  netlab: code {} out {:?} err {:?}",
+                case.name, ds.code, ds.out, d.stderr, ns.code, ns.out, nerr
+            ));
+        }
+    }
+    diffs
+}
+
+/// Every case's command lines agree between Docker and netlab after normalisation.
+#[test]
+fn netlab_answers_as_docker_does() {
+    let Some(engine) = DockerEngine::for_test("netlab_answers_as_docker_does") else {
+        return;
+    };
+    let lines: usize = CASES.iter().map(|c| c.steps.len()).sum();
+    let mut diffs = Vec::new();
+    for (i, case) in CASES.iter().enumerate() {
+        diffs.extend(run_case(&engine, case, i));
+    }
+    eprintln!(
+        "docker_diff: {} cases, {lines} command lines compared, {} differ",
+        CASES.len(),
+        diffs.len()
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Each difference of [`BY_DESIGN`] still exists: if netlab ever answers as Docker does
+/// there, the row must go (and the line become a compared case).
+#[test]
+fn the_by_design_differences_are_still_true() {
+    let Some(engine) = DockerEngine::for_test("the_by_design_differences_are_still_true") else {
+        return;
+    };
+    let mut stale = Vec::new();
+    for (i, (what, line, why)) in BY_DESIGN.iter().enumerate() {
+        let prefix = format!("bd{}x{i}-", std::process::id());
+        let lab = format!("bd{}-{i}", std::process::id());
+        let names: Vec<String> = words(&line.replace('\n', " "))
+            .windows(2)
+            .filter(|w| w[0] == "--name")
+            .map(|w| w[1].clone())
+            .collect();
+        let _cleanup = Cleanup {
+            engine: &engine,
+            lab: lab.clone(),
+            docker_names: names.iter().map(|n| format!("{prefix}{n}")).collect(),
+        };
+        let lines: Vec<&str> = line.lines().collect();
+        let (last, setup) = lines.split_last().expect("a line");
+        for l in setup {
+            engine.docker(docker_args(l, &prefix, &names)).ok(l);
+            let (code, _, err) = netlab(&lab, &netlab_args(l));
+            assert_eq!(code, 0, "netlab {l}: {err}");
+        }
+        let d = engine.docker(docker_args(last, &prefix, &names));
+        let (ncode, nout, _) = netlab(&lab, &netlab_args(last));
+        let raw = || Normaliser {
+            drop_ipv6: false,
+            ..Normaliser::new()
+        };
+        let (dn, nn) = (raw().text(&d.stdout, &prefix), raw().text(&nout, &prefix));
+        if d.code == ncode && dn == nn {
+            stale.push(format!("{what} ({why}): both print {dn:?} for `{line}`"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "by-design differences that are gone:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn the_helpers_split_and_normalise() {
+    assert_eq!(
+        words("exec db sh -c 'echo $X; exit 3' x"),
+        ["exec", "db", "sh", "-c", "echo $X; exit 3", "x"]
+    );
+    assert_eq!(
+        netlab_args("run -d --name a IMG sleep 1"),
+        ["run", "-d", "--name", "a", "--", "sleep", "1"]
+    );
+    let names = vec!["db".to_string(), "web".to_string()];
+    assert_eq!(
+        docker_args("run --link db:mongo --name web IMG env", "p-", &names),
+        [
+            "run",
+            "--link",
+            "p-db:mongo",
+            "--name",
+            "p-web",
+            "busybox",
+            "env"
+        ]
+    );
+    let mut n = Normaliser::new();
+    assert_eq!(
+        n.text("172.17.0.9 and 172.17.0.3, again 172.17.0.9:80\n", ""),
+        "<IP1> and <IP2>, again <IP1>:80\n"
+    );
+    assert_eq!(
+        n.text(&format!("{} 0.0.0.0:49153->90/tcp\n", "a".repeat(64)), ""),
+        "<ID> 0.0.0.0:<EPORT>->90/tcp\n"
+    );
+}

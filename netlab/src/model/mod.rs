@@ -15,6 +15,7 @@ pub mod net;
 pub mod pipework;
 pub mod port;
 pub mod publish;
+pub mod template;
 
 pub use command::CommandSpec;
 pub use container::{ContainerSpec, ContainerState, ContainerStatus, PipeworkIf};

@@ -3,31 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::model::time::rfc3339;
 use crate::model::{ContainerState, ContainerStatus};
-
-fn rfc3339(secs: Option<u64>) -> String {
-    let Some(secs) = secs else {
-        return "0001-01-01T00:00:00Z".into();
-    };
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
 
 /// One container as `docker inspect` shows it. `pid` is the PID as the caller sees it.
 /// Only one key contains `IPAddress`, so the article's `grep IPAddress` finds one line.
@@ -152,13 +129,6 @@ pub fn render_template(template: &str, value: &Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(Some(1_795_000_000)), "2026-11-18T11:06:40Z");
-        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
-    }
 
     #[test]
     fn templates() {

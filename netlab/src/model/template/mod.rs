@@ -262,8 +262,9 @@ fn sorted_keys(m: &Map<String, Value>) -> Vec<&String> {
     keys
 }
 
-/// Docker's `json` function: Go's encoder without HTML escaping, as one line.
-fn go_json(v: &Value) -> String {
+/// Docker's `json` function, and how its API writes JSON: Go's encoder without HTML
+/// escaping, on one line.
+pub fn go_json(v: &Value) -> String {
     serde_json::to_string(v)
         .unwrap_or_default()
         .replace('\u{2028}', "\\u2028")

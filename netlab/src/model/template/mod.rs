@@ -66,41 +66,20 @@ pub const MAX_OUTPUT: usize = 64 << 20;
 /// Most steps (actions, commands, range iterations) one run may take.
 pub const MAX_STEPS: u64 = 20_000_000;
 
-/// A parse or run failure, in Go's words (`template: :1: …`). Its [`kind`](Self::kind)
-/// tells the two apart, as Docker's exit codes do.
+/// A parse or run failure, in Go's words (`template: :1: …`). Callers know which of the
+/// two it is by what they called, and word and exit as Docker does for each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
-    kind: ErrorKind,
     message: String,
-}
-
-/// When a template failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// It does not parse.
-    Parse,
-    /// It parsed, and failed on this data.
-    Exec,
 }
 
 impl TemplateError {
     fn parse(message: String) -> Self {
-        TemplateError {
-            kind: ErrorKind::Parse,
-            message,
-        }
+        TemplateError { message }
     }
 
     fn exec(message: String) -> Self {
-        TemplateError {
-            kind: ErrorKind::Exec,
-            message,
-        }
-    }
-
-    /// Parse or run.
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
+        TemplateError { message }
     }
 }
 

@@ -207,10 +207,10 @@ impl<'d> Run<'d, '_> {
         };
         let inner = self.vars.len();
         let mut flow = Flow::Normal;
-        if items.is_empty() {
-            if let Some(e) = &b.else_list {
-                flow = self.walk(dot, e)?;
-            }
+        if items.is_empty()
+            && let Some(e) = &b.else_list
+        {
+            flow = self.walk(dot, e)?;
         }
         for (key, elem) in items {
             self.step()?;

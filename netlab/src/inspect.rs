@@ -1,60 +1,69 @@
-//! `docker inspect`'s shape for a container, and the `-f '{{ .A.B }}'` templates.
+//! `docker inspect`'s shape for a container, and how `netlab inspect` prints it.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
-use crate::model::{ContainerState, ContainerStatus};
+use crate::model::template::go_json;
+use crate::model::time::rfc3339;
+use crate::model::{ContainerState, ContainerStatus, Proto};
 
-fn rfc3339(secs: Option<u64>) -> String {
-    let Some(secs) = secs else {
-        return "0001-01-01T00:00:00Z".into();
-    };
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+/// A Go map of Docker's types as JSON: keys sorted, as Go's encoder writes them.
+fn go_map(mut entries: Vec<(String, Value)>) -> Value {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Object(entries.into_iter().collect())
 }
 
-/// One container as `docker inspect` shows it. `pid` is the PID as the caller sees it.
-/// Only one key contains `IPAddress`, so the article's `grep IPAddress` finds one line.
+/// One container as `docker inspect` shows it (Docker 20.10's keys, those that mean
+/// something in netlab). `pid` is the PID as the caller sees it.
+///
+/// What netlab does not have is stated as Docker states its absence (`RestartPolicy`
+/// `no`, `OOMKilled` false, `State.Error` empty), never made up. Two differences:
+/// `HostConfig.PortBindings` has the host ports the lab chose where Docker keeps `""`
+/// (netlab records bindings as decided), and the default bridge's `Links` and `Aliases`
+/// are `null` as in Docker (legacy links live in `HostConfig.Links`).
 pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
-    let exposed: Map<String, Value> = container
-        .expose
-        .iter()
-        .map(|p| (p.to_string(), json!({})))
-        .collect();
+    let exposed = go_map(
+        container
+            .expose
+            .iter()
+            .map(|p| (p.to_string(), json!({})))
+            .collect(),
+    );
     // Grouped first: looking each exposed port up in every binding would be quadratic,
     // and a container may publish all 65,535 ports.
-    let mut by_port: std::collections::HashMap<(u16, crate::model::Proto), Vec<Value>> =
-        std::collections::HashMap::new();
+    let mut by_port: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
+    let mut requested: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
     for b in &container.ports {
-        by_port.entry((b.container_port, b.proto)).or_default().push(
-            json!({"HostIp": b.host_ip_text(), "HostPort": b.host_port.map(|p| p.to_string()).unwrap_or_default()}),
-        );
+        let host_port = b.host_port.map(|p| p.to_string()).unwrap_or_default();
+        by_port
+            .entry((b.container_port, b.proto))
+            .or_default()
+            .push(json!({"HostIp": b.host_ip_text(), "HostPort": host_port}));
+        // Docker keeps the address as asked: "" for every address.
+        let asked_ip = b.host_ip.map(|i| i.to_string()).unwrap_or_default();
+        requested
+            .entry((b.container_port, b.proto))
+            .or_default()
+            .push(json!({"HostIp": asked_ip, "HostPort": host_port}));
     }
-    let ports: Map<String, Value> = container
-        .expose
-        .iter()
-        .map(|p| {
-            let bound = by_port.remove(&(p.port, p.proto)).map(Value::Array);
-            (p.to_string(), bound.unwrap_or(Value::Null))
-        })
-        .collect();
-    // Keys avoid the substring "IPAddress" so that `grep IPAddress` still finds one line.
+    let ports = go_map(
+        container
+            .expose
+            .iter()
+            .map(|p| {
+                let bound = by_port.remove(&(p.port, p.proto)).map(Value::Array);
+                (p.to_string(), bound.unwrap_or(Value::Null))
+            })
+            .collect(),
+    );
+    let port_bindings = go_map(
+        requested
+            .into_iter()
+            .map(|((port, proto), v)| (format!("{port}/{}", proto.as_str()), Value::Array(v)))
+            .collect(),
+    );
+    // Keys avoid the substring "IPAddress": see `to_pretty_json`.
     let pipework: Vec<Value> = container
         .pipework
         .iter()
@@ -67,11 +76,7 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         .iter()
         .map(|l| format!("/{}:/{}/{}", l.name, container.name, l.alias))
         .collect();
-    let status = match container.status {
-        ContainerStatus::Created => "created",
-        ContainerStatus::Running => "running",
-        ContainerStatus::Exited => "exited",
-    };
+    let status = crate::model::ps::state_word(container.status);
     json!({
         "Id": container.id,
         "Created": rfc3339(Some(container.created)),
@@ -80,12 +85,21 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         "State": {
             "Status": status,
             "Running": container.status == ContainerStatus::Running,
+            "OOMKilled": false,
             "Pid": pid.unwrap_or(0),
             "ExitCode": container.exit_code.unwrap_or(0),
+            "Error": "",
             "StartedAt": rfc3339(container.started),
             "FinishedAt": rfc3339(container.finished),
         },
         "Name": format!("/{}", container.name),
+        "HostConfig": {
+            "NetworkMode": "default",
+            "PortBindings": port_bindings,
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "Links": links,
+            "PublishAllPorts": false,
+        },
         "Config": {
             "Hostname": container.hostname,
             "Env": container.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
@@ -101,94 +115,238 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             "Ports": ports,
             "HostVeth": container.host_veth,
             "Pipework": pipework,
-        },
-        "HostConfig": {
-            "Links": links,
-            "PublishAllPorts": false,
+            // The lab's bridge is Docker's default network, which Docker calls "bridge".
+            "Networks": {
+                "bridge": {
+                    "Links": null,
+                    "Aliases": null,
+                    "Gateway": container.gateway.to_string(),
+                    "IPAddress": container.ip.to_string(),
+                    "IPPrefixLen": container.prefix,
+                    "MacAddress": container.mac,
+                },
+            },
         },
     })
 }
 
-/// Renders a Go-template-like format: `{{ .NetworkSettings.IPAddress }}` (field paths),
-/// `{{json .Config.Env}}`; strings print bare, other values as compact JSON.
-pub fn render_template(template: &str, value: &Value) -> Result<String> {
-    let bad = |reason: String| Error::spec("--format", template, reason);
+/// The objects of a document that are Go maps in Docker's types, where a missing key
+/// prints `<no value>` in `-f` templates instead of failing (as with Docker).
+pub fn docker_maps(doc: &Value) -> Vec<&Map<String, Value>> {
+    [
+        &["Config", "ExposedPorts"][..],
+        &["HostConfig", "PortBindings"],
+        &["NetworkSettings", "Ports"],
+        &["NetworkSettings", "Networks"],
+    ]
+    .iter()
+    .filter_map(|path| path.iter().try_fold(doc, |v, k| v.get(k))?.as_object())
+    .collect()
+}
+
+/// `docker inspect`'s output: the documents as a JSON array indented by four spaces,
+/// strings as Docker's encoder writes them (no HTML escaping).
+///
+/// One exception keeps the article's `inspect NAME | grep IPAddress | awk '{print $2}'`
+/// printing one address: each network of `NetworkSettings.Networks` is written on one
+/// line without spaces, so its line is a single `awk` field and adds nothing (Docker
+/// 20.10 prints `IPAddress` twice, and the pipeline prints `null172.17.0.3172.17.0.3`).
+pub fn to_pretty_json(docs: &[Value]) -> String {
     let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| bad("a `{{` has no closing `}}`".into()))?;
-        let expr = after[..end].trim();
-        let (as_json, path) = match expr.strip_prefix("json ") {
-            Some(p) => (true, p.trim()),
-            None => (false, expr),
-        };
-        let path = path.strip_prefix('.').ok_or_else(|| {
-            bad(format!(
-                "{expr:?} is not a field path; write it like .NetworkSettings.IPAddress"
-            ))
-        })?;
-        let mut v = value;
-        if !path.is_empty() {
-            for key in path.split('.') {
-                v = v
-                    .get(key)
-                    .ok_or_else(|| bad(format!("there is no field {key:?} in .{path}")))?;
+    write_pretty(&mut out, &Value::Array(docs.to_vec()), 0, &mut Vec::new());
+    out
+}
+
+fn write_pretty<'a>(out: &mut String, v: &'a Value, depth: usize, path: &mut Vec<&'a str>) {
+    let indent = |out: &mut String, depth: usize| out.extend(std::iter::repeat_n("    ", depth));
+    match v {
+        Value::Array(a) if !a.is_empty() => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('\n');
+                indent(out, depth + 1);
+                // Each element of the outer array is a document: paths start again.
+                let mut inner = if depth == 0 { Vec::new() } else { path.clone() };
+                write_pretty(out, e, depth + 1, &mut inner);
             }
+            out.push('\n');
+            indent(out, depth);
+            out.push(']');
         }
-        match v {
-            Value::String(s) if !as_json => out.push_str(s),
-            other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
+        Value::Object(m) if !m.is_empty() => {
+            let one_line = path.as_slice() == ["NetworkSettings", "Networks"];
+            out.push('{');
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('\n');
+                indent(out, depth + 1);
+                out.push_str(&go_json(&Value::String(k.clone())));
+                if one_line {
+                    out.push(':');
+                    out.push_str(&go_json(e));
+                } else {
+                    out.push_str(": ");
+                    path.push(k);
+                    write_pretty(out, e, depth + 1, path);
+                    path.pop();
+                }
+            }
+            out.push('\n');
+            indent(out, depth);
+            out.push('}');
         }
-        rest = &after[end + 2..];
+        other => out.push_str(&go_json(other)),
     }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::template::{Options, Template};
+    use crate::model::{CommandSpec, ExposedPort, PortBinding};
 
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(Some(1_795_000_000)), "2026-11-18T11:06:40Z");
-        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
+    fn web() -> ContainerState {
+        ContainerState {
+            id: "f".repeat(64),
+            name: "webserver1".into(),
+            hostname: "webserver1".into(),
+            env: vec![("A".into(), "<&>".into())],
+            command: CommandSpec::Shell("sleep 1000".into()),
+            expose: vec![
+                ExposedPort {
+                    port: 8080,
+                    proto: Proto::Tcp,
+                },
+                ExposedPort {
+                    port: 27017,
+                    proto: Proto::Tcp,
+                },
+            ],
+            status: ContainerStatus::Running,
+            pid: 7,
+            exit_code: None,
+            ip: "172.17.0.3".parse().unwrap(),
+            prefix: 16,
+            gateway: "172.17.0.1".parse().unwrap(),
+            mac: "02:42:ac:11:00:03".into(),
+            host_veth: "veth1".into(),
+            created: 1_795_000_000,
+            started: Some(1_795_000_000),
+            finished: None,
+            links: vec![crate::LinkSpec::parse("mongodb:mongo").unwrap()],
+            ports: vec![PortBinding {
+                host_ip: None,
+                host_port: Some(8080),
+                container_port: 8080,
+                proto: Proto::Tcp,
+            }],
+            pipework: vec![],
+        }
     }
 
     #[test]
-    fn templates() {
-        let v = json!({"NetworkSettings": {"IPAddress": "172.17.0.2", "IPPrefixLen": 16}, "Config": {"Env": ["A=1"]}});
+    fn docker_keys() {
+        let d = to_docker_json(&web(), Some(4242));
+        assert_eq!(d["State"]["Pid"], 4242);
+        assert_eq!(d["State"]["OOMKilled"], false);
+        assert_eq!(d["State"]["Error"], "");
+        assert_eq!(d["HostConfig"]["NetworkMode"], "default");
         assert_eq!(
-            render_template("{{ .NetworkSettings.IPAddress }}", &v).unwrap(),
-            "172.17.0.2"
+            d["HostConfig"]["RestartPolicy"],
+            json!({"Name": "no", "MaximumRetryCount": 0})
         );
         assert_eq!(
-            render_template("{{.NetworkSettings.IPPrefixLen}}", &v).unwrap(),
-            "16"
+            d["HostConfig"]["Links"],
+            json!(["/mongodb:/webserver1/mongo"])
         );
         assert_eq!(
-            render_template(
-                "ip={{ .NetworkSettings.IPAddress }}/{{ .NetworkSettings.IPPrefixLen }}",
-                &v
-            )
-            .unwrap(),
-            "ip=172.17.0.2/16"
+            d["HostConfig"]["PortBindings"],
+            json!({"8080/tcp": [{"HostIp": "", "HostPort": "8080"}]})
         );
         assert_eq!(
-            render_template("{{json .Config.Env}}", &v).unwrap(),
-            r#"["A=1"]"#
+            d["NetworkSettings"]["Ports"],
+            json!({"27017/tcp": null, "8080/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]})
+        );
+        let keys: Vec<&String> = d["Config"]["ExposedPorts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys, ["27017/tcp", "8080/tcp"], "sorted like a Go map");
+        let bridge = &d["NetworkSettings"]["Networks"]["bridge"];
+        assert_eq!(bridge["IPAddress"], "172.17.0.3");
+        assert_eq!(bridge["IPPrefixLen"], 16);
+        assert_eq!(bridge["Gateway"], "172.17.0.1");
+        assert_eq!(bridge["MacAddress"], "02:42:ac:11:00:03");
+        assert_eq!(bridge["Links"], Value::Null);
+    }
+
+    #[test]
+    fn templates_over_the_document() {
+        let d = to_docker_json(&web(), Some(1));
+        let options = Options {
+            missing_key_error: true,
+            maps: docker_maps(&d),
+            header: false,
+        };
+        let run = |t: &str| Template::parse(t).unwrap().execute(&d, &options);
+        assert_eq!(
+            run("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}").unwrap(),
+            "172.17.0.3"
         );
         assert_eq!(
-            render_template("{{json .NetworkSettings.IPAddress}}", &v).unwrap(),
-            r#""172.17.0.2""#
+            run("{{json .HostConfig.RestartPolicy}}").unwrap(),
+            r#"{"Name":"no","MaximumRetryCount":0}"#
         );
-        assert!(render_template("{{ .Nope }}", &v).is_err());
-        assert!(render_template("{{ NetworkSettings }}", &v).is_err());
-        assert!(render_template("{{ .Config", &v).is_err());
+        assert_eq!(
+            run("{{(index (index .NetworkSettings.Ports \"8080/tcp\") 0).HostPort}}").unwrap(),
+            "8080"
+        );
+        assert_eq!(
+            run("{{.NetworkSettings.Networks.nope}}").unwrap(),
+            "<no value>"
+        );
+        assert_eq!(run("{{.Config.ExposedPorts.nope}}").unwrap(), "<no value>");
+        assert!(
+            run("{{.State.Nope}}")
+                .unwrap_err()
+                .to_string()
+                .contains("map has no entry for key \"Nope\"")
+        );
+    }
+
+    /// The article's `inspect | grep IPAddress | awk '{print $2}' | tr -d '",\n'`.
+    fn article_pipeline(text: &str) -> String {
+        text.lines()
+            .filter(|l| l.contains("IPAddress"))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+            .collect::<String>()
+            .chars()
+            .filter(|c| !matches!(c, '"' | ',' | '\n'))
+            .collect()
+    }
+
+    #[test]
+    fn pretty_output_is_docker_shaped_json_and_keeps_the_article_pipeline() {
+        let docs = vec![to_docker_json(&web(), Some(1))];
+        let text = to_pretty_json(&docs);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, Value::Array(docs));
+        assert!(
+            text.starts_with("[\n    {\n        \"Id\": \"ffff"),
+            "{text}"
+        );
+        assert!(text.contains("\"A=<&>\""), "no HTML escaping: {text}");
+        assert!(
+            text.contains("\n                \"bridge\":{\"Links\":null,\"Aliases\":null,\"Gateway\":\"172.17.0.1\",\"IPAddress\":\"172.17.0.3\","),
+            "{text}"
+        );
+        assert_eq!(article_pipeline(&text), "172.17.0.3");
+        assert_eq!(to_pretty_json(&[]), "[]");
     }
 }

@@ -133,9 +133,10 @@ fn foreground_run_exec_and_logs_pass_output_and_exit_codes() {
             .all(|l| l.len() == 12 && l.chars().all(|c| c.is_ascii_hexdigit())),
         "{ids}"
     );
-    // `$(docker ps -q -l)`: the latest container's ID, accepted wherever a name is.
+    // `$(docker ps -q -l)`: the latest container's ID, accepted wherever a name is; the
+    // list is newest first, as Docker's, so it is also `ps -a -q | head -1`.
     let latest = stdout(netlab(&lab).args(["ps", "-q", "-l"]));
-    assert_eq!(latest, ids.lines().nth(1).unwrap().to_string() + "\n");
+    assert_eq!(latest, ids.lines().next().unwrap().to_string() + "\n");
     netlab(&lab)
         .args(["inspect", "-f", "{{.Name}}", latest.trim()])
         .assert()
@@ -149,6 +150,272 @@ fn foreground_run_exec_and_logs_pass_output_and_exit_codes() {
         .success();
     assert_eq!(stdout(netlab(&lab).args(["ps", "-a", "-q"])), "");
     assert_eq!(stdout(netlab(&lab).args(["ps", "-q", "-l"])), "");
+}
+
+/// Runs `c` and returns its exit code, standard output and standard error.
+fn outcome(c: &mut Command) -> (Option<i32>, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn ps_is_newest_first_with_dockers_columns_filters_and_templates() {
+    let lab = lab("cli-ps");
+    stdout(netlab(&lab).args([
+        "run", "-d", "--name", "mongodb", "--expose", "27017", "sleep", "1000",
+    ]));
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--link",
+        "mongodb:mongo",
+        "-p",
+        "8080:8080",
+        "-p",
+        "127.0.0.1:7000:80",
+        "-p",
+        "9000-9001:9000-9001/udp",
+        "--expose",
+        "6000-6001",
+        "--",
+        "sleep",
+        "1000",
+    ]));
+    netlab(&lab)
+        .args(["run", "--name", "done", "sh", "-c", "exit 3"])
+        .assert()
+        .code(3);
+    let names = |args: &[&str]| {
+        let mut c = netlab(&lab);
+        c.args(["ps", "--format", "{{.Names}}"]).args(args);
+        stdout(&mut c).lines().collect::<Vec<_>>().join(" ")
+    };
+
+    // Docker's default table, the newest running container first.
+    let ps = stdout(netlab(&lab).arg("ps"));
+    let lines: Vec<&str> = ps.lines().collect();
+    assert_eq!(lines.len(), 3, "{ps}");
+    let head: Vec<&str> = lines[0]
+        .split("   ")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    assert_eq!(
+        head,
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES"
+        ],
+        "{ps}"
+    );
+    assert!(
+        lines[1].ends_with(" web") && lines[2].ends_with(" mongodb"),
+        "{ps}"
+    );
+    assert!(
+        lines[1].contains("   -         \"sleep 1000\"   ") && lines[1].contains("   Up "),
+        "{ps}"
+    );
+    assert!(
+        lines[1].contains(
+            "   6000-6001/tcp, 0.0.0.0:8080->8080/tcp, 0.0.0.0:9000-9001->9000-9001/udp, 127.0.0.1:7000->80/tcp   "
+        ),
+        "PORTS as Docker folds it: {ps}"
+    );
+    assert!(lines[2].contains("   27017/tcp   "), "{ps}");
+
+    // Newest first everywhere: -q, -l, -n, --json.
+    let ids = stdout(netlab(&lab).args(["ps", "-a", "-q"]));
+    assert_eq!(ids.lines().count(), 3, "{ids}");
+    let latest = stdout(netlab(&lab).args(["ps", "-q", "-l"]));
+    assert_eq!(
+        latest.trim(),
+        ids.lines().next().unwrap(),
+        "ps -q -l is ps -a -q | head -1"
+    );
+    assert_eq!(names(&["-a"]), "done web mongodb");
+    assert_eq!(names(&["-n", "2"]), "done web");
+    assert_eq!(names(&["-l"]), "done");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(netlab(&lab).args(["ps", "-a", "--json"]))).unwrap();
+    let order: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["done", "web", "mongodb"]);
+
+    // Filters: values of one key OR'ed, keys AND'ed, a status implies -a.
+    assert_eq!(names(&["-f", "name=o"]), "mongodb");
+    assert_eq!(names(&["-a", "-f", "name=o"]), "done mongodb");
+    assert_eq!(names(&["-f", "status=exited"]), "done");
+    assert_eq!(
+        names(&["-f", "name=web", "-f", "name=^mongo"]),
+        "web mongodb"
+    );
+    assert_eq!(names(&["-f", "name=web", "-f", "status=exited"]), "");
+    assert_eq!(names(&["-a", "-f", "exited=3"]), "done");
+    assert_eq!(
+        names(&["--no-trunc", "-f", "name=mongo"]),
+        "mongodb,web/mongo"
+    );
+
+    // Docker's fields and `table`.
+    let done = stdout(netlab(&lab).args([
+        "ps",
+        "-l",
+        "--format",
+        "{{.Status}}|{{.State}}|{{.Command}}|{{.Image}}|{{.Networks}}|{{len .ID}}",
+    ]));
+    assert!(
+        done.starts_with("Exited (3) ")
+            && done.ends_with(" ago|exited|\"sh -c 'exit 3'\"|-|bridge|12\n"),
+        "{done}"
+    );
+    let table =
+        stdout(netlab(&lab).args(["ps", "-a", "--format", "table {{.Names}}\\t{{.Ports}}"]));
+    assert_eq!(
+        table,
+        "NAMES     PORTS\ndone      \nweb       6000-6001/tcp, 0.0.0.0:8080->8080/tcp, 0.0.0.0:9000-9001->9000-9001/udp, 127.0.0.1:7000->80/tcp\nmongodb   27017/tcp\n"
+    );
+    let custom = stdout(netlab(&lab).args(["ps", "-q", "--format", "{{.Names}}={{upper .State}}"]));
+    assert_eq!(
+        custom, "web=RUNNING\nmongodb=RUNNING\n",
+        "a --format wins over -q"
+    );
+
+    // Template errors: Docker's words, exit 1, nothing else printed.
+    let (code, out, err) = outcome(netlab(&lab).args(["ps", "--format", "{{.Nope}}"]));
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert_eq!(
+        err,
+        "failed to execute template: template: :1:2: executing \"\" at <.Nope>: map has no entry for key \"Nope\"\n"
+    );
+    let (code, _, err) = outcome(netlab(&lab).args(["ps", "--format", "{{.Names"]));
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "failed to parse template: template: :1: unclosed action\n"
+    );
+    let err = fails(netlab(&lab).args(["ps", "-f", "status=bogus"]), 125);
+    assert!(err.contains("created, running or exited"), "{err}");
+}
+
+#[test]
+fn inspect_runs_go_templates_and_reports_missing_names_after_the_found_ones() {
+    let lab = lab("cli-inspect");
+    stdout(netlab(&lab).args([
+        "run", "-d", "--name", "mongodb", "--expose", "27017", "sleep", "1000",
+    ]));
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--link",
+        "mongodb:mongo",
+        "-p",
+        "8080:8080",
+        "sleep",
+        "1000",
+    ]));
+    let f = |template: &str, names: &[&str]| {
+        stdout(netlab(&lab).args(["inspect", "-f", template]).args(names))
+    };
+    // Docker's documented idiom, and the keys the document gained.
+    assert_eq!(
+        f(
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            &["web"]
+        ),
+        "172.17.0.3\n"
+    );
+    assert_eq!(
+        f(
+            "{{range $name, $n := .NetworkSettings.Networks}}{{$name}}:{{$n.Gateway}}/{{$n.IPPrefixLen}} {{$n.MacAddress}}{{end}}",
+            &["web"]
+        ),
+        "bridge:172.17.0.1/16 02:42:ac:11:00:03\n"
+    );
+    assert_eq!(
+        f(
+            "{{json .HostConfig.RestartPolicy}} {{.HostConfig.NetworkMode}} {{json .HostConfig.PortBindings}}",
+            &["web"]
+        ),
+        "{\"Name\":\"no\",\"MaximumRetryCount\":0} default {\"8080/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}\n"
+    );
+    assert_eq!(
+        f(
+            "{{index .NetworkSettings.Ports \"8080/tcp\"}} {{(index (index .NetworkSettings.Ports \"8080/tcp\") 0).HostPort}}",
+            &["web"]
+        ),
+        "[map[HostIp:0.0.0.0 HostPort:8080]] 8080\n"
+    );
+    assert_eq!(
+        f(
+            "{{if .State.Running}}up{{else}}down{{end}} {{.State.OOMKilled}} [{{.State.Error}}] {{join .HostConfig.Links \",\"}}",
+            &["web"]
+        ),
+        "up false [] /mongodb:/web/mongo\n"
+    );
+    assert_eq!(
+        f(
+            "{{json .Config.ExposedPorts}}{{println}}{{- .Name -}}",
+            &["mongodb"]
+        ),
+        "{\"27017/tcp\":{}}\n/mongodb\n"
+    );
+
+    // Several names: the found ones first, then an error per missing one, exit 1.
+    assert_eq!(f("{{.Name}}", &["web", "mongodb"]), "/web\n/mongodb\n");
+    let (code, out, err) =
+        outcome(netlab(&lab).args(["inspect", "-f", "{{.Name}}", "web", "nope", "mongodb"]));
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (Some(1), "/web\n/mongodb\n", "Error: No such object: nope\n")
+    );
+    let (code, out, err) = outcome(netlab(&lab).args(["inspect", "web", "nope"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (Some(1), "Error: No such object: nope\n")
+    );
+    let docs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(docs.as_array().unwrap().len(), 1);
+    assert_eq!(
+        docs[0]["NetworkSettings"]["Networks"]["bridge"]["IPAddress"],
+        "172.17.0.3"
+    );
+    let (code, out, _) = outcome(netlab(&lab).args(["inspect", "nope"]));
+    assert_eq!((code, out.as_str()), (Some(1), "[]\n"));
+
+    // Template errors as Docker words them: running fails per container (exit 1),
+    // parsing fails before anything (exit 64).
+    let (code, out, err) = outcome(netlab(&lab).args(["inspect", "-f", "{{.State.Nope}}", "web"]));
+    assert_eq!((code, out.as_str()), (Some(1), "\n"));
+    assert_eq!(
+        err,
+        "template parsing error: template: :1:8: executing \"\" at <.State.Nope>: map has no entry for key \"Nope\"\n"
+    );
+    let (code, _, err) = outcome(netlab(&lab).args(["inspect", "-f", "{{if}}{{end}}", "web"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            Some(64),
+            "template parsing error: template: :1: missing value for if\n"
+        )
+    );
 }
 
 /// Runs a failing command and returns its stderr.
@@ -198,7 +465,8 @@ fn errors_name_the_problem_and_the_fix_and_change_nothing() {
         127,
     );
     assert!(e.contains("not found") && e.contains("PATH"), "{e}");
-    let e = fails(netlab(&lab).args(["inspect", "ghost"]), 125);
+    // (`inspect ghost` answers in Docker's words instead: see the inspect test.)
+    let e = fails(netlab(&lab).args(["logs", "ghost"]), 125);
     assert!(
         e.contains("no container named \"ghost\"") && e.contains("netlab ps -a"),
         "{e}"

@@ -1,22 +1,45 @@
 //! `netlab ps`, `logs`, `stop`, `start`, `rm`.
 
+use serde_json::Value;
+
 use crate::client::Lab;
 use crate::error::Error;
-use crate::model::{ContainerState, ContainerStatus};
+use crate::model::ps::{self, Filters};
+use crate::model::template::{Options, Template};
 
 #[derive(Debug, clap::Args)]
 pub struct PsArgs {
-    /// Show stopped containers too.
+    /// Show all containers (without it, the running ones).
     #[arg(short = 'a', long)]
     all: bool,
+    /// Filter, as docker ps: name=REGEX (matched anywhere in the name), id=REGEX,
+    /// status=created|running|exited (implies -a), exited=CODE. Repeat a key to accept any
+    /// of its values; different keys must all match.
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    filter: Vec<String>,
+    /// A Go template, as docker ps --format: '{{.Names}}: {{.Status}}', or with `table`
+    /// first a table with Docker's headers: 'table {{.ID}}\t{{.Names}}\t{{.Ports}}'
+    /// (`\t` and `\n` are a tab and a newline); `table` alone is the default table,
+    /// `raw` Docker's raw list. Fields: .ID .Image .Command .CreatedAt .RunningFor .Ports
+    /// .State .Status .Names .Labels .Mounts .Networks .LocalVolumes, and netlab's
+    /// .IPAddress. .Image is always "-": netlab's containers run this machine's programs,
+    /// not images; .Labels and .Mounts are empty, .Networks is "bridge".
+    #[arg(long, value_name = "TEMPLATE")]
+    format: Option<String>,
+    /// The N containers created last, running or not (0: no limit).
+    #[arg(short = 'n', long = "last", value_name = "N")]
+    last: Option<usize>,
+    /// The container created last, running or not (`-n 1`; the article's `docker ps -q -l`).
+    #[arg(short = 'l', long)]
+    latest: bool,
+    /// Full IDs and commands, and the names links give (`mongodb,webserver1/mongo`).
+    #[arg(long)]
+    no_trunc: bool,
     /// Only print IDs (short, like docker; every command accepts them as names).
     #[arg(short = 'q', long)]
     quiet: bool,
-    /// Only the latest created container, running or not (the article's `docker ps -q -l`).
-    #[arg(short = 'l', long)]
-    latest: bool,
-    /// Print JSON (one array of containers).
-    #[arg(long)]
+    /// Print JSON: one array of containers as the library reports them (netlab's own).
+    #[arg(long, conflicts_with_all = ["format", "quiet"])]
     json: bool,
 }
 
@@ -61,100 +84,82 @@ fn open_if_exists(lab: &str) -> Result<Option<Lab>, Error> {
     }
 }
 
-fn status_text(c: &ContainerState, now: u64) -> String {
-    let ago = |t: Option<u64>| {
-        let s = now.saturating_sub(t.unwrap_or(now));
-        match s {
-            0..=59 => format!("{s} seconds"),
-            60..=3599 => format!("{} minutes", s / 60),
-            _ => format!("{} hours", s / 3600),
+/// Docker's `--format raw`.
+const RAW_FORMAT: &str = "container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n";
+
+/// `docker ps` as Docker 20.10 does it (measured): newest first everywhere; a `--format`
+/// wins over `-q`; `table` prints Docker's headers and lines the columns up with Go's
+/// tabwriter; a template that does not parse or fails on a container prints nothing but
+/// the error, exit 1.
+pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
+    let filters = Filters::parse(&a.filter)?;
+    let format = match a.format.as_deref() {
+        None | Some("table") if a.quiet => "{{.ID}}",
+        None | Some("table") => ps::DEFAULT_TABLE,
+        Some("raw") => RAW_FORMAT,
+        Some(f) => f,
+    };
+    let (table, body) = match format.strip_prefix("table") {
+        Some(rest) => (true, rest),
+        None => (false, format),
+    };
+    let body = body
+        .trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
+    let template = match Template::parse(&body) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("failed to parse template: {e}");
+            return Ok(1);
         }
     };
-    match c.status {
-        ContainerStatus::Running => format!("Up {}", ago(c.started)),
-        ContainerStatus::Exited => format!(
-            "Exited ({}) {} ago",
-            c.exit_code.unwrap_or(0),
-            ago(c.finished)
-        ),
-        ContainerStatus::Created => "Created".into(),
-    }
-}
-
-pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
-    let list = match open_if_exists(lab)? {
-        Some(l) => l.ps(a.all || a.latest)?,
+    let everyone = match open_if_exists(lab)? {
+        Some(l) => l.ps(true)?,
         None => vec![],
     };
-    // Creation order: the latest is the last.
-    let list: Vec<ContainerState> = if a.latest {
-        list.into_iter().last().into_iter().collect()
-    } else {
-        list
-    };
+    let last = a.last.or(a.latest.then_some(1));
+    let list = ps::select(everyone.clone(), a.all, last, &filters);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(0);
-    }
-    if a.quiet {
-        for c in &list {
-            println!("{}", &c.id[..12]);
-        }
         return Ok(0);
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let rows: Vec<[String; 6]> = list
-        .iter()
-        .map(|c| {
-            let mut cmd = c.command.display();
-            if cmd.len() > 30 {
-                cmd.truncate(27);
-                cmd.push_str("...");
+    let options = Options {
+        missing_key_error: true,
+        ..Options::default()
+    };
+    let mut text = String::new();
+    for c in &list {
+        let row = Value::Object(ps::fields(c, &everyone, now, a.no_trunc));
+        match template.execute(&row, &options) {
+            Ok(line) => {
+                text.push_str(&line);
+                text.push('\n');
             }
-            let ports = c
-                .expose
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            [
-                c.id[..12].to_string(),
-                format!("\"{cmd}\""),
-                c.ip.to_string(),
-                status_text(c, now),
-                ports,
-                c.name.clone(),
-            ]
-        })
-        .collect();
-    let head = [
-        "CONTAINER ID",
-        "COMMAND",
-        "IP ADDRESS",
-        "STATUS",
-        "PORTS",
-        "NAMES",
-    ]
-    .map(String::from);
-    let widths: Vec<usize> = (0..6)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in std::iter::once(&head).chain(rows.iter()) {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        println!("{}", line.join("   ").trim_end());
+            Err(e) => {
+                eprintln!("failed to execute template: {e}");
+                return Ok(1);
+            }
+        }
     }
+    if table {
+        let header = Options {
+            header: true,
+            ..options
+        };
+        let head = match template.execute(&Value::Object(ps::header_fields()), &header) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("failed to execute template: {e}");
+                return Ok(1);
+            }
+        };
+        text = ps::tabwrite(&format!("{head}\n{text}"));
+    }
+    print!("{text}");
     Ok(0)
 }
 

@@ -60,14 +60,6 @@ impl CommandSpec {
         }
     }
 
-    /// Docker's `Config.Cmd` view.
-    pub(crate) fn display(&self) -> String {
-        match self {
-            CommandSpec::Shell(s) => s.clone(),
-            CommandSpec::Exec(v) => v.join(" "),
-        }
-    }
-
     /// The program that must exist for the command to start, when it can be known without
     /// running a shell: exec form's first word, or a shell string's plain first word.
     pub(crate) fn program(&self) -> Option<String> {

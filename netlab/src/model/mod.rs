@@ -14,8 +14,11 @@ pub mod names;
 pub mod net;
 pub mod pipework;
 pub mod port;
+pub mod ps;
 pub mod publish;
 pub mod resolv;
+pub mod template;
+pub mod time;
 
 pub use command::CommandSpec;
 pub use container::{ContainerSpec, ContainerState, ContainerStatus, PipeworkIf};

@@ -354,6 +354,77 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
     assert_eq!(out, "x\nh\n");
 }
 
+/// Docker's grammar: options come before the first word that is not one (the image for
+/// `docker run`, here the command; the container for `exec`), and everything after it
+/// belongs to the command. An option netlab does not know is a usage error in Docker's
+/// words (exit 125), never the command or a container's name.
+#[test]
+fn unknown_options_are_usage_errors_and_options_end_at_the_command() {
+    let lab = lab("cli-grammar");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let before = stdout(netlab(&lab).args(["ps", "-a", "--json"]));
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["run", "--frobnicate", "env"],
+            "unknown flag: --frobnicate",
+            "run",
+        ),
+        (
+            &["run", "-d", "-Q", "env"],
+            "unknown shorthand flag: 'Q' in -Q",
+            "run",
+        ),
+        (
+            &["run", "--frobnicate=1", "env"],
+            "unknown flag: --frobnicate",
+            "run",
+        ),
+        (
+            &["exec", "--frobnicate", "web", "pwd"],
+            "unknown flag: --frobnicate",
+            "exec",
+        ),
+        (&["ps", "--frobnicate"], "unknown flag: --frobnicate", "ps"),
+    ];
+    for (args, words, sub) in cases {
+        let e = fails(netlab(&lab).args(*args), 125);
+        assert!(e.contains(words), "netlab {args:?}: {e}");
+        assert!(
+            e.contains(&format!("See 'netlab {sub} --help'.")),
+            "netlab {args:?}: {e}"
+        );
+    }
+    // Docker's options about images have no meaning without images: refused, saying why.
+    for opt in ["--pull", "--platform", "--entrypoint"] {
+        let e = fails(netlab(&lab).args(["run", opt, "x", "sleep", "1"]), 125);
+        assert!(e.contains(opt) && e.contains("no images"), "{e}");
+    }
+    let e = fails(
+        netlab(&lab).args(["run", "--disable-content-trust", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("no images"), "{e}");
+    assert_eq!(
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])),
+        before,
+        "nothing ran"
+    );
+    // After the command's first word, what looks like an option is the command's.
+    assert_eq!(
+        stdout(netlab(&lab).args(["run", "--name", "e", "echo", "-n", "--frobnicate", "-w"])),
+        "--frobnicate -w"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "web", "echo", "-w", "/tmp"])),
+        "-w /tmp\n"
+    );
+    // Options before the container are exec's (this looked for a container named `-w`).
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "-w", "/tmp", "web", "pwd"])),
+        "/tmp\n"
+    );
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

@@ -32,13 +32,10 @@ pub struct ExecArgs {
     /// Keep input attached (accepted for `docker exec -it`; input always is).
     #[arg(short = 'i', long = "interactive")]
     _interactive: bool,
-    /// `NAME CMD...`, or `CMD...` with --host; a `--` before CMD is allowed.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
+    /// `NAME CMD...`, or `CMD...` with --host or --node; a `--` before CMD is allowed.
+    /// Options end at the first of these words, as `docker exec`'s end at the container:
+    /// what follows is the command's.
+    #[arg(required = true, trailing_var_arg = true, value_name = "ARGS")]
     args: Vec<String>,
 }
 

@@ -94,7 +94,10 @@ struct SupervisorArgs {
 const EXIT_ERROR: u8 = 125;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     if let Cmd::Supervisor(a) = &cli.command {
         init_tracing("warn");
         match serde_json::from_str::<LabSpec>(&a.spec) {
@@ -118,6 +121,68 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// A command line clap refused, answered as Docker's CLI does: `--help` and `--version`
+/// print and succeed; anything else is a usage error with exit code 125 (Docker's for
+/// every command), and an unknown option is named in Docker's words, never taken as the
+/// command or a container's name.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let command = subcommand_words();
+    let unknown = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => Some(arg.clone()),
+        _ => None,
+    };
+    match unknown {
+        Some(arg) => {
+            let what = match arg.strip_prefix('-') {
+                Some(short) if !short.starts_with('-') => format!(
+                    "unknown shorthand flag: '{}' in {arg}",
+                    short.chars().next().unwrap_or('-')
+                ),
+                _ => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+            };
+            let command = match command.as_str() {
+                "" => "netlab".to_string(),
+                c => format!("netlab {c}"),
+            };
+            eprintln!("{command}: {what}\nSee '{command} --help'.");
+        }
+        None => {
+            let _ = e.print();
+        }
+    }
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// The subcommand a command line names (`run`, `lab create`), for "see --help" hints.
+fn subcommand_words() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut words = vec![];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--lab" {
+            args.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&a) {
+            Some(sub) => {
+                words.push(a);
+                cmd = sub.clone();
+            }
+            None => break,
+        }
+    }
+    words.join(" ")
 }
 
 fn init_tracing(default: &str) {

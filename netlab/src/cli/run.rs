@@ -41,24 +41,69 @@ pub struct RunArgs {
     /// Working directory of the command.
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
+    /// Docker's options about images, which netlab has not: refused with the reason.
+    #[command(flatten)]
+    images: ImageOptions,
     /// The command: one string runs through `/bin/sh -c` (so $VARS expand inside the
     /// container, like the article's CMD line); several words run exactly as given.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    /// Options end at the command's first word, as `docker run`'s end at the image: what
+    /// follows belongs to the command. A command that starts with `-` goes after `--`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<String>,
+}
+
+/// `docker run` options that choose or check an image. netlab runs this machine's
+/// programs, so they mean nothing here; they are accepted by the parser only to be
+/// refused with that reason instead of a bare "unknown flag".
+#[derive(Debug, clap::Args)]
+struct ImageOptions {
+    #[arg(long, hide = true, value_name = "POLICY")]
+    pull: Option<String>,
+    #[arg(long, hide = true, value_name = "PLATFORM")]
+    platform: Option<String>,
+    #[arg(long, hide = true, value_name = "COMMAND")]
+    entrypoint: Option<String>,
+    #[arg(
+        long = "disable-content-trust",
+        hide = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    disable_content_trust: Option<String>,
+}
+
+impl ImageOptions {
+    /// Refuses the first image option given, saying why it has no meaning in netlab.
+    fn refuse(&self) -> anyhow::Result<()> {
+        let no_images = "netlab has no images: a container runs a program of this machine, \
+                         named by the command after the options";
+        if self.pull.is_some() {
+            anyhow::bail!("--pull: {no_images}, so there is nothing to pull; leave --pull out");
+        }
+        if self.platform.is_some() {
+            anyhow::bail!(
+                "--platform: {no_images}, so it runs on this machine's platform; leave --platform out"
+            );
+        }
+        if self.entrypoint.is_some() {
+            anyhow::bail!(
+                "--entrypoint: {no_images}, so there is no entrypoint to replace; put the program first in the command"
+            );
+        }
+        if self.disable_content_trust.is_some() {
+            anyhow::bail!(
+                "--disable-content-trust: {no_images}, so there is no signed image to check; leave the option out"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Parses everything `netlab run` was given into a spec; no lab is touched if this fails.
 pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
-    let mut cmd = args.command.clone();
-    if cmd.first().is_some_and(|c| c == "--") {
-        cmd.remove(0);
-    }
-    let command = CommandSpec::from_args(cmd)?;
+    args.images.refuse()?;
+    let command = CommandSpec::from_args(args.command.clone())?;
     let name = match &args.name {
         Some(n) => n.clone(),
         None => format!(

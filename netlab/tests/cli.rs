@@ -425,6 +425,48 @@ fn unknown_options_are_usage_errors_and_options_end_at_the_command() {
     );
 }
 
+/// Docker's exit codes: 127 for a command that is not there, 126 for one that cannot be
+/// executed, 1 for `exec` into a container that is not running.
+#[test]
+fn exit_codes_say_not_found_not_executable_and_not_running() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab("cli-codes");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str, mode: u32| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p.display().to_string()
+    };
+    let plain = file("plain", "echo hi\n", 0o644);
+    // Executable, but its interpreter is missing (ENOENT from execve).
+    let no_interp = file("no-interp", "#!/nonexistent/interpreter\n", 0o755);
+    let dir_path = dir.path().display().to_string();
+    for (cmd, code, words) in [
+        (&plain, 126, "no execute permission"),
+        (&dir_path, 126, "it is a directory"),
+        (&no_interp, 127, "not found"),
+        (&"no-such-binary-xyz".to_string(), 127, "not found"),
+    ] {
+        let e = fails(netlab(&lab).args(["exec", "web", cmd]), code);
+        assert!(e.contains(words), "exec {cmd}: {e}");
+        let e = fails(netlab(&lab).args(["run", cmd]), code);
+        assert!(e.contains(words), "run {cmd}: {e}");
+    }
+    let e = fails(netlab(&lab).args(["run", "sh", "-c", "exit 126"]), 126);
+    assert_eq!(e, "");
+    netlab(&lab)
+        .args(["stop", "-t", "1", "web"])
+        .assert()
+        .success();
+    let e = fails(netlab(&lab).args(["exec", "web", "true"]), 1);
+    assert!(
+        e.contains("container \"web\" is not running") && e.contains("netlab start web"),
+        "{e}"
+    );
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

@@ -113,8 +113,12 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // Docker's codes: 127 and 126 for a command that is not there or cannot be
+            // executed, 1 for `exec` into a container that is not running.
             let code = match e.downcast_ref::<Error>() {
                 Some(Error::CommandNotFound { .. }) => 127,
+                Some(Error::CommandNotExecutable { .. }) => 126,
+                Some(Error::NotRunning { .. }) => 1,
                 _ => EXIT_ERROR,
             };
             eprintln!("netlab: {e:#}");

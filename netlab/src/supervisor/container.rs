@@ -536,7 +536,8 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                     ),
                 ));
             }
-            return Err(Error::kernel_io("start", format!("container {name}"), &e));
+            return Err(exec_failure(&e, &argv[0], path)
+                .unwrap_or_else(|| Error::kernel_io("start", format!("container {name}"), &e)));
         }
     };
     if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
@@ -544,6 +545,25 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
     }
     tracing::info!(container = %name, pid, "container started");
     Ok(())
+}
+
+/// The error of a spawn whose `execve` failed for a reason Docker reports with an exit
+/// code of its own: 126 for a program that cannot be executed, 127 for one not there
+/// (e.g. a script whose interpreter is missing); `None` for any other failure.
+pub(super) fn exec_failure(e: &std::io::Error, program: &str, path: &str) -> Option<Error> {
+    match e.raw_os_error()? {
+        libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY => {
+            Some(Error::CommandNotExecutable {
+                command: program.into(),
+                problem: std::io::Error::from_raw_os_error(e.raw_os_error()?).to_string(),
+            })
+        }
+        libc::ENOENT => Some(Error::CommandNotFound {
+            command: program.into(),
+            path: path.into(),
+        }),
+        _ => None,
+    }
 }
 
 /// What wiring a new container takes: its veth's ends, MAC and bridge port, `eth0`'s

@@ -581,7 +581,15 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         let lab = s.lab();
         let base = match &target {
             Target::Host => env::compose(&[], &lab.spec.name),
-            Target::Container(n) => lab.get(n)?.env.clone(),
+            Target::Container(n) => {
+                let c = lab.get(n)?;
+                // Its namespaces outlive its process, but Docker runs nothing in a
+                // container that is not running, and neither does netlab.
+                if c.run.lock().map_err(|_| lab::poisoned())?.status != ContainerStatus::Running {
+                    return Err(Error::NotRunning { name: n.clone() });
+                }
+                c.env.clone()
+            }
             Target::Node(n) => {
                 lab.node(n)?;
                 env::compose(&[], n)
@@ -625,7 +633,8 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                         w.dir
                     ),
                 ),
-                None => Error::kernel_io("exec", argv[0].clone(), &e),
+                None => container::exec_failure(&e, &argv[0], &path)
+                    .unwrap_or_else(|| Error::kernel_io("exec", argv[0].clone(), &e)),
             })?;
         pid
     };

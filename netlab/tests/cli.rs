@@ -467,6 +467,55 @@ fn exit_codes_say_not_found_not_executable_and_not_running() {
     );
 }
 
+/// `docker rm`: every name is tried; with `-f` a missing one is no failure (Docker 20.10
+/// measured: exit 0, and `rm -f a b` removes b although a is missing).
+#[test]
+fn rm_goes_on_past_a_missing_name_and_rm_f_of_one_succeeds() {
+    let lab = lab("cli-rm");
+    for n in ["a", "b", "c"] {
+        stdout(netlab(&lab).args(["run", "-d", "--name", n, "sleep", "1000"]));
+    }
+    let out = netlab(&lab)
+        .args(["rm", "-f", "ghost", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost"));
+    netlab(&lab).args(["rm", "-f", "ghost"]).assert().success();
+    // Without -f a missing name fails the command, but the others are still removed.
+    netlab(&lab)
+        .args(["stop", "-t", "1", "b"])
+        .assert()
+        .success();
+    let out = netlab(&lab)
+        .args(["rm", "ghost", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"ghost\"") && err.contains("is running"),
+        "{err}"
+    );
+    let left: serde_json::Value =
+        serde_json::from_str(&stdout(netlab(&lab).args(["ps", "-a", "--json"]))).unwrap();
+    let names: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c"]);
+    // A lab that does not exist has no containers either.
+    Command::cargo_bin("netlab")
+        .unwrap()
+        .args(["--lab", &common::lab_name("cli-rm-none"), "rm", "-f", "x"])
+        .assert()
+        .success();
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

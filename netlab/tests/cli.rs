@@ -265,6 +265,22 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
             &["-p", "\"+80\""],
         ),
         (
+            &[
+                "run",
+                "-d",
+                "--name",
+                "x",
+                "-p",
+                "1.2.3.4::80",
+                "sleep",
+                "1",
+            ],
+            &[
+                "1.2.3.4 is not an address of the lab host",
+                "127.0.0.1, 172.17.0.1",
+            ],
+        ),
+        (
             &["--lab", &long_lab, "ps"],
             &["it has 200 bytes, at most 32 are allowed"],
         ),
@@ -340,6 +356,17 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
         before,
         "the lab is unchanged"
     );
+    // An address the lab host has is fine.
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        "172.17.0.1::8080",
+        "sleep",
+        "1000",
+    ]));
     // -e HOSTNAME sets the variable, as Docker's does.
     let out = stdout(netlab(&lab).args([
         "run",

@@ -26,6 +26,7 @@ use crate::model::limits;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
+use crate::model::publish::check_host_ips;
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
@@ -138,6 +139,10 @@ impl Lab {
             resolve_program(&p, &path)?;
         }
         let expose = spec.exposed_ports();
+        if spec.publish.iter().any(|b| b.scope().is_some()) {
+            let addrs = net::addr::all_v4(&mut self.host)?;
+            check_host_ips(&spec.publish, &addrs)?;
+        }
         let ports = self.resolve_ports(&spec)?;
         if !ports.is_empty() {
             self.firewall()?;

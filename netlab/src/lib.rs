@@ -121,6 +121,7 @@ pub mod bench_internals {
 
 pub use client::{Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
+pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
 pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;

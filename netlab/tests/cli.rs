@@ -543,6 +543,41 @@ fn rm_goes_on_past_a_missing_name_and_rm_f_of_one_succeeds() {
         .success();
 }
 
+/// `run -h NAME` (Docker's short form of --hostname) and `--add-host`, whose lines come
+/// before the links' and the container's own, as in Docker's /etc/hosts.
+#[test]
+fn hostname_and_add_host_make_the_containers_names() {
+    let lab = lab("cli-hosts");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let out = stdout(netlab(&lab).args([
+        "run",
+        "--name",
+        "c",
+        "-h",
+        "box",
+        "--add-host",
+        "db:10.0.0.5",
+        "--add-host=gw:host-gateway",
+        "--add-host",
+        "v6:fe80::1",
+        "--link",
+        "web:w",
+        "sh -c 'hostname; tail -n 5 /etc/hosts'",
+    ]));
+    assert_eq!(
+        out,
+        "box\n10.0.0.5\tdb\n172.17.0.1\tgw\nfe80::1\tv6\n172.17.0.2\tw web\n172.17.0.3\tbox\n"
+    );
+    let e = fails(
+        netlab(&lab).args(["run", "--add-host", "db", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("--add-host") && e.contains("NAME:IP"), "{e}");
+    // -h is the hostname; --help still helps.
+    let help = stdout(netlab(&lab).args(["run", "--help"]));
+    assert!(help.contains("-h, --hostname"), "{help}");
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

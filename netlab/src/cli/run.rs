@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::LabSession;
+use crate::model::hosts::ExtraHost;
 use crate::model::{CommandSpec, ContainerSpec, env, port};
 
 #[derive(Debug, clap::Args)]
+// `-h` is the hostname, as in `docker run`; help is `--help`.
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
     /// Run in the background and print the container's ID.
     #[arg(short = 'd', long)]
@@ -16,8 +19,15 @@ pub struct RunArgs {
     #[arg(long)]
     name: Option<String>,
     /// The container's hostname (default: its name).
-    #[arg(long = "hostname")]
+    #[arg(short = 'h', long = "hostname")]
     hostname: Option<String>,
+    /// Add a line to the container's /etc/hosts: NAME:IP, or NAME:host-gateway for the
+    /// lab host's bridge address; repeatable.
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    add_host: Vec<String>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Set an environment variable (KEY=VALUE); repeatable.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -134,6 +144,9 @@ pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
                 spec.expose.push(p);
             }
         }
+    }
+    for h in &args.add_host {
+        spec.extra_hosts.push(ExtraHost::parse(h)?);
     }
     for l in &args.link {
         spec.links.push(crate::model::links::LinkSpec::parse(l)?);

@@ -9,6 +9,7 @@ use super::names::validate_container_name;
 use super::port::ExposedPort;
 use super::publish::PortBinding;
 use crate::error::{Error, Result};
+use crate::model::hosts::ExtraHost;
 use crate::model::links::LinkSpec;
 
 /// A container to start with [`Lab::run`](crate::Lab::run): what `docker run` (and
@@ -38,6 +39,9 @@ pub struct ContainerSpec {
     /// `-P`: every exposed port on a free host port.
     #[serde(default)]
     pub publish_all: bool,
+    /// `--add-host NAME:IP`: lines of its `/etc/hosts`, before the links' and its own.
+    #[serde(default)]
+    pub extra_hosts: Vec<ExtraHost>,
 }
 
 impl ContainerSpec {
@@ -54,6 +58,7 @@ impl ContainerSpec {
             links: vec![],
             publish: vec![],
             publish_all: false,
+            extra_hosts: vec![],
         }
     }
 

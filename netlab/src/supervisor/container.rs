@@ -94,7 +94,8 @@ pub struct Prepared {
     pub spec: ContainerSpec,
     pub env: Vec<(String, String)>,
     pub ip: Ipv4Addr,
-    pub link_hosts: Vec<String>,
+    /// Its `/etc/hosts` lines before its own: `--add-host`, then the links', as Docker.
+    pub hosts_lines: Vec<String>,
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub builder: Builder,
@@ -129,6 +130,12 @@ impl Lab {
         }
         limits::check_bridge_port(&self.spec.bridge, self.bridge_ports(&self.spec.bridge))?;
         let (link_env, link_hosts) = self.resolve_links(&spec)?;
+        let hosts_lines: Vec<String> = spec
+            .extra_hosts
+            .iter()
+            .map(|h| h.line(self.spec.bip.addr))
+            .chain(link_hosts)
+            .collect();
         let given: Vec<(String, String)> = link_env
             .into_iter()
             .chain(spec.env.iter().cloned())
@@ -158,7 +165,7 @@ impl Lab {
             spec,
             env,
             ip,
-            link_hosts,
+            hosts_lines,
             expose,
             ports,
             builder,
@@ -272,14 +279,14 @@ impl Lab {
         spec: ContainerSpec,
         env: Vec<(String, String)>,
         ip: Ipv4Addr,
-        link_hosts: &[String],
+        hosts_lines: &[String],
         hairpin: bool,
     ) -> Result<Container> {
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
         let hosts = dir.join("hosts");
-        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), link_hosts))
+        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), hosts_lines))
             .map_err(|e| Error::io("write hosts file", &e))?;
         let setup = NsSetup {
             hostname: spec.hostname().to_string(),

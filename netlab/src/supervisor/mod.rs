@@ -443,7 +443,7 @@ fn build(p: &Prepared) -> Result<Container> {
         p.spec.clone(),
         p.env.clone(),
         p.ip,
-        &p.link_hosts,
+        &p.hosts_lines,
         !p.ports.is_empty(),
     )
 }

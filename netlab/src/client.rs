@@ -42,6 +42,21 @@ pub struct Lab {
     supervisor_pid: i32,
 }
 
+/// `docker exec`'s options for a process started with [`Lab::exec_stdio`] and its
+/// siblings. Start from `ExecOptions::default()` (root, in `/`, with the container's
+/// environment) and set what you need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExecOptions {
+    /// `-e KEY=VALUE`: variables added to the container's, or replacing them.
+    pub env: Vec<(String, String)>,
+    /// `-w DIR`: an absolute working directory; `/` when `None`.
+    pub workdir: Option<String>,
+    /// `-u USER[:GROUP]`, names or numbers from `/etc/passwd` and `/etc/group`; root
+    /// when `None`. Its `HOME` becomes the user's unless the container or `env` set it.
+    pub user: Option<String>,
+}
+
 /// What a finished [`Lab::exec`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
@@ -437,8 +452,27 @@ impl Lab {
         workdir: Option<&str>,
         stdio: [&dyn AsRawFd; 3],
     ) -> Result<i32> {
+        let opts = ExecOptions {
+            env: env.to_vec(),
+            workdir: workdir.map(str::to_string),
+            ..ExecOptions::default()
+        };
+        self.exec_stdio(target, argv, &opts, stdio)
+    }
+
+    /// `docker exec [-e …] [-w DIR] [-u USER]`: runs `argv` at `target` with `opts` and
+    /// the given fds as its stdin, stdout and stderr; returns its exit code. The process
+    /// is killed if this call is abandoned. A container that is not running is
+    /// [`Error::NotRunning`].
+    pub fn exec_stdio(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+        stdio: [&dyn AsRawFd; 3],
+    ) -> Result<i32> {
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, workdir, false);
+        let req = exec_request(target, argv, opts, false);
         let fds = stdio.map(|f| f.as_raw_fd());
         let answer = self.call_on(&conn, &req, &fds)?.0;
         self.exit_code(answer)
@@ -464,15 +498,39 @@ impl Lab {
         terminal: BorrowedFd<'_>,
         output: &mut dyn std::io::Write,
     ) -> Result<i32> {
-        let pty = terminal::open_pty(terminal)?;
+        let opts = ExecOptions {
+            env: env.to_vec(),
+            workdir: workdir.map(str::to_string),
+            ..ExecOptions::default()
+        };
+        self.exec_pty(target, argv, &opts, Some(terminal), output)
+    }
+
+    /// `docker exec -t [-i]`: runs `argv` at `target` on a new pseudo-terminal that
+    /// becomes its controlling terminal, with `output` as the screen and `input` (`-i`),
+    /// when given, as the keyboard: a terminal is put in raw mode meanwhile, so Ctrl-C,
+    /// Ctrl-Z and window sizes reach the process as they would on a login. Returns its
+    /// exit code.
+    pub fn exec_pty(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let pty = terminal::open_pty(input)?;
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, workdir, true);
+        let req = exec_request(target, argv, opts, true);
         let slave = pty.slave.as_raw_fd();
         self.send_on(&conn, &req, &[slave, slave, slave])?;
         // Only the process may hold the slave end, or the pty never reports its end.
         drop(pty.slave);
-        let raw = terminal::RawMode::enter(terminal)?;
-        let relayed = terminal::relay(&pty.master, terminal, output, conn.as_fd());
+        let raw = match input {
+            Some(fd) if terminal::is_terminal(fd) => Some(terminal::RawMode::enter(fd)?),
+            _ => None,
+        };
+        let relayed = terminal::relay(&pty.master, input, output, conn.as_fd());
         drop(raw);
         relayed?;
         let answer = self.answer_on(&conn)?.0;
@@ -637,18 +695,14 @@ pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
     None
 }
 
-fn exec_request(
-    target: &Target,
-    argv: &[String],
-    env: &[(String, String)],
-    workdir: Option<&str>,
-    tty: bool,
-) -> Request {
+fn exec_request(target: &Target, argv: &[String], opts: &ExecOptions, tty: bool) -> Request {
     Request::Exec {
         target: target.clone(),
         argv: argv.to_vec(),
-        env: env.to_vec(),
-        workdir: workdir.map(str::to_string),
+        env: opts.env.clone(),
+        workdir: opts.workdir.clone(),
         tty,
+        user: opts.user.clone(),
+        detach: false,
     }
 }

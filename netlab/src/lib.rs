@@ -119,7 +119,7 @@ pub mod bench_internals {
     pub use crate::model::publish::{HostPorts, choose_host_ports};
 }
 
-pub use client::{Lab, Output, netlab_bin, outer_pid};
+pub use client::{ExecOptions, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
 pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;

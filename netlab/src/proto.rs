@@ -74,6 +74,13 @@ pub enum Request {
         /// controlling terminal (`exec -t`).
         #[serde(default)]
         tty: bool,
+        /// `-u USER[:GROUP]`: who it runs as; root when absent.
+        #[serde(default)]
+        user: Option<String>,
+        /// `-d`: no fds are attached (its stdio is `/dev/null`); answered `Ok` once it
+        /// started, and it outlives the connection.
+        #[serde(default)]
+        detach: bool,
     },
     /// Opens a TCP connection from `target` to `addr`; the connected socket is attached to
     /// the answer.

@@ -578,6 +578,44 @@ fn hostname_and_add_host_make_the_containers_names() {
     assert!(help.contains("-h, --hostname"), "{help}");
 }
 
+/// `run -u` and `exec -u`; HOME given with -e stays. Rootless, only uid 0 exists.
+#[test]
+fn user_options_of_run_and_exec() {
+    let lab = lab("cli-user");
+    if !nix::unistd::geteuid().is_root() {
+        let e = fails(netlab(&lab).args(["run", "-u", "4242", "true"]), 125);
+        assert!(e.contains("rootless") && e.contains("-u 0"), "{e}");
+        assert_eq!(
+            stdout(netlab(&lab).args(["run", "-u", "0:0", "id", "-u"])),
+            "0\n"
+        );
+        return;
+    }
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "run",
+            "--name",
+            "a",
+            "-u",
+            "4242:4343",
+            "-e",
+            "HOME=/x",
+            "sh -c 'id -u; id -g; echo $HOME'",
+        ])),
+        "4242\n4343\n/x\n"
+    );
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "-u", "4242", "web", "id", "-u"])),
+        "4242\n"
+    );
+    let e = fails(
+        netlab(&lab).args(["exec", "--user", "no-such-user-xyz", "web", "true"]),
+        125,
+    );
+    assert!(e.contains("no user \"no-such-user-xyz\""), "{e}");
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

@@ -136,6 +136,88 @@ fn environment_is_given_plus_docker_defaults_and_nothing_from_the_caller() {
     assert!(st.env.contains(&("HOSTNAME".into(), "box".into())));
 }
 
+/// The output of `argv` run in container `name` as `user`.
+fn exec_as(lab: &Lab, name: &str, user: Option<&str>, argv: &[&str]) -> String {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let mut opts = netlab::ExecOptions::default();
+    opts.user = user.map(String::from);
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let code = lab
+        .exec_stdio(
+            &c(name),
+            &argv,
+            &opts,
+            [&std::io::stdin(), &w, &std::io::stderr()],
+        )
+        .unwrap();
+    drop(w);
+    let mut out = String::new();
+    std::fs::File::from(r).read_to_string(&mut out).unwrap();
+    assert_eq!(code, 0, "{argv:?} as {user:?}: {out}");
+    out
+}
+
+/// `-u`: the container's process, and an exec by default, runs as the user given; `HOME`
+/// is that user's. In a rootless lab only the owner (uid 0 inside) exists, and another
+/// user is refused with that reason.
+#[test]
+fn a_container_runs_as_the_user_given() {
+    let lab = lab("user");
+    let mut spec = sleeper("u");
+    spec.user = Some("4242:4343".into());
+    let rootless = !nix::unistd::geteuid().is_root();
+    if rootless {
+        let e = lab.run(&spec).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidSpec { .. }) && e.to_string().contains("rootless"),
+            "{e}"
+        );
+        spec.user = Some("0:0".into());
+        lab.run(&spec).unwrap();
+        assert_eq!(exec_as(&lab, "u", None, &["id", "-u"]), "0\n");
+        return;
+    }
+    lab.run(&spec).unwrap();
+    let state = lab.inspect("u").unwrap();
+    let status = std::fs::read_to_string(format!(
+        "/proc/{}/status",
+        netlab::outer_pid(lab.supervisor_pid(), state.pid).unwrap()
+    ))
+    .unwrap();
+    assert!(status.contains("Uid:\t4242\t4242\t4242\t4242"), "{status}");
+    assert!(status.contains("Gid:\t4343\t4343\t4343\t4343"), "{status}");
+    // exec runs as the container's user unless told otherwise, as docker exec does.
+    assert_eq!(
+        exec_as(&lab, "u", None, &["sh", "-c", "id -u; id -g; echo $HOME"]),
+        "4242\n4343\n/\n"
+    );
+    assert_eq!(exec_as(&lab, "u", Some("0"), &["id", "-u"]), "0\n");
+    let nobody_home = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("nobody:")
+                .map(|r| r.split(':').nth(4).unwrap().to_string())
+        })
+        .expect("a nobody user in /etc/passwd");
+    assert_eq!(
+        exec_as(
+            &lab,
+            "u",
+            Some("nobody"),
+            &["sh", "-c", "id -un; echo $HOME"]
+        ),
+        format!("nobody\n{nobody_home}\n")
+    );
+    let mut bad = sleeper("ghost");
+    bad.user = Some("no-such-user-xyz".into());
+    let e = lab.run(&bad).unwrap_err();
+    assert!(
+        e.to_string().contains("no user \"no-such-user-xyz\""),
+        "{e}"
+    );
+}
+
 #[test]
 fn hostname_and_a_private_etc_hosts() {
     let lab = lab("hosts");

@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use anyhow::bail;
 
 use super::LabSession;
-use crate::client::Lab;
+use crate::client::{ExecOptions, Lab};
 use crate::proto::Target;
 
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,10 @@ pub struct ExecArgs {
     /// Working directory of the command (an absolute path; default `/`).
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     workdir: Option<String>,
+    /// Run as this user: USER[:GROUP], names or numbers from this machine's /etc/passwd
+    /// and /etc/group; root by default.
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    user: Option<String>,
     /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`):
     /// Ctrl-C stops its foreground job, job control and full-screen programs work. Needs
     /// this command's input to be a terminal.
@@ -77,26 +81,23 @@ fn run_attached(
     lab: &Lab,
     target: &Target,
     argv: &[String],
-    env: &[(String, String)],
-    workdir: Option<&str>,
+    opts: &ExecOptions,
     tty: bool,
 ) -> anyhow::Result<u8> {
     let code = if tty {
         let stdin = std::io::stdin();
-        lab.exec_terminal(
+        lab.exec_pty(
             target,
             argv,
-            env,
-            workdir,
-            stdin.as_fd(),
+            opts,
+            Some(stdin.as_fd()),
             &mut std::io::stdout(),
         )?
     } else {
-        lab.exec_with(
+        lab.exec_stdio(
             target,
             argv,
-            env,
-            workdir,
+            opts,
             [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
         )?
     };
@@ -120,7 +121,12 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
         Target::Container(_) | Target::Node(_) => Lab::open(lab)?,
     };
-    run_attached(&lab, &target, &argv, &env, a.workdir.as_deref(), a.tty)
+    let opts = ExecOptions {
+        env,
+        workdir: a.workdir,
+        user: a.user,
+    };
+    run_attached(&lab, &target, &argv, &opts, a.tty)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
@@ -161,5 +167,9 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
     // On a terminal the shell gets one of its own, so that Ctrl-C stops a `ping` in it
     // rather than the shell; fed from a pipe it reads commands as they come.
     let tty = std::io::stdin().is_terminal();
-    run_attached(&lab, &target, &argv, &env, None, tty)
+    let opts = ExecOptions {
+        env,
+        ..ExecOptions::default()
+    };
+    run_attached(&lab, &target, &argv, &opts, tty)
 }

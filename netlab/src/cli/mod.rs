@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Create and start a container (`docker run`).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// List containers (`docker ps`).
     Ps(containers::PsArgs),
     /// Print a container's output (`docker logs`).
@@ -209,7 +209,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     // limit would otherwise be the first to complain, and in the socket's terms.
     crate::model::names::validate_lab_name(&lab)?;
     match cli.command {
-        Cmd::Run(a) => run::run(&lab, a),
+        Cmd::Run(a) => run::run(&lab, *a),
         Cmd::Ps(a) => containers::ps(&lab, a),
         Cmd::Logs(a) => containers::logs(&lab, a),
         Cmd::Stop(a) => containers::stop(&lab, a),

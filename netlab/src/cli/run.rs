@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Publish every exposed port on a free host port.
     #[arg(short = 'P', long = "publish-all")]
     publish_all: bool,
+    /// Run as this user: USER[:GROUP], names or numbers from this machine's /etc/passwd
+    /// and /etc/group (containers share them); root by default.
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    user: Option<String>,
     /// Working directory of the command.
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
@@ -128,6 +132,7 @@ pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
     let mut spec = ContainerSpec::new(&name, command);
     spec.hostname = args.hostname.clone();
     spec.workdir = args.workdir.clone();
+    spec.user = args.user.clone();
     for f in &args.env_file {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read --env-file {}", f.display()))?;

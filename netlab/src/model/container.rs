@@ -42,6 +42,10 @@ pub struct ContainerSpec {
     /// `--add-host NAME:IP`: lines of its `/etc/hosts`, before the links' and its own.
     #[serde(default)]
     pub extra_hosts: Vec<ExtraHost>,
+    /// `-u USER[:GROUP]`: who its process runs as (see [`crate::model::user`]); root
+    /// when absent.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl ContainerSpec {
@@ -59,6 +63,7 @@ impl ContainerSpec {
             publish: vec![],
             publish_all: false,
             extra_hosts: vec![],
+            user: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod net;
 pub mod pipework;
 pub mod port;
 pub mod publish;
+pub mod user;
 
 pub use command::CommandSpec;
 pub use container::{ContainerSpec, ContainerState, ContainerStatus, PipeworkIf};

@@ -27,6 +27,7 @@ use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
 use crate::model::publish::check_host_ips;
+use crate::model::user::{self, Ids};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
@@ -35,7 +36,7 @@ use crate::net;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::{Netlink, Rtnl};
-use crate::sys::spawn::{bad_workdir, spawn_in};
+use crate::sys::spawn::{bad_workdir, run_as, spawn_in};
 
 use super::lab::{Lab, STATE_DIR, gone, now, poisoned};
 
@@ -59,6 +60,8 @@ pub struct Container {
     pub host_veth: String,
     pub created: u64,
     pub ns: Namespaces,
+    /// Who its process runs as (`-u`), resolved when it was created.
+    pub user: Option<Ids>,
     pub run: Arc<Mutex<RunState>>,
     /// Tells waiters that the process ended (the value is the run's exit code).
     pub exited: ExitWatch,
@@ -96,6 +99,7 @@ pub struct Prepared {
     pub ip: Ipv4Addr,
     /// Its `/etc/hosts` lines before its own: `--add-host`, then the links', as Docker.
     pub hosts_lines: Vec<String>,
+    pub user: Option<Ids>,
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub builder: Builder,
@@ -140,7 +144,11 @@ impl Lab {
             .into_iter()
             .chain(spec.env.iter().cloned())
             .collect();
-        let env = env::compose(&given, spec.hostname());
+        let user = spec.user.as_deref().map(resolve_user).transpose()?;
+        let mut env = env::compose(&given, spec.hostname());
+        if let Some(ids) = &user {
+            home_of(&mut env, &spec.env, ids);
+        }
         let path = env::lookup(&env, "PATH").unwrap_or_default().to_string();
         if let Some(p) = spec.command.program() {
             resolve_program(&p, &path)?;
@@ -166,6 +174,7 @@ impl Lab {
             env,
             ip,
             hosts_lines,
+            user,
             expose,
             ports,
             builder,
@@ -274,19 +283,14 @@ impl Lab {
     /// process starts right there. Bridge hairpin mode is set only on the veth of a
     /// container that publishes ports: only such a container can send traffic that comes
     /// back by its own bridge port (to itself through the host's published port).
-    pub fn create(
-        b: &Builder,
-        spec: ContainerSpec,
-        env: Vec<(String, String)>,
-        ip: Ipv4Addr,
-        hosts_lines: &[String],
-        hairpin: bool,
-    ) -> Result<Container> {
+    pub fn create(p: &Prepared) -> Result<Container> {
+        let (b, spec, ip) = (&p.builder, p.spec.clone(), p.ip);
+        let hairpin = !p.ports.is_empty();
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
         let hosts = dir.join("hosts");
-        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), hosts_lines))
+        std::fs::write(&hosts, hosts_file(ip, spec.hostname(), &p.hosts_lines))
             .map_err(|e| Error::io("write hosts file", &e))?;
         let setup = NsSetup {
             hostname: spec.hostname().to_string(),
@@ -301,7 +305,8 @@ impl Lab {
             let mut inside = Rtnl::open()?;
             let mut c = Container {
                 id: random_id(),
-                env,
+                env: p.env.clone(),
+                user: p.user.clone(),
                 ip,
                 mac,
                 host_veth: String::new(),
@@ -494,6 +499,9 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(u) = &c.user {
+        run_as(&mut cmd, u.uid, u.gid, u.groups.clone());
+    }
     let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
     {
         let mut r = c.run.lock().map_err(|_| poisoned())?;
@@ -557,6 +565,32 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
     }
     tracing::info!(container = %name, pid, "container started");
     Ok(())
+}
+
+/// Resolves `-u USER[:GROUP]` against the lab's `/etc/passwd` and `/etc/group` (this
+/// machine's, which containers share) and the ids the lab's user namespace maps.
+pub(super) fn resolve_user(spec: &str) -> Result<Ids> {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let ids = user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))?;
+    user::check_mapped(
+        spec,
+        &ids,
+        &read("/proc/self/uid_map"),
+        &read("/proc/self/gid_map"),
+    )?;
+    Ok(ids)
+}
+
+/// Sets `HOME` to the home of the user a process runs as, unless it was given (`given`
+/// are the variables set explicitly), as Docker's runtime does.
+pub(super) fn home_of(env: &mut Vec<(String, String)>, given: &[(String, String)], ids: &Ids) {
+    if given.iter().any(|(k, _)| k == "HOME") {
+        return;
+    }
+    match env.iter_mut().find(|(k, _)| k == "HOME") {
+        Some(e) => e.1 = ids.home.clone(),
+        None => env.push(("HOME".into(), ids.home.clone())),
+    }
 }
 
 /// The error of a spawn whose `execve` failed for a reason Docker reports with an exit

@@ -33,7 +33,7 @@ use crate::proto::{Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
-use crate::sys::spawn::{bad_workdir, spawn_in, spawn_in_terminal};
+use crate::sys::spawn::{bad_workdir, run_as, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
 use container::{Container, Prepared};
 use lab::{Lab, Summary};
@@ -258,55 +258,26 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
         return Ok(req);
     }
     let lab = s.lab();
-    let name = |n: String| lab.resolve(&n);
-    let target = |t: Target| -> Result<Target> {
-        Ok(match t {
-            Target::Container(n) => Target::Container(lab.resolve(&n)?),
-            other => other,
-        })
-    };
-    Ok(match req {
-        Request::Inspect { name: n } => Request::Inspect { name: name(n)? },
-        Request::Start { name: n } => Request::Start { name: name(n)? },
-        Request::Stop {
-            name: n,
-            timeout_secs,
-        } => Request::Stop {
-            name: name(n)?,
-            timeout_secs,
-        },
-        Request::Rm { name: n, force } => Request::Rm {
-            name: name(n)?,
-            force,
-        },
-        Request::Logs { name: n, follow } => Request::Logs {
-            name: name(n)?,
-            follow,
-        },
-        Request::Wait { name: n } => Request::Wait { name: name(n)? },
+    let mut req = req;
+    match &mut req {
+        Request::Inspect { name }
+        | Request::Start { name }
+        | Request::Stop { name, .. }
+        | Request::Rm { name, .. }
+        | Request::Logs { name, .. }
+        | Request::Wait { name } => *name = lab.resolve(name)?,
+        Request::Pipework { spec } => spec.container = lab.resolve(&spec.container)?,
         Request::Exec {
-            target: t,
-            argv,
-            env,
-            workdir,
-            tty,
-        } => Request::Exec {
-            target: target(t)?,
-            argv,
-            env,
-            workdir,
-            tty,
-        },
-        Request::Connect { target: t, addr } => Request::Connect {
-            target: target(t)?,
-            addr,
-        },
-        Request::Pipework { mut spec } => {
-            spec.container = name(spec.container)?;
-            Request::Pipework { spec }
+            target: Target::Container(name),
+            ..
         }
-        other => other,
-    })
+        | Request::Connect {
+            target: Target::Container(name),
+            ..
+        } => *name = lab.resolve(name)?,
+        _ => {}
+    }
+    Ok(req)
 }
 
 fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -> Answer {
@@ -386,6 +357,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             env,
             workdir,
             tty,
+            user,
+            detach: _,
         } => exec(
             s,
             conn,
@@ -395,6 +368,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 env,
                 workdir,
                 tty,
+                user,
             },
             fds,
         ),
@@ -438,14 +412,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
 
 /// Step 2 of a `run`, without the lab lock: the container's namespaces, wiring and start.
 fn build(p: &Prepared) -> Result<Container> {
-    Lab::create(
-        &p.builder,
-        p.spec.clone(),
-        p.env.clone(),
-        p.ip,
-        &p.hosts_lines,
-        !p.ports.is_empty(),
-    )
+    Lab::create(p)
 }
 
 /// `RunMany`: every container checked and given its address in the list's order under one
@@ -538,6 +505,7 @@ struct ExecReq {
     env: Vec<(String, String)>,
     workdir: Option<String>,
     tty: bool,
+    user: Option<String>,
 }
 
 fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> Answer {
@@ -547,6 +515,7 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         env: extra_env,
         workdir,
         tty,
+        user,
     } = req;
     if argv.is_empty() {
         return Err(Error::spec(
@@ -596,16 +565,36 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             }
         };
         let mut full = base;
+        let extra_given = extra_env.clone();
         for (k, v) in extra_env {
             match full.iter_mut().find(|(ek, _)| *ek == k) {
                 Some(e) => e.1 = v,
                 None => full.push((k, v)),
             }
         }
+        let given_user = user.as_deref().map(container::resolve_user).transpose()?;
+        if let Some(ids) = &given_user {
+            // HOME is the user's unless the container or this exec set it.
+            let given: Vec<(String, String)> = match &target {
+                Target::Container(n) => lab.get(n)?.spec.env.clone(),
+                _ => vec![],
+            };
+            container::home_of(&mut full, &[given, extra_given].concat(), ids);
+        }
         let path = env::lookup(&full, "PATH").unwrap_or_default().to_string();
         let program = resolve_program(&argv[0], &path)?;
         let mut cmd = Command::new(program);
         cmd.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(full);
+        // Like `docker exec`, a process in a container runs as the container's user
+        // unless -u says otherwise.
+        let ids = match (given_user, &target) {
+            (Some(ids), _) => Some(ids),
+            (None, Target::Container(n)) => lab.get(n)?.user.clone(),
+            (None, _) => None,
+        };
+        if let Some(ids) = ids {
+            run_as(&mut cmd, ids.uid, ids.gid, ids.groups);
+        }
         cmd.stdin(fd0).stdout(fd1).stderr(fd2);
         let dir = nsfd::cstring(workdir.as_deref().unwrap_or("/"))?;
         let ns = lab.namespaces(&target)?;

@@ -506,6 +506,26 @@ impl Lab {
         self.exec_pty(target, argv, &opts, Some(terminal), output)
     }
 
+    /// `docker exec -d`: starts `argv` at `target` with no input or output (`/dev/null`)
+    /// and returns once it runs; it lives on after this call, until it ends or the lab
+    /// does.
+    pub fn exec_detached(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+    ) -> Result<()> {
+        let conn = self.connect()?;
+        let mut req = exec_request(target, argv, opts, false);
+        if let Request::Exec { detach, .. } = &mut req {
+            *detach = true;
+        }
+        match self.call_on(&conn, &req, &[])?.0 {
+            Response::Ok => Ok(()),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
     /// `docker exec -t [-i]`: runs `argv` at `target` on a new pseudo-terminal that
     /// becomes its controlling terminal, with `output` as the screen and `input` (`-i`),
     /// when given, as the keyboard: a terminal is put in raw mode meanwhile, so Ctrl-C,

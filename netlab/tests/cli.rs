@@ -781,15 +781,71 @@ fn foreground_sleep() -> bool {
     })
 }
 
+/// `docker exec`'s terminal and input options: -t alone gets a terminal whatever the
+/// input is (with TERM=xterm unless set); -it needs a terminal as input (Docker's refusal,
+/// exit 1); without -i the command's input is empty; -d returns at once and the command
+/// runs on without the client.
 #[test]
-fn exec_t_without_a_terminal_says_so() {
+fn exec_terminal_input_and_detach_options() {
     let lab = lab("cli-notty");
     lab.run(&common::sleeper("web")).unwrap();
-    let out = netlab(&lab)
-        .args(["exec", "-it", "web", "--", "true"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("-t needs a terminal"), "{err}");
+    let out = stdout(
+        netlab(&lab)
+            .args(["exec", "-t", "web", "sh", "-c", "tty; echo $TERM"])
+            .write_stdin("ignored"),
+    );
+    assert!(
+        out.starts_with("/dev/pts/") && out.ends_with("\r\nxterm\r\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "exec",
+            "-t",
+            "-e",
+            "TERM=dumb",
+            "web",
+            "sh",
+            "-c",
+            "echo $TERM"
+        ])),
+        "dumb\r\n"
+    );
+    let e = fails(netlab(&lab).args(["exec", "-it", "web", "--", "true"]), 1);
+    assert!(e.contains("the input device is not a TTY"), "{e}");
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "web", "cat"]).write_stdin("hi")),
+        ""
+    );
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["exec", "-i", "web", "cat"])
+                .write_stdin("hi")
+        ),
+        "hi"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "exec",
+            "-d",
+            "web",
+            "sh",
+            "-c",
+            "sleep 0.2; echo done > /dev/shm/marker",
+        ])),
+        ""
+    );
+    common::wait_until(
+        "the detached command to write its marker",
+        std::time::Duration::from_secs(15),
+        || {
+            netlab(&lab)
+                .args(["exec", "web", "cat", "/dev/shm/marker"])
+                .output()
+                .unwrap()
+                .stdout
+                == b"done\n"
+        },
+    );
 }

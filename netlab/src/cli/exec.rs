@@ -6,7 +6,7 @@ use std::os::fd::AsFd;
 
 use anyhow::bail;
 
-use super::LabSession;
+use super::{Exit, LabSession};
 use crate::client::{ExecOptions, Lab};
 use crate::proto::Target;
 
@@ -28,14 +28,18 @@ pub struct ExecArgs {
     /// and /etc/group; root by default.
     #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
     user: Option<String>,
-    /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`):
-    /// Ctrl-C stops its foreground job, job control and full-screen programs work. Needs
-    /// this command's input to be a terminal.
+    /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`,
+    /// with TERM=xterm unless set): with -i, Ctrl-C stops its foreground job, job control
+    /// and full-screen programs work, and this command's input must be a terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// Keep input attached (accepted for `docker exec -it`; input always is).
+    /// Give the command this command's input; without -i its input is empty, as with
+    /// `docker exec`.
     #[arg(short = 'i', long = "interactive")]
-    _interactive: bool,
+    interactive: bool,
+    /// Start the command and return at once; it runs on with no input or output.
+    #[arg(short = 'd', long, conflicts_with_all = ["tty", "interactive"])]
+    detach: bool,
     /// `NAME CMD...`, or `CMD...` with --host or --node; a `--` before CMD is allowed.
     /// Options end at the first of these words, as `docker exec`'s end at the container:
     /// what follows is the command's.
@@ -77,28 +81,31 @@ fn split(
     Ok((target, args))
 }
 
+/// Runs a command with this process's output, and its input with `interactive`; on a
+/// pseudo-terminal of its own with `tty`.
 fn run_attached(
     lab: &Lab,
     target: &Target,
     argv: &[String],
     opts: &ExecOptions,
     tty: bool,
+    interactive: bool,
 ) -> anyhow::Result<u8> {
+    let stdin = std::io::stdin();
     let code = if tty {
-        let stdin = std::io::stdin();
-        lab.exec_pty(
-            target,
-            argv,
-            opts,
-            Some(stdin.as_fd()),
-            &mut std::io::stdout(),
-        )?
+        let input = interactive.then(|| stdin.as_fd());
+        lab.exec_pty(target, argv, opts, input, &mut std::io::stdout())?
     } else {
+        let null = std::fs::File::open("/dev/null")?;
+        let input: &dyn std::os::fd::AsRawFd = match interactive {
+            true => &stdin,
+            false => &null,
+        };
         lab.exec_stdio(
             target,
             argv,
             opts,
-            [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
+            [input, &std::io::stdout(), &std::io::stderr()],
         )?
     };
     Ok(u8::try_from(code).unwrap_or(255))
@@ -111,11 +118,16 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|e| crate::model::env::parse_env_arg(e))
         .collect::<Result<Vec<_>, _>>()?;
-    if a.tty && !std::io::stdin().is_terminal() {
-        bail!(
-            "-t needs a terminal, and this command's input is not one; \
-             leave -t out when piping into netlab exec"
-        );
+    if a.tty && a.interactive && !std::io::stdin().is_terminal() {
+        // Docker's words and exit code; -t alone still gets a terminal.
+        return Err(Exit {
+            code: 1,
+            message: "the input device is not a TTY: -it passes this command's input to a \
+                      terminal, and the input is not one; leave -i out, or -t when piping \
+                      into netlab exec"
+                .into(),
+        }
+        .into());
     }
     let lab = match target {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
@@ -126,7 +138,11 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         workdir: a.workdir,
         user: a.user,
     };
-    run_attached(&lab, &target, &argv, &opts, a.tty)
+    if a.detach {
+        lab.exec_detached(&target, &argv, &opts)?;
+        return Ok(0);
+    }
+    run_attached(&lab, &target, &argv, &opts, a.tty, a.interactive)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
@@ -171,5 +187,5 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
         env,
         ..ExecOptions::default()
     };
-    run_attached(&lab, &target, &argv, &opts, tty)
+    run_attached(&lab, &target, &argv, &opts, tty, true)
 }

@@ -93,6 +93,15 @@ struct SupervisorArgs {
 /// Exit code for netlab's own errors, as Docker uses 125 for the daemon's.
 const EXIT_ERROR: u8 = 125;
 
+/// A failure for which Docker's CLI exits with a code of its own rather than 125, such
+/// as `exec -it` without a terminal (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -115,10 +124,11 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // Docker's codes: 127 and 126 for a command that is not there or cannot be
             // executed, 1 for `exec` into a container that is not running.
-            let code = match e.downcast_ref::<Error>() {
-                Some(Error::CommandNotFound { .. }) => 127,
-                Some(Error::CommandNotExecutable { .. }) => 126,
-                Some(Error::NotRunning { .. }) => 1,
+            let code = match (e.downcast_ref::<Exit>(), e.downcast_ref::<Error>()) {
+                (Some(x), _) => x.code,
+                (_, Some(Error::CommandNotFound { .. })) => 127,
+                (_, Some(Error::CommandNotExecutable { .. })) => 126,
+                (_, Some(Error::NotRunning { .. })) => 1,
                 _ => EXIT_ERROR,
             };
             eprintln!("netlab: {e:#}");

@@ -17,7 +17,7 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -358,7 +358,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             workdir,
             tty,
             user,
-            detach: _,
+            detach,
         } => exec(
             s,
             conn,
@@ -369,6 +369,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 workdir,
                 tty,
                 user,
+                detach,
             },
             fds,
         ),
@@ -506,6 +507,7 @@ struct ExecReq {
     workdir: Option<String>,
     tty: bool,
     user: Option<String>,
+    detach: bool,
 }
 
 fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> Answer {
@@ -516,6 +518,7 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         workdir,
         tty,
         user,
+        detach,
     } = req;
     if argv.is_empty() {
         return Err(Error::spec(
@@ -533,12 +536,19 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             "give an absolute path, e.g. -w /tmp",
         ));
     }
-    let mut fds = fds.into_iter();
-    let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
-        return Err(Error::Supervisor {
-            lab: s.name.clone(),
-            problem: "exec needs three fds".into(),
-        });
+    // `exec -d`: no stdio of the client's; the process is on its own.
+    let stdio = match detach {
+        true => None,
+        false => {
+            let mut fds = fds.into_iter();
+            let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
+                return Err(Error::Supervisor {
+                    lab: s.name.clone(),
+                    problem: "exec needs three fds".into(),
+                });
+            };
+            Some((fd0, fd1, fd2))
+        }
     };
     let (place, where_) = match &target {
         Target::Host => ("the lab host".to_string(), "--host".to_string()),
@@ -572,6 +582,10 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                 None => full.push((k, v)),
             }
         }
+        // Docker's `exec -t` gives the process TERM=xterm unless its environment has one.
+        if tty && env::lookup(&full, "TERM").is_none() {
+            full.push(("TERM".into(), "xterm".into()));
+        }
         let given_user = user.as_deref().map(container::resolve_user).transpose()?;
         if let Some(ids) = &given_user {
             // HOME is the user's unless the container or this exec set it.
@@ -595,14 +609,20 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         if let Some(ids) = ids {
             run_as(&mut cmd, ids.uid, ids.gid, ids.groups);
         }
-        cmd.stdin(fd0).stdout(fd1).stderr(fd2);
+        match stdio {
+            Some((fd0, fd1, fd2)) => cmd.stdin(fd0).stdout(fd1).stderr(fd2),
+            None => cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        };
         let dir = nsfd::cstring(workdir.as_deref().unwrap_or("/"))?;
         let ns = lab.namespaces(&target)?;
         let (pid, _child) = lab
             .reaper
             .spawn(
                 || {
-                    let child = match tty {
+                    let child = match tty && !detach {
                         true => spawn_in_terminal(cmd, ns, Some(dir))?,
                         false => spawn_in(cmd, ns, Some(dir))?,
                     };
@@ -627,6 +647,10 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             })?;
         pid
     };
+    if detach {
+        tracing::info!(pid, %place, "exec -d started");
+        return ok(Response::Ok);
+    }
     // A client that goes away takes its process with it.
     let done = Arc::new(AtomicBool::new(false));
     if let Ok(watch) = conn.try_clone() {

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
-use crate::proto::{LabInfo, Request, Response, Target};
+use crate::proto::{Attach, LabInfo, Request, Response, Target};
 use crate::sys::{ctl, fdpass, launch, terminal};
 
 /// A lab, seen from a client: the handle every operation goes through.
@@ -357,7 +357,54 @@ impl Lab {
     /// routes, `/etc/hosts`, published ports) and starts its command; returns once it runs,
     /// with the address and host ports the lab chose. Nothing is left behind when it fails.
     pub fn run(&self, spec: &ContainerSpec) -> Result<ContainerState> {
-        self.container(&Request::Run { spec: spec.clone() })
+        self.container(&Request::Run {
+            spec: spec.clone(),
+            attach: None,
+        })
+    }
+
+    /// `docker run` in the foreground: builds and starts the container like [`Lab::run`],
+    /// with `stdin` as its process's input when given (`-i`; otherwise none), copies its
+    /// output to `stdout` and `stderr` as it comes, and returns the exit code when the
+    /// process ends. A `--rm` container is removed by then.
+    pub fn run_attached(
+        &self,
+        spec: &ContainerSpec,
+        stdin: Option<&dyn AsRawFd>,
+        stdout: &dyn AsRawFd,
+        stderr: &dyn AsRawFd,
+    ) -> Result<i32> {
+        let conn = self.connect()?;
+        let req = Request::Run {
+            spec: spec.clone(),
+            attach: Some(Attach::Output {
+                stdin: stdin.is_some(),
+            }),
+        };
+        let fds: Vec<i32> = stdin
+            .into_iter()
+            .chain([stdout, stderr])
+            .map(|f| f.as_raw_fd())
+            .collect();
+        let answer = self.call_on(&conn, &req, &fds)?.0;
+        self.exit_code(answer)
+    }
+
+    /// `docker run -t [-i]` in the foreground: like [`Lab::run_attached`], but the process
+    /// runs on a new pseudo-terminal that becomes its controlling terminal, `output` is
+    /// the screen and `input` (`-i`), when given, the keyboard (a terminal is put in raw
+    /// mode meanwhile). Returns its exit code.
+    pub fn run_terminal(
+        &self,
+        spec: &ContainerSpec,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let req = Request::Run {
+            spec: spec.clone(),
+            attach: Some(Attach::Terminal),
+        };
+        self.on_terminal(&req, input, output)
     }
 
     /// Several `docker run -d` at once, for containers that do not link to each other:
@@ -539,11 +586,27 @@ impl Lab {
         input: Option<BorrowedFd<'_>>,
         output: &mut dyn std::io::Write,
     ) -> Result<i32> {
+        let req = exec_request(target, argv, opts, true);
+        self.on_terminal(&req, input, output)
+    }
+
+    /// Sends `req` (an `exec` or `run` on a terminal) with a new pseudo-terminal's slave
+    /// end, relays between it and the user until the answer comes, and returns the exit
+    /// code.
+    fn on_terminal(
+        &self,
+        req: &Request,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
         let pty = terminal::open_pty(input)?;
         let conn = self.connect()?;
-        let req = exec_request(target, argv, opts, true);
         let slave = pty.slave.as_raw_fd();
-        self.send_on(&conn, &req, &[slave, slave, slave])?;
+        let fds: &[i32] = match req {
+            Request::Run { .. } => &[slave],
+            _ => &[slave, slave, slave],
+        };
+        self.send_on(&conn, req, fds)?;
         // Only the process may hold the slave end, or the pty never reports its end.
         drop(pty.slave);
         let raw = match input {

@@ -711,6 +711,8 @@ mod tests {
             status: ContainerStatus::Running,
             pid: 2,
             exit_code: None,
+            restart_count: 0,
+            restarting: false,
             ip: ip.into(),
             prefix: 24,
             gateway: [192, 168, 5, 1].into(),

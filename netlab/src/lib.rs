@@ -126,6 +126,7 @@ pub use model::links::LinkSpec;
 pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;
 pub use model::publish::parse_publish;
+pub use model::restart::RestartPolicy;
 pub use model::{
     CommandSpec, ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, LabSpec,
     LanNode, PipeworkIf, PortBinding, Proto, Uplink,

@@ -616,6 +616,133 @@ fn user_options_of_run_and_exec() {
     assert!(e.contains("no user \"no-such-user-xyz\""), "{e}");
 }
 
+/// `run --rm` (foreground: gone when the command returns; with -d: once its process
+/// ends), `--restart`, and `-i`/`-t` of a foreground and a detached run.
+#[test]
+fn run_rm_restart_interactive_and_terminal_options() {
+    let lab = lab("cli-runopts");
+    let gone = |name: &str| {
+        !stdout(netlab(&lab).args(["ps", "-a", "--json"]))
+            .contains(&format!("\"name\": \"{name}\""))
+    };
+    let out = netlab(&lab)
+        .args(["run", "--rm", "--name", "a", "sh", "-c", "echo bye; exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "bye\n");
+    assert!(gone("a"));
+    stdout(netlab(&lab).args(["run", "-d", "--rm", "--name", "b", "true"]));
+    common::wait_until("b to go", std::time::Duration::from_secs(15), || gone("b"));
+    let e = fails(
+        netlab(&lab).args(["run", "--rm", "--restart", "always", "true"]),
+        125,
+    );
+    assert!(e.contains("--restart") && e.contains("--rm"), "{e}");
+    let e = fails(
+        netlab(&lab).args(["run", "--restart", "always:3", "true"]),
+        125,
+    );
+    assert!(e.contains("on-failure"), "{e}");
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:1",
+        "--name",
+        "r",
+        "sh",
+        "-c",
+        "exit 2",
+    ]));
+    common::wait_until("one restart", std::time::Duration::from_secs(15), || {
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])).contains("\"restart_count\": 1")
+    });
+
+    // Input only with -i, as docker run.
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["run", "--name", "noi", "cat"])
+                .write_stdin("hello")
+        ),
+        ""
+    );
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["run", "-i", "--name", "i", "cat"])
+                .write_stdin("hello")
+        ),
+        "hello"
+    );
+    // -t: a terminal even when the input is a pipe, TERM=xterm; -it needs a terminal.
+    let out = stdout(
+        netlab(&lab)
+            .args(["run", "-t", "--name", "t", "sh", "-c", "tty; echo $TERM"])
+            .write_stdin("ignored"),
+    );
+    assert!(
+        out.starts_with("/dev/pts/") && out.ends_with("\r\nxterm\r\n"),
+        "{out:?}"
+    );
+    let e = fails(netlab(&lab).args(["run", "-it", "--name", "it", "true"]), 1);
+    assert!(e.contains("the input device is not a TTY"), "{e}");
+    // Detached: -t gives a terminal whose output is the log; -i an input that stays open.
+    stdout(netlab(&lab).args(["run", "-d", "-t", "--name", "dt", "sh", "-c", "tty"]));
+    common::wait_until(
+        "dt's terminal in its log",
+        std::time::Duration::from_secs(15),
+        || stdout(netlab(&lab).args(["logs", "dt"])).starts_with("/dev/pts/"),
+    );
+    stdout(netlab(&lab).args(["run", "-d", "-i", "--name", "di", "cat"]));
+    let pid = stdout(netlab(&lab).args(["inspect", "-f", "{{.State.Pid}}", "di"]));
+    let stdin = std::fs::read_link(format!("/proc/{}/fd/0", pid.trim())).unwrap();
+    assert!(
+        stdin.to_string_lossy().starts_with("pipe:"),
+        "{}",
+        stdin.display()
+    );
+    netlab(&lab).args(["exec", "di", "true"]).assert().success();
+}
+
+/// `run -it` on a terminal: the container's process has it as its controlling terminal,
+/// reads the keyboard, and its exit code is the command's.
+#[test]
+fn run_it_on_a_terminal_is_interactive() {
+    use std::io::Write;
+    let lab = lab("cli-runtty");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("netlab"))
+        .env("NETLAB_LAB", lab.name())
+        .env_remove("RUST_LOG")
+        .args(["run", "-it", "--rm", "--name", "box", "sh"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(pty.master);
+    let mut keys = master.try_clone().unwrap();
+    let screen = Screen::watch(master);
+    keys.write_all(b"tty; echo in-$((40+2)); exit 5\r").unwrap();
+    let shown = screen.wait_for("in-42");
+    assert!(shown.contains("/dev/pts/"), "{shown}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "netlab run -it did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(5));
+}
+
 #[test]
 fn lab_create_with_dockerd_settings_and_down() {
     let name = common::lab_name("cli-create");

@@ -218,6 +218,103 @@ fn a_container_runs_as_the_user_given() {
     );
 }
 
+/// Returns once the lab has acted on every end reported so far: a `--rm` container that
+/// ends at once is removed by the lab's lifecycle thread, which takes reports in order.
+fn lifecycle_settled(lab: &Lab, tag: &str) {
+    let name = format!("settle-{tag}");
+    let mut marker = netlab::ContainerSpec::new(&name, CommandSpec::Exec(vec!["true".into()]));
+    marker.auto_remove = true;
+    lab.run(&marker).unwrap();
+    wait_until(
+        &format!("--rm to remove {name}"),
+        Duration::from_secs(15),
+        || matches!(lab.inspect(&name), Err(Error::UnknownContainer { .. })),
+    );
+}
+
+/// `--restart`: on-failure:N restarts a failing process N times and no more, and not a
+/// successful one; always restarts after success too, but never after `stop`; `start`
+/// brings the policy back. The count is Docker's RestartCount.
+#[test]
+fn restart_policies_as_docker_and_never_after_stop() {
+    use netlab::RestartPolicy;
+    let lab = lab("restart");
+    let mut fails = shell("fails", "exit 3");
+    fails.restart = RestartPolicy::OnFailure { max_retries: 2 };
+    lab.run(&fails).unwrap();
+    let mut succeeds = shell("succeeds", "exit 0");
+    succeeds.restart = RestartPolicy::OnFailure { max_retries: 0 };
+    lab.run(&succeeds).unwrap();
+    wait_until("two restarts of fails", Duration::from_secs(30), || {
+        let s = lab.inspect("fails").unwrap();
+        s.restart_count == 2 && s.status == ContainerStatus::Exited
+    });
+    lifecycle_settled(&lab, "1");
+    let f = lab.inspect("fails").unwrap();
+    assert_eq!(
+        (f.status, f.restart_count, f.restarting, f.exit_code),
+        (ContainerStatus::Exited, 2, false, Some(3))
+    );
+    let s = lab.inspect("succeeds").unwrap();
+    assert_eq!(
+        (s.status, s.restart_count, s.restarting),
+        (ContainerStatus::Exited, 0, false)
+    );
+
+    let mut always = shell("always", "exit 0");
+    always.restart = RestartPolicy::Always;
+    lab.run(&always).unwrap();
+    wait_until("two restarts of always", Duration::from_secs(30), || {
+        lab.inspect("always").unwrap().restart_count >= 2
+    });
+    lab.stop("always", 1).unwrap();
+    lifecycle_settled(&lab, "2");
+    let a = lab.inspect("always").unwrap();
+    assert_eq!((a.status, a.restarting), (ContainerStatus::Exited, false));
+    let stopped_at = a.restart_count;
+    lab.start("always").unwrap();
+    wait_until("a restart after start", Duration::from_secs(30), || {
+        lab.inspect("always").unwrap().restart_count > stopped_at
+    });
+    lab.rm("always", true).unwrap();
+}
+
+/// `--rm`: the container goes when its process ends, also when `stop` ends it.
+#[test]
+fn rm_removes_a_container_when_its_process_ends() {
+    let lab = lab("autorm");
+    let mut quick = shell("quick", "exit 0");
+    quick.auto_remove = true;
+    lab.run(&quick).unwrap();
+    let mut long = sleeper("long");
+    long.auto_remove = true;
+    lab.run(&long).unwrap();
+    lab.stop("long", 1).unwrap();
+    for name in ["quick", "long"] {
+        wait_until(&format!("{name} to go"), Duration::from_secs(15), || {
+            matches!(lab.inspect(name), Err(Error::UnknownContainer { .. }))
+        });
+    }
+    // A foreground run answers once the container is gone.
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let mut fg = shell("fg", "echo bye; exit 4");
+    fg.auto_remove = true;
+    let code = lab.run_attached(&fg, None, &w, &std::io::stderr()).unwrap();
+    drop(w);
+    let mut out = String::new();
+    std::fs::File::from(r).read_to_string(&mut out).unwrap();
+    assert_eq!((code, out.as_str()), (4, "bye\n"));
+    assert!(matches!(
+        lab.inspect("fg"),
+        Err(Error::UnknownContainer { .. })
+    ));
+    // --rm and --restart conflict, as in Docker.
+    let mut both = sleeper("both");
+    both.auto_remove = true;
+    both.restart = netlab::RestartPolicy::Always;
+    assert!(matches!(lab.run(&both), Err(Error::InvalidSpec { .. })));
+}
+
 #[test]
 fn hostname_and_a_private_etc_hosts() {
     let lab = lab("hosts");

@@ -247,6 +247,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 /// leaves no half-made lab behind.
 pub(crate) struct LabSession {
     pub lab: Lab,
+    /// Whether this command created the lab.
+    pub created: bool,
 }
 
 impl LabSession {
@@ -257,7 +259,7 @@ impl LabSession {
                 "netlab: created lab {name:?} (bridge docker0, 172.17.0.1/16); end it with `netlab --lab {name} down`"
             );
         }
-        Ok(LabSession { lab })
+        Ok(LabSession { lab, created })
     }
 
     pub fn commit(mut self) -> Result<Lab, Error> {

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::LabSession;
+use std::io::IsTerminal;
+use std::os::fd::{AsFd, AsRawFd};
+
+use super::{Exit, LabSession};
 use crate::model::hosts::ExtraHost;
+use crate::model::restart::RestartPolicy;
 use crate::model::{CommandSpec, ContainerSpec, env, port};
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +19,22 @@ pub struct RunArgs {
     /// Run in the background and print the container's ID.
     #[arg(short = 'd', long)]
     detach: bool,
+    /// Remove the container when its process ends (also with -d).
+    #[arg(long = "rm")]
+    auto_remove: bool,
+    /// Keep the command's input open: in the foreground it reads this command's input;
+    /// with -d it waits for input that never comes, as under Docker.
+    #[arg(short = 'i', long = "interactive")]
+    interactive: bool,
+    /// Give the command a terminal of its own (TERM=xterm unless set): in the foreground
+    /// this one's (with -i, the keyboard too); with -d one whose output `netlab logs`
+    /// shows.
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// Start the command again when it ends: no, on-failure[:MAX-RETRIES], always or
+    /// unless-stopped (never after `netlab stop`); waits 100 ms, doubling up to a minute.
+    #[arg(long, value_name = "POLICY", default_value = "no")]
+    restart: String,
     /// The container's name (Docker's rules: letters, digits, `_`, `.`, `-`).
     #[arg(long)]
     name: Option<String>,
@@ -161,20 +181,58 @@ pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
             .extend(crate::model::publish::parse_publish(p)?);
     }
     spec.publish_all = args.publish_all;
+    spec.auto_remove = args.auto_remove;
+    spec.interactive = args.interactive;
+    spec.tty = args.tty;
+    spec.restart = RestartPolicy::parse(&args.restart)?;
     spec.validate()?;
     Ok(spec)
 }
 
 pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
     let spec = spec(&a)?;
+    let stdin = std::io::stdin();
+    if !a.detach && a.tty && a.interactive && !stdin.is_terminal() {
+        // Docker's words and exit code; -t alone still gets a terminal.
+        return Err(Exit {
+            code: 1,
+            message: "the input device is not a TTY: -it passes this command's input to a \
+                      terminal, and the input is not one; leave -i out, or -t when piping \
+                      into netlab run"
+                .into(),
+        }
+        .into());
+    }
     let session = LabSession::open_or_create(lab)?;
-    let state = session.lab.run(&spec)?;
-    let lab = session.commit()?;
     if a.detach {
+        let state = session.lab.run(&spec)?;
+        session.commit()?;
         println!("{}", state.id);
         return Ok(0);
     }
-    lab.logs(&state.name, true, &std::io::stdout(), &std::io::stderr())?;
-    let code = lab.wait(&state.name)?;
+    // A foreground run lasts as long as its command: the lab is let go first, so that it
+    // stays if this command is interrupted (as the container does under Docker), and
+    // ended again if it was made for a run that fails to start.
+    let created = session.created;
+    let lab = session.commit()?;
+    let input = a.interactive.then(|| stdin.as_fd());
+    let ran = match a.tty {
+        true => lab.run_terminal(&spec, input, &mut std::io::stdout()),
+        false => lab.run_attached(
+            &spec,
+            input.as_ref().map(|i| i as &dyn AsRawFd),
+            &std::io::stdout(),
+            &std::io::stderr(),
+        ),
+    };
+    let code = match ran {
+        Ok(code) => code,
+        Err(e) => {
+            if created {
+                let _ = lab.down();
+            }
+            return Err(e.into());
+        }
+    };
     Ok(u8::try_from(code).unwrap_or(255))
 }

@@ -16,6 +16,7 @@ pub mod net;
 pub mod pipework;
 pub mod port;
 pub mod publish;
+pub mod restart;
 pub mod user;
 
 pub use command::CommandSpec;

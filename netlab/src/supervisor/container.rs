@@ -11,13 +11,15 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use super::exit::ExitWatch;
+use super::lifecycle::Event;
 use super::logs::Logs;
 use super::plan::Plan;
 use crate::error::{Error, Result};
@@ -33,22 +35,40 @@ use crate::model::{
     env,
 };
 use crate::net;
+use crate::sys::launch;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::{Netlink, Rtnl};
-use crate::sys::spawn::{bad_workdir, run_as, spawn_in};
+use crate::sys::spawn::{bad_workdir, run_as, spawn_in, spawn_in_terminal};
+use crate::sys::terminal;
 
 use super::lab::{Lab, STATE_DIR, gone, now, poisoned};
 
 /// The part of a container that changes when its process starts and ends; the reaper
 /// thread updates it without taking the lab lock.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunState {
     pub status: ContainerStatus,
     pub pid: i32,
     pub exit_code: Option<i32>,
     pub started: Option<u64>,
     pub finished: Option<u64>,
+    /// Counts the runs: which run an exit belongs to.
+    pub generation: u64,
+    /// The last run whose end the lab acted on (`--rm`, `--restart`), so it acts once.
+    pub handled: u64,
+    /// `stop` (or `rm -f`) ended the run: no restart until the next `start`.
+    pub stopped_by_hand: bool,
+    /// Restarts by the `--restart` policy (Docker's `RestartCount`).
+    pub restart_count: u32,
+    /// Restarts since the last `start` or `run`, for `on-failure:N`.
+    pub retries: u32,
+    /// A restart is due once its wait has passed (Docker's `State.Restarting`).
+    pub restarting: bool,
+    /// The last wait before a restart, which the next one doubles.
+    pub backoff: Option<Duration>,
+    /// When the current or last run started.
+    pub since: Option<Instant>,
 }
 
 pub struct Container {
@@ -63,8 +83,12 @@ pub struct Container {
     /// Who its process runs as (`-u`), resolved when it was created.
     pub user: Option<Ids>,
     pub run: Arc<Mutex<RunState>>,
-    /// Tells waiters that the process ended (the value is the run's exit code).
-    pub exited: ExitWatch,
+    /// Tells waiters that the current (or last) run ended, with its exit code; a new one
+    /// for every run, so a waiter of one run is not confused by the next.
+    pub exited: Mutex<ExitWatch>,
+    /// The write end of a `-i` container's input when no client gave one: kept open, so
+    /// its process waits for input as under Docker instead of reading an end of file.
+    pub stdin_hold: Mutex<Option<OwnedFd>>,
     pub logs: Arc<Logs>,
     pub dir: PathBuf,
     pub links: Vec<LinkSpec>,
@@ -72,6 +96,24 @@ pub struct Container {
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub pipework: Vec<PipeworkIf>,
+}
+
+impl Container {
+    /// The waiter of the current (or last) run's end.
+    pub fn exit_watch(&self) -> ExitWatch {
+        self.exited
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// What a foreground `run` attaches to the first run of its container's process.
+pub enum Attached {
+    /// `run -i`: the client's input.
+    Input(OwnedFd),
+    /// `run -t`: the slave end of the client's pseudo-terminal, for all three streams.
+    Terminal(OwnedFd),
 }
 
 impl std::fmt::Debug for Container {
@@ -88,6 +130,8 @@ impl std::fmt::Debug for Container {
 #[derive(Clone)]
 pub struct Builder {
     pub reaper: Arc<Reaper>,
+    /// Where a container's process reports its end (see `lifecycle`).
+    pub events: Sender<Event>,
     pub bridge_index: u32,
     pub bip: Ipv4Net,
 }
@@ -149,6 +193,10 @@ impl Lab {
         if let Some(ids) = &user {
             home_of(&mut env, &spec.env, ids);
         }
+        // Docker's `run -t` gives the process TERM=xterm unless it is set.
+        if spec.tty && env::lookup(&env, "TERM").is_none() {
+            env.push(("TERM".into(), "xterm".into()));
+        }
         let path = env::lookup(&env, "PATH").unwrap_or_default().to_string();
         if let Some(p) = spec.command.program() {
             resolve_program(&p, &path)?;
@@ -166,6 +214,7 @@ impl Lab {
         self.pending.insert(spec.name.clone());
         let builder = Builder {
             reaper: self.reaper.clone(),
+            events: self.events.clone(),
             bridge_index: self.bridge_index,
             bip: self.spec.bip,
         };
@@ -229,6 +278,21 @@ impl Lab {
             });
         }
         plan.run(self)?;
+        // A process that ended while its container was being built found no container to
+        // act on (`--rm`, `--restart`): report its end again now that there is one.
+        let ended = self
+            .get(&name)?
+            .run
+            .lock()
+            .map(|r| (r.status == ContainerStatus::Exited).then_some(r.generation))
+            .map_err(|_| poisoned())?;
+        if let Some(generation) = ended {
+            let _ = self.events.send(Event::Exited {
+                name: name.clone(),
+                id: self.get(&name)?.id.clone(),
+                generation,
+            });
+        }
         self.state(&name)
     }
 
@@ -283,7 +347,7 @@ impl Lab {
     /// process starts right there. Bridge hairpin mode is set only on the veth of a
     /// container that publishes ports: only such a container can send traffic that comes
     /// back by its own bridge port (to itself through the host's published port).
-    pub fn create(p: &Prepared) -> Result<Container> {
+    pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
         let (b, spec, ip) = (&p.builder, p.spec.clone(), p.ip);
         let hairpin = !p.ports.is_empty();
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
@@ -312,14 +376,9 @@ impl Lab {
                 host_veth: String::new(),
                 created: now(),
                 ns,
-                run: Arc::new(Mutex::new(RunState {
-                    status: ContainerStatus::Created,
-                    pid: 0,
-                    exit_code: None,
-                    started: None,
-                    finished: None,
-                })),
-                exited: ExitWatch::default(),
+                run: Arc::new(Mutex::new(RunState::default())),
+                exited: Mutex::new(ExitWatch::default()),
+                stdin_hold: Mutex::new(None),
                 logs: Arc::new(Logs::default()),
                 dir,
                 links: spec.links.clone(),
@@ -341,7 +400,9 @@ impl Lab {
                 gateway: b.bip.addr,
                 hairpin,
             };
-            let plan = wiring_plan(&wiring, &veth, || start(&b.reaper, &c, None));
+            let plan = wiring_plan(&wiring, &veth, || {
+                start(&b.reaper, &b.events, &c, None, first, false)
+            });
             plan.run(&mut WiringCtx {
                 host: &mut host,
                 inside: &mut inside,
@@ -355,7 +416,28 @@ impl Lab {
     /// Starts the container's main process (`docker start`).
     pub fn start(&self, name: &str) -> Result<()> {
         let c = self.get(name)?;
-        start(&self.reaper, c, Some(&c.ns))
+        start(&self.reaper, &self.events, c, Some(&c.ns), None, false)
+    }
+
+    /// `stop` (or `rm -f`) is ending the container's run, or it has ended already: no
+    /// `--restart` until the next `start`, as with Docker.
+    pub fn mark_stopped(&self, name: &str) -> Result<()> {
+        self.get(name)?
+            .run
+            .lock()
+            .map_err(|_| poisoned())
+            .map(|mut r| {
+                r.stopped_by_hand = true;
+                r.restarting = false;
+            })
+    }
+
+    /// Removes container `name` if it is still the one with this `id` (a foreground
+    /// `run --rm` once its process ended; `--rm` may have removed it already).
+    pub fn remove_if(&mut self, name: &str, id: &str) {
+        if self.containers.get(name).is_some_and(|c| c.id == id) {
+            self.remove(name);
+        }
     }
 
     pub fn state(&self, name: &str) -> Result<ContainerState> {
@@ -371,6 +453,8 @@ impl Lab {
             status: r.status,
             pid: r.pid,
             exit_code: r.exit_code,
+            restart_count: r.restart_count,
+            restarting: r.restarting,
             ip: c.ip,
             prefix: self.spec.bip.prefix,
             gateway: self.spec.bip.addr,
@@ -398,7 +482,7 @@ impl Lab {
 
     /// A receiver that yields once the container's current run has ended.
     pub fn exit_watch(&self, name: &str) -> Result<ExitWatch> {
-        Ok(self.get(name)?.exited.clone())
+        Ok(self.get(name)?.exit_watch())
     }
 
     /// Sends `sig` to the container's process group and, for SIGKILL, to every other
@@ -473,21 +557,86 @@ pub fn kill_netns_members(net: &OwnedFd) {
     }
 }
 
+/// `--restart` starts the container's process again (under the lab lock).
+pub(super) fn start_by_policy(lab: &Lab, c: &Container) -> Result<()> {
+    start(&lab.reaper, &lab.events, c, Some(&c.ns), None, true)
+}
+
 /// Starts a container's main process in its namespaces `ns` (`None`: the calling thread is
 /// in them already), outside the lab lock when called from `run`, under it for `docker
-/// start`.
-fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> {
-    let name = c.spec.name.as_str();
-    {
-        let run = c.run.lock().map_err(|_| poisoned())?;
-        if run.status == ContainerStatus::Running {
+/// start` and restarts. `first` is what a foreground `run` attaches to the first run;
+/// otherwise its streams are the spec's: a pseudo-terminal the lab makes with `-t`, an
+/// input held open with `-i`, the logs for the output. `by_policy` says that `--restart`
+/// starts it again (counted), not a person (who resets the count of retries).
+///
+/// A start that fails leaves the run ended with Docker's exit code for the failure, so
+/// `--restart` acts on it like on any other end.
+fn start(
+    reaper: &Reaper,
+    events: &Sender<Event>,
+    c: &Container,
+    ns: Option<&Namespaces>,
+    first: Option<Attached>,
+    by_policy: bool,
+) -> Result<()> {
+    let generation = {
+        let mut r = c.run.lock().map_err(|_| poisoned())?;
+        if r.status == ContainerStatus::Running {
             return Err(Error::BadState {
-                name: name.into(),
+                name: c.spec.name.clone(),
                 problem: "is running already".into(),
                 fix: "stop it first with `netlab stop`".into(),
             });
         }
+        if by_policy {
+            r.restart_count += 1;
+            r.retries += 1;
+        } else {
+            r.stopped_by_hand = false;
+            r.retries = 0;
+            r.backoff = None;
+        }
+        r.generation += 1;
+        r.restarting = false;
+        r.status = ContainerStatus::Running;
+        r.pid = 0;
+        r.exit_code = None;
+        r.started = Some(now());
+        r.finished = None;
+        r.since = Some(Instant::now());
+        r.generation
+    };
+    let watch = ExitWatch::default();
+    *c.exited.lock().map_err(|_| poisoned())? = watch.clone();
+    let started = spawn_main(reaper, events, c, ns, first, generation, watch.clone());
+    if let Err(e) = &started {
+        let code = match e {
+            Error::CommandNotFound { .. } => 127,
+            Error::CommandNotExecutable { .. } => 126,
+            _ => 125,
+        };
+        if let Ok(mut r) = c.run.lock() {
+            r.status = ContainerStatus::Exited;
+            r.exit_code = Some(code);
+            r.finished = Some(now());
+        }
+        watch.set(code);
     }
+    started
+}
+
+/// [`start`]'s work: the process with its streams, its end reported to the run state, its
+/// waiters and the lab's `lifecycle`.
+fn spawn_main(
+    reaper: &Reaper,
+    events: &Sender<Event>,
+    c: &Container,
+    ns: Option<&Namespaces>,
+    first: Option<Attached>,
+    generation: u64,
+    exited: ExitWatch,
+) -> Result<()> {
+    let name = c.spec.name.as_str();
     let path = env::lookup(&c.env, "PATH").unwrap_or_default();
     let argv = c.spec.command.argv();
     let program = resolve_program(&argv[0], path)?;
@@ -496,30 +645,58 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
         .args(&argv[1..])
         .env_clear()
         .envs(c.env.iter().cloned());
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let dup = |fd: &OwnedFd| {
+        fd.try_clone()
+            .map_err(|e| Error::kernel_io("dup", "a terminal", &e))
+    };
+    // The streams: a terminal (the client's, or one whose master end feeds the logs), or
+    // pipes to the logs with the client's input, an input held open, or none.
+    let mut log_terminal = None;
+    let mut hold = None;
+    let terminal = match first {
+        Some(Attached::Terminal(slave)) => Some(slave),
+        Some(Attached::Input(fd)) => {
+            cmd.stdin(fd);
+            None
+        }
+        None if c.spec.tty => {
+            let pty = terminal::open_pty(None)?;
+            log_terminal = Some(pty.master);
+            Some(pty.slave)
+        }
+        None if c.spec.interactive => {
+            let (r, w) = launch::pipe()?;
+            cmd.stdin(r);
+            hold = Some(w);
+            None
+        }
+        None => {
+            cmd.stdin(Stdio::null());
+            None
+        }
+    };
+    let on_terminal = terminal.is_some();
+    match terminal {
+        Some(slave) => {
+            cmd.stdin(dup(&slave)?).stdout(dup(&slave)?).stderr(slave);
+        }
+        None => {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+    }
     if let Some(u) = &c.user {
         run_as(&mut cmd, u.uid, u.gid, u.groups.clone());
     }
     let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
-    {
-        let mut r = c.run.lock().map_err(|_| poisoned())?;
-        *r = RunState {
-            status: ContainerStatus::Running,
-            pid: 0,
-            exit_code: None,
-            started: Some(now()),
-            finished: None,
-        };
-    }
-    c.exited.reset();
     let run = c.run.clone();
-    let exited = c.exited.clone();
-    let cname = name.to_string();
+    let events = events.clone();
+    let (cname, id) = (name.to_string(), c.id.clone());
     let spawned = reaper.spawn(
         || {
-            let child = spawn_in(cmd, ns, Some(workdir))?;
+            let child = match on_terminal {
+                true => spawn_in_terminal(cmd, ns, Some(workdir))?,
+                false => spawn_in(cmd, ns, Some(workdir))?,
+            };
             let pid = child.id() as i32;
             // Still under the reaper's lock: the exit callback cannot run before this.
             if let Ok(mut r) = c.run.lock() {
@@ -535,17 +712,20 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                 r.pid = 0;
             }
             tracing::info!(container = %cname, code, "container exited");
+            // On the reaper's thread, which must not wait for the lab lock: the lab's
+            // lifecycle thread acts on it. Reported before the waiters hear of the end,
+            // so that whoever waited (`stop`) knows the report is on its way.
+            let _ = events.send(Event::Exited {
+                name: cname,
+                id,
+                generation,
+            });
             exited.set(code);
         },
     );
     let (pid, mut child) = match spawned {
         Ok(x) => x,
         Err(e) => {
-            if let Ok(mut r) = c.run.lock() {
-                r.status = ContainerStatus::Exited;
-                r.exit_code = Some(127);
-                r.finished = Some(now());
-            }
             if let Some(w) = bad_workdir(&e) {
                 return Err(Error::spec(
                     "--workdir",
@@ -563,6 +743,10 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
     if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
         c.logs.attach(out, err);
     }
+    if let Some(master) = log_terminal {
+        c.logs.attach_terminal(master);
+    }
+    *c.stdin_hold.lock().map_err(|_| poisoned())? = hold;
     tracing::info!(container = %name, pid, "container started");
     Ok(())
 }

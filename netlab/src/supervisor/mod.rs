@@ -8,6 +8,7 @@ mod exit;
 mod fake;
 mod lab;
 mod lan;
+mod lifecycle;
 mod logs;
 mod pipework;
 pub(crate) mod plan;
@@ -29,13 +30,13 @@ use crate::error::{Error, Result};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, LabSpec, command::resolve_program, env, limits,
 };
-use crate::proto::{Request, Response, Target};
+use crate::proto::{Attach, Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
 use crate::sys::spawn::{bad_workdir, run_as, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
-use container::{Container, Prepared};
+use container::{Attached, Container, Prepared};
 use lab::{Lab, Summary};
 
 /// How long `down` lets processes end after SIGTERM before PID 1 exits, which kills the
@@ -48,6 +49,8 @@ struct Shared {
     summary: Arc<Mutex<Summary>>,
     owned: AtomicBool,
     name: String,
+    /// The lab is ending: `--restart` starts nothing any more.
+    ending: AtomicBool,
 }
 
 impl Shared {
@@ -97,7 +100,8 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
         Err(e) => fail(status, Error::kernel("signalfd", "SIGCHLD", e)),
     };
     let name = spec.name.clone();
-    let lab = match Lab::build(spec, reaper) {
+    let (events, ended) = std::sync::mpsc::channel();
+    let lab = match Lab::build(spec, reaper, events) {
         Ok(lab) => lab,
         Err(e) => fail(status, e),
     };
@@ -106,7 +110,9 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
         lab: Mutex::new(lab),
         owned: AtomicBool::new(owned),
         name,
+        ending: AtomicBool::new(false),
     });
+    lifecycle::spawn(shared.clone(), ended);
     if let Err(e) = ctl::claim_listener(&listener) {
         fail(status, e);
     }
@@ -155,6 +161,7 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
 /// (that request's thread dies with the process). As PID 1 of the lab's PID namespace,
 /// `kill(-1, ...)` reaches every other process of the lab and nothing outside it.
 fn shutdown(s: &Shared) -> ! {
+    s.ending.store(true, Ordering::SeqCst);
     let everyone = Pid::from_raw(-1);
     let _ = kill(everyone, Signal::SIGTERM);
     let deadline = Instant::now() + DOWN_GRACE;
@@ -291,12 +298,16 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             };
             ok(Response::Info { info })
         }
-        Request::Run { spec } => {
+        Request::Run { spec, attach: None } => {
             let p = s.lab().prepare_run(spec)?;
             let built = build(&p);
             let c = s.lab().finish_run(p, built)?;
             ok(Response::Container { container: c })
         }
+        Request::Run {
+            spec,
+            attach: Some(attach),
+        } => run_attached(s, spec, attach, fds),
         Request::RunMany { specs } => ok(Response::Containers {
             containers: run_many(s, specs)?,
         }),
@@ -413,7 +424,56 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
 
 /// Step 2 of a `run`, without the lab lock: the container's namespaces, wiring and start.
 fn build(p: &Prepared) -> Result<Container> {
-    Lab::create(p)
+    Lab::create(p, None)
+}
+
+/// A foreground `run` (`docker run` without `-d`): the container is built and started
+/// with the client's input or terminal, its output copied to the client until the run
+/// ends, then answered with the exit code; a `--rm` container is gone by then.
+fn run_attached(s: &Shared, spec: ContainerSpec, attach: Attach, fds: Vec<OwnedFd>) -> Answer {
+    let mut fds = fds.into_iter();
+    let missing = || Error::Supervisor {
+        lab: s.name.clone(),
+        problem: "a foreground run needs the client's streams".into(),
+    };
+    let (first, output) = match attach {
+        Attach::Output { stdin } => {
+            let input = match stdin {
+                true => Some(Attached::Input(fds.next().ok_or_else(missing)?)),
+                false => None,
+            };
+            let (out, err) = (
+                fds.next().ok_or_else(missing)?,
+                fds.next().ok_or_else(missing)?,
+            );
+            (input, Some((out, err)))
+        }
+        Attach::Terminal => (
+            Some(Attached::Terminal(fds.next().ok_or_else(missing)?)),
+            None,
+        ),
+    };
+    let auto_remove = spec.auto_remove;
+    let p = s.lab().prepare_run(spec)?;
+    let built = Lab::create(&p, first);
+    // The first run's waiter and output, taken before the container is recorded: once it
+    // is, a `--rm` may remove it at any moment.
+    let first_run = built
+        .as_ref()
+        .ok()
+        .map(|c| (c.exit_watch(), c.logs.clone()));
+    let state = s.lab().finish_run(p, built)?;
+    let Some((exited, logs)) = first_run else {
+        return Err(missing());
+    };
+    if let Some((out, err)) = output {
+        logs.copy_to(out, err, true);
+    }
+    let code = exited.wait(None).unwrap_or(255);
+    if auto_remove {
+        s.lab().remove_if(&state.name, &state.id);
+    }
+    ok(Response::Exited { code })
 }
 
 /// `RunMany`: every container checked and given its address in the list's order under one
@@ -478,6 +538,7 @@ fn run_many(s: &Shared, specs: Vec<ContainerSpec>) -> Result<Vec<ContainerState>
 fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
     let exited = {
         let lab = s.lab();
+        lab.mark_stopped(name)?;
         if lab.state(name)?.status != ContainerStatus::Running {
             return Ok(());
         }
@@ -491,12 +552,17 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
         )?;
         lab.exit_watch(name)?
     };
+    // A `--rm` container may be gone as soon as its process is: then so is the rest of it.
+    let kill = || match s.lab().signal(name, Signal::SIGKILL) {
+        Err(Error::UnknownContainer { .. }) => Ok(()),
+        other => other,
+    };
     if exited.wait(Some(grace)).is_none() {
-        s.lab().signal(name, Signal::SIGKILL)?;
+        kill()?;
         let _ = exited.wait(Some(Duration::from_secs(10)));
     }
     // Daemons the main process left behind go with the container, as with Docker.
-    s.lab().signal(name, Signal::SIGKILL)
+    kill()
 }
 
 /// An `exec` request's fields.

@@ -25,7 +25,7 @@ pub struct ExecArgs {
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     workdir: Option<String>,
     /// Run as this user: USER[:GROUP], names or numbers from this machine's /etc/passwd
-    /// and /etc/group; root by default.
+    /// and /etc/group; by default the container's user (`run -u`), root elsewhere.
     #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
     user: Option<String>,
     /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`,

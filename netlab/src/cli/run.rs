@@ -45,9 +45,6 @@ pub struct RunArgs {
     /// lab host's bridge address; repeatable.
     #[arg(long = "add-host", value_name = "NAME:IP")]
     add_host: Vec<String>,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
-    help: Option<bool>,
     /// Set an environment variable (KEY=VALUE); repeatable.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -75,6 +72,9 @@ pub struct RunArgs {
     /// Working directory of the command.
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Docker's options about images, which netlab has not: refused with the reason.
     #[command(flatten)]
     images: ImageOptions,

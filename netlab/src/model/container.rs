@@ -43,8 +43,9 @@ pub struct ContainerSpec {
     /// `--add-host NAME:IP`: lines of its `/etc/hosts`, before the links' and its own.
     #[serde(default)]
     pub extra_hosts: Vec<ExtraHost>,
-    /// `-u USER[:GROUP]`: who its process runs as (see [`crate::model::user`]); root
-    /// when absent.
+    /// `-u USER[:GROUP]`: who its process runs as, names or numbers resolved as Docker's
+    /// runtime does against `/etc/passwd` and `/etc/group` (this machine's); root when
+    /// absent.
     #[serde(default)]
     pub user: Option<String>,
     /// `--rm`: removed when its process ends (with `-d` too), as if by `rm`.

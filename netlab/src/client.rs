@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
-use crate::proto::{LabInfo, Request, Response, Target};
+use crate::proto::{Attach, LabInfo, Request, Response, Target};
 use crate::sys::{ctl, fdpass, launch, terminal};
 
 /// A lab, seen from a client: the handle every operation goes through.
@@ -40,6 +40,21 @@ pub struct Lab {
     /// Write end of the owner pipe; `Some` while this handle owns the lab.
     owner: Option<OwnedFd>,
     supervisor_pid: i32,
+}
+
+/// `docker exec`'s options for a process started with [`Lab::exec_stdio`] and its
+/// siblings. Start from `ExecOptions::default()` (root, in `/`, with the container's
+/// environment) and set what you need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExecOptions {
+    /// `-e KEY=VALUE`: variables added to the container's, or replacing them.
+    pub env: Vec<(String, String)>,
+    /// `-w DIR`: an absolute working directory; `/` when `None`.
+    pub workdir: Option<String>,
+    /// `-u USER[:GROUP]`, names or numbers from `/etc/passwd` and `/etc/group`; root
+    /// when `None`. Its `HOME` becomes the user's unless the container or `env` set it.
+    pub user: Option<String>,
 }
 
 /// What a finished [`Lab::exec`] produced.
@@ -342,7 +357,54 @@ impl Lab {
     /// routes, `/etc/hosts`, published ports) and starts its command; returns once it runs,
     /// with the address and host ports the lab chose. Nothing is left behind when it fails.
     pub fn run(&self, spec: &ContainerSpec) -> Result<ContainerState> {
-        self.container(&Request::Run { spec: spec.clone() })
+        self.container(&Request::Run {
+            spec: spec.clone(),
+            attach: None,
+        })
+    }
+
+    /// `docker run` in the foreground: builds and starts the container like [`Lab::run`],
+    /// with `stdin` as its process's input when given (`-i`; otherwise none), copies its
+    /// output to `stdout` and `stderr` as it comes, and returns the exit code when the
+    /// process ends. A `--rm` container is removed by then.
+    pub fn run_attached(
+        &self,
+        spec: &ContainerSpec,
+        stdin: Option<&dyn AsRawFd>,
+        stdout: &dyn AsRawFd,
+        stderr: &dyn AsRawFd,
+    ) -> Result<i32> {
+        let conn = self.connect()?;
+        let req = Request::Run {
+            spec: spec.clone(),
+            attach: Some(Attach::Output {
+                stdin: stdin.is_some(),
+            }),
+        };
+        let fds: Vec<i32> = stdin
+            .into_iter()
+            .chain([stdout, stderr])
+            .map(|f| f.as_raw_fd())
+            .collect();
+        let answer = self.call_on(&conn, &req, &fds)?.0;
+        self.exit_code(answer)
+    }
+
+    /// `docker run -t [-i]` in the foreground: like [`Lab::run_attached`], but the process
+    /// runs on a new pseudo-terminal that becomes its controlling terminal, `output` is
+    /// the screen and `input` (`-i`), when given, the keyboard (a terminal is put in raw
+    /// mode meanwhile). Returns its exit code.
+    pub fn run_terminal(
+        &self,
+        spec: &ContainerSpec,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let req = Request::Run {
+            spec: spec.clone(),
+            attach: Some(Attach::Terminal),
+        };
+        self.on_terminal(&req, input, output)
     }
 
     /// Several `docker run -d` at once, for containers that do not link to each other:
@@ -437,8 +499,27 @@ impl Lab {
         workdir: Option<&str>,
         stdio: [&dyn AsRawFd; 3],
     ) -> Result<i32> {
+        let opts = ExecOptions {
+            env: env.to_vec(),
+            workdir: workdir.map(str::to_string),
+            ..ExecOptions::default()
+        };
+        self.exec_stdio(target, argv, &opts, stdio)
+    }
+
+    /// `docker exec [-e …] [-w DIR] [-u USER]`: runs `argv` at `target` with `opts` and
+    /// the given fds as its stdin, stdout and stderr; returns its exit code. The process
+    /// is killed if this call is abandoned. A container that is not running is
+    /// [`Error::NotRunning`].
+    pub fn exec_stdio(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+        stdio: [&dyn AsRawFd; 3],
+    ) -> Result<i32> {
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, workdir, false);
+        let req = exec_request(target, argv, opts, false);
         let fds = stdio.map(|f| f.as_raw_fd());
         let answer = self.call_on(&conn, &req, &fds)?.0;
         self.exit_code(answer)
@@ -464,15 +545,75 @@ impl Lab {
         terminal: BorrowedFd<'_>,
         output: &mut dyn std::io::Write,
     ) -> Result<i32> {
-        let pty = terminal::open_pty(terminal)?;
+        let opts = ExecOptions {
+            env: env.to_vec(),
+            workdir: workdir.map(str::to_string),
+            ..ExecOptions::default()
+        };
+        self.exec_pty(target, argv, &opts, Some(terminal), output)
+    }
+
+    /// `docker exec -d`: starts `argv` at `target` with no input or output (`/dev/null`)
+    /// and returns once it runs; it lives on after this call, until it ends or the lab
+    /// does.
+    pub fn exec_detached(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+    ) -> Result<()> {
         let conn = self.connect()?;
-        let req = exec_request(target, argv, env, workdir, true);
+        let mut req = exec_request(target, argv, opts, false);
+        if let Request::Exec { detach, .. } = &mut req {
+            *detach = true;
+        }
+        match self.call_on(&conn, &req, &[])?.0 {
+            Response::Ok => Ok(()),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker exec -t [-i]`: runs `argv` at `target` on a new pseudo-terminal that
+    /// becomes its controlling terminal, with `output` as the screen and `input` (`-i`),
+    /// when given, as the keyboard: a terminal is put in raw mode meanwhile, so Ctrl-C,
+    /// Ctrl-Z and window sizes reach the process as they would on a login. Returns its
+    /// exit code.
+    pub fn exec_pty(
+        &self,
+        target: &Target,
+        argv: &[String],
+        opts: &ExecOptions,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let req = exec_request(target, argv, opts, true);
+        self.on_terminal(&req, input, output)
+    }
+
+    /// Sends `req` (an `exec` or `run` on a terminal) with a new pseudo-terminal's slave
+    /// end, relays between it and the user until the answer comes, and returns the exit
+    /// code.
+    fn on_terminal(
+        &self,
+        req: &Request,
+        input: Option<BorrowedFd<'_>>,
+        output: &mut dyn std::io::Write,
+    ) -> Result<i32> {
+        let pty = terminal::open_pty(input)?;
+        let conn = self.connect()?;
         let slave = pty.slave.as_raw_fd();
-        self.send_on(&conn, &req, &[slave, slave, slave])?;
+        let fds: &[i32] = match req {
+            Request::Run { .. } => &[slave],
+            _ => &[slave, slave, slave],
+        };
+        self.send_on(&conn, req, fds)?;
         // Only the process may hold the slave end, or the pty never reports its end.
         drop(pty.slave);
-        let raw = terminal::RawMode::enter(terminal)?;
-        let relayed = terminal::relay(&pty.master, terminal, output, conn.as_fd());
+        let raw = match input {
+            Some(fd) if terminal::is_terminal(fd) => Some(terminal::RawMode::enter(fd)?),
+            _ => None,
+        };
+        let relayed = terminal::relay(&pty.master, input, output, conn.as_fd());
         drop(raw);
         relayed?;
         let answer = self.answer_on(&conn)?.0;
@@ -637,18 +778,14 @@ pub fn outer_pid(supervisor: i32, inner: i32) -> Option<i32> {
     None
 }
 
-fn exec_request(
-    target: &Target,
-    argv: &[String],
-    env: &[(String, String)],
-    workdir: Option<&str>,
-    tty: bool,
-) -> Request {
+fn exec_request(target: &Target, argv: &[String], opts: &ExecOptions, tty: bool) -> Request {
     Request::Exec {
         target: target.clone(),
         argv: argv.to_vec(),
-        env: env.to_vec(),
-        workdir: workdir.map(str::to_string),
+        env: opts.env.clone(),
+        workdir: opts.workdir.clone(),
         tty,
+        user: opts.user.clone(),
+        detach: false,
     }
 }

@@ -147,6 +147,28 @@ pub enum Error {
         /// The container's `PATH`.
         path: String,
     },
+    /// The command exists but cannot be executed: not an executable file, a directory,
+    /// or refused by the kernel (Docker's exit code 126).
+    #[error(
+        "command {} cannot be executed: {problem}; give an executable file",
+        quote(command)
+    )]
+    CommandNotExecutable {
+        /// The program.
+        command: String,
+        /// Why (`it is a directory`, `Permission denied`).
+        problem: String,
+    },
+    /// The container's process is not running, so nothing can run in it (`exec`).
+    #[error(
+        "container {} is not running; start it with `netlab start {}`",
+        quote(name),
+        clip(name)
+    )]
+    NotRunning {
+        /// The container.
+        name: String,
+    },
     /// The lab does not exist (its supervisor is not running).
     #[error(
         "lab {} does not exist; create it with `netlab --lab {} lab create` or run a container",
@@ -370,6 +392,11 @@ mod tests {
                 command: big.clone(),
                 path: big.clone(),
             },
+            Error::CommandNotExecutable {
+                command: big.clone(),
+                problem: "it is a directory".into(),
+            },
+            Error::NotRunning { name: big.clone() },
             Error::NotReady {
                 container: big.clone(),
                 problem: "p".into(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::model::restart::RestartPolicy;
 use crate::model::template::go_json;
 use crate::model::time::rfc3339;
 use crate::model::{ContainerState, ContainerStatus, Proto};
@@ -85,6 +86,7 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         "State": {
             "Status": status,
             "Running": container.status == ContainerStatus::Running,
+            "Restarting": container.restarting,
             "OOMKilled": false,
             "Pid": pid.unwrap_or(0),
             "ExitCode": container.exit_code.unwrap_or(0),
@@ -93,10 +95,12 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             "FinishedAt": rfc3339(container.finished),
         },
         "Name": format!("/{}", container.name),
+        "RestartCount": container.restart_count,
         "HostConfig": {
             "NetworkMode": "default",
             "PortBindings": port_bindings,
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "RestartPolicy": restart_policy(container.restart_policy),
+            "AutoRemove": container.auto_remove,
             "Links": links,
             "PublishAllPorts": false,
         },
@@ -204,6 +208,17 @@ fn write_pretty<'a>(out: &mut String, v: &'a Value, depth: usize, path: &mut Vec
     }
 }
 
+/// Docker's `HostConfig.RestartPolicy`: the policy's name and its retry limit.
+fn restart_policy(p: RestartPolicy) -> Value {
+    let (name, max) = match p {
+        RestartPolicy::No => ("no", 0),
+        RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
+        RestartPolicy::Always => ("always", 0),
+        RestartPolicy::UnlessStopped => ("unless-stopped", 0),
+    };
+    json!({"Name": name, "MaximumRetryCount": max})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +245,10 @@ mod tests {
             status: ContainerStatus::Running,
             pid: 7,
             exit_code: None,
+            restart_count: 0,
+            restarting: false,
+            restart_policy: Default::default(),
+            auto_remove: false,
             ip: "172.17.0.3".parse().unwrap(),
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),

@@ -119,12 +119,14 @@ pub mod bench_internals {
     pub use crate::model::publish::{HostPorts, choose_host_ports};
 }
 
-pub use client::{Lab, Output, netlab_bin, outer_pid};
+pub use client::{ExecOptions, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
+pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
 pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;
 pub use model::publish::parse_publish;
+pub use model::restart::RestartPolicy;
 pub use model::{
     CommandSpec, ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, LabSpec,
     LanNode, PipeworkIf, PortBinding, Proto, Uplink,

@@ -26,9 +26,13 @@ pub enum Target {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Info,
-    /// Create (and start) a container.
+    /// Create (and start) a container. Without `attach` (`run -d`) answered with the
+    /// container once it runs; with it (a foreground `run`) answered `Exited` when its
+    /// first run ends.
     Run {
         spec: ContainerSpec,
+        #[serde(default)]
+        attach: Option<Attach>,
     },
     /// Create (and start) several containers that do not link to each other: addresses
     /// are taken in the list's order, the containers are built side by side, and either
@@ -74,6 +78,13 @@ pub enum Request {
         /// controlling terminal (`exec -t`).
         #[serde(default)]
         tty: bool,
+        /// `-u USER[:GROUP]`: who it runs as; root when absent.
+        #[serde(default)]
+        user: Option<String>,
+        /// `-d`: no fds are attached (its stdio is `/dev/null`); answered `Ok` once it
+        /// started, and it outlives the connection.
+        #[serde(default)]
+        detach: bool,
     },
     /// Opens a TCP connection from `target` to `addr`; the connected socket is attached to
     /// the answer.
@@ -95,6 +106,18 @@ pub enum Request {
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
+}
+
+/// How a foreground `run` attaches its client to the container's first run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attach {
+    /// The output goes to the two attached fds (stdout, stderr) as it comes, after the
+    /// client's input (a third fd, first) with `stdin` (`run -i`).
+    Output { stdin: bool },
+    /// The attached fd is a pseudo-terminal's slave end: the process's three streams and
+    /// controlling terminal (`run -t`).
+    Terminal,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -309,7 +309,7 @@ fn ps_is_newest_first_with_dockers_columns_filters_and_templates() {
         err,
         "failed to parse template: template: :1: unclosed action\n"
     );
-    let err = fails(netlab(&lab).args(["ps", "-f", "status=bogus"]), 125);
+    let err = fails(netlab(&lab).args(["ps", "-f", "status=bogus"]), 1);
     assert!(err.contains("created, running or exited"), "{err}");
 }
 
@@ -466,12 +466,12 @@ fn errors_name_the_problem_and_the_fix_and_change_nothing() {
     );
     assert!(e.contains("not found") && e.contains("PATH"), "{e}");
     // (`inspect ghost` answers in Docker's words instead: see the inspect test.)
-    let e = fails(netlab(&lab).args(["logs", "ghost"]), 125);
+    let e = fails(netlab(&lab).args(["logs", "ghost"]), 1);
     assert!(
         e.contains("no container named \"ghost\"") && e.contains("netlab ps -a"),
         "{e}"
     );
-    let e = fails(netlab(&lab).args(["rm", "web"]), 125);
+    let e = fails(netlab(&lab).args(["rm", "web"]), 1);
     assert!(e.contains("is running") && e.contains("rm -f"), "{e}");
     assert_eq!(
         stdout(netlab(&lab).args(["ps", "-a", "--json"])),
@@ -498,7 +498,7 @@ fn errors_name_the_problem_and_the_fix_and_change_nothing() {
             "inspect",
             "x",
         ]),
-        125,
+        1,
     );
     assert!(e.contains("does not exist"), "{e}");
     let e = fails(netlab(&lab).args(["lab", "create"]), 125);
@@ -531,6 +531,22 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
         (
             &["run", "-d", "--name", "x", "-p", "+80", "sleep", "1"],
             &["-p", "\"+80\""],
+        ),
+        (
+            &[
+                "run",
+                "-d",
+                "--name",
+                "x",
+                "-p",
+                "1.2.3.4::80",
+                "sleep",
+                "1",
+            ],
+            &[
+                "1.2.3.4 is not an address of the lab host",
+                "127.0.0.1, 172.17.0.1",
+            ],
         ),
         (
             &["--lab", &long_lab, "ps"],
@@ -594,7 +610,14 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
         ),
     ];
     for (args, words) in cases {
-        let e = fails(netlab(&lab).args(*args), 125);
+        // Docker's codes: 1 for its other commands' errors, 126 for exec's runtime
+        // failures (a missing working directory), 125 for run's and netlab's own.
+        let code = match args.iter().find(|a| !a.starts_with('-') && **a != long_lab) {
+            Some(&"ps" | &"stop") => 1,
+            Some(&"exec") => 126,
+            _ => 125,
+        };
+        let e = fails(netlab(&lab).args(*args), code);
         for w in *words {
             assert!(e.contains(w), "netlab {args:?}: {w:?} not in {e:?}");
         }
@@ -608,6 +631,17 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
         before,
         "the lab is unchanged"
     );
+    // An address the lab host has is fine.
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        "172.17.0.1::8080",
+        "sleep",
+        "1000",
+    ]));
     // -e HOSTNAME sets the variable, as Docker's does.
     let out = stdout(netlab(&lab).args([
         "run",
@@ -620,6 +654,370 @@ fn bad_inputs_of_every_class_say_what_to_fix() {
         "echo $HOSTNAME; hostname",
     ]));
     assert_eq!(out, "x\nh\n");
+}
+
+/// Docker's grammar: options come before the first word that is not one (the image for
+/// `docker run`, here the command; the container for `exec`), and everything after it
+/// belongs to the command. An option netlab does not know is a usage error in Docker's
+/// words (exit 125), never the command or a container's name.
+#[test]
+fn unknown_options_are_usage_errors_and_options_end_at_the_command() {
+    let lab = lab("cli-grammar");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let before = stdout(netlab(&lab).args(["ps", "-a", "--json"]));
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["run", "--frobnicate", "env"],
+            "unknown flag: --frobnicate",
+            "run",
+        ),
+        (
+            &["run", "-d", "-Q", "env"],
+            "unknown shorthand flag: 'Q' in -Q",
+            "run",
+        ),
+        (
+            &["run", "--frobnicate=1", "env"],
+            "unknown flag: --frobnicate",
+            "run",
+        ),
+        (
+            &["exec", "--frobnicate", "web", "pwd"],
+            "unknown flag: --frobnicate",
+            "exec",
+        ),
+        (&["ps", "--frobnicate"], "unknown flag: --frobnicate", "ps"),
+    ];
+    for (args, words, sub) in cases {
+        let e = fails(netlab(&lab).args(*args), 125);
+        assert!(e.contains(words), "netlab {args:?}: {e}");
+        assert!(
+            e.contains(&format!("See 'netlab {sub} --help'.")),
+            "netlab {args:?}: {e}"
+        );
+    }
+    // Docker's options about images have no meaning without images: refused, saying why.
+    for opt in ["--pull", "--platform", "--entrypoint"] {
+        let e = fails(netlab(&lab).args(["run", opt, "x", "sleep", "1"]), 125);
+        assert!(e.contains(opt) && e.contains("no images"), "{e}");
+    }
+    let e = fails(
+        netlab(&lab).args(["run", "--disable-content-trust", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("no images"), "{e}");
+    assert_eq!(
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])),
+        before,
+        "nothing ran"
+    );
+    // After the command's first word, what looks like an option is the command's.
+    assert_eq!(
+        stdout(netlab(&lab).args(["run", "--name", "e", "echo", "-n", "--frobnicate", "-w"])),
+        "--frobnicate -w"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "web", "echo", "-w", "/tmp"])),
+        "-w /tmp\n"
+    );
+    // Options before the container are exec's (this looked for a container named `-w`).
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "-w", "/tmp", "web", "pwd"])),
+        "/tmp\n"
+    );
+}
+
+/// Docker's exit codes: 127 for a command that is not there, 126 for one that cannot be
+/// executed, 1 for `exec` into a container that is not running.
+#[test]
+fn exit_codes_say_not_found_not_executable_and_not_running() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = lab("cli-codes");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str, mode: u32| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p.display().to_string()
+    };
+    let plain = file("plain", "echo hi\n", 0o644);
+    // Executable, but its interpreter is missing (ENOENT from execve).
+    let no_interp = file("no-interp", "#!/nonexistent/interpreter\n", 0o755);
+    let dir_path = dir.path().display().to_string();
+    // Docker 20.10 (measured): `run` says 127 for a command not found and 126 for one
+    // that cannot be executed; `exec` says 126 for both (the runtime's failure).
+    for (cmd, run_code, words) in [
+        (&plain, 126, "no execute permission"),
+        (&dir_path, 126, "it is a directory"),
+        (&no_interp, 127, "not found"),
+        (&"no-such-binary-xyz".to_string(), 127, "not found"),
+    ] {
+        let e = fails(netlab(&lab).args(["exec", "web", cmd]), 126);
+        assert!(e.contains(words), "exec {cmd}: {e}");
+        let e = fails(netlab(&lab).args(["run", cmd]), run_code);
+        assert!(e.contains(words), "run {cmd}: {e}");
+    }
+    let e = fails(netlab(&lab).args(["run", "sh", "-c", "exit 126"]), 126);
+    assert_eq!(e, "");
+    netlab(&lab)
+        .args(["stop", "-t", "1", "web"])
+        .assert()
+        .success();
+    let e = fails(netlab(&lab).args(["exec", "web", "true"]), 1);
+    assert!(
+        e.contains("container \"web\" is not running") && e.contains("netlab start web"),
+        "{e}"
+    );
+}
+
+/// `docker rm`: every name is tried; with `-f` a missing one is no failure (Docker 20.10
+/// measured: exit 0, and `rm -f a b` removes b although a is missing).
+#[test]
+fn rm_goes_on_past_a_missing_name_and_rm_f_of_one_succeeds() {
+    let lab = lab("cli-rm");
+    for n in ["a", "b", "c"] {
+        stdout(netlab(&lab).args(["run", "-d", "--name", n, "sleep", "1000"]));
+    }
+    let out = netlab(&lab)
+        .args(["rm", "-f", "ghost", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost"));
+    netlab(&lab).args(["rm", "-f", "ghost"]).assert().success();
+    // Without -f a missing name fails the command, but the others are still removed.
+    netlab(&lab)
+        .args(["stop", "-t", "1", "b"])
+        .assert()
+        .success();
+    let out = netlab(&lab)
+        .args(["rm", "ghost", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"ghost\"") && err.contains("is running"),
+        "{err}"
+    );
+    let left: serde_json::Value =
+        serde_json::from_str(&stdout(netlab(&lab).args(["ps", "-a", "--json"]))).unwrap();
+    let names: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c"]);
+    // A lab that does not exist has no containers either.
+    Command::cargo_bin("netlab")
+        .unwrap()
+        .args(["--lab", &common::lab_name("cli-rm-none"), "rm", "-f", "x"])
+        .assert()
+        .success();
+}
+
+/// `run -h NAME` (Docker's short form of --hostname) and `--add-host`, whose lines come
+/// before the links' and the container's own, as in Docker's /etc/hosts.
+#[test]
+fn hostname_and_add_host_make_the_containers_names() {
+    let lab = lab("cli-hosts");
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    let out = stdout(netlab(&lab).args([
+        "run",
+        "--name",
+        "c",
+        "-h",
+        "box",
+        "--add-host",
+        "db:10.0.0.5",
+        "--add-host=gw:host-gateway",
+        "--add-host",
+        "v6:fe80::1",
+        "--link",
+        "web:w",
+        "sh -c 'hostname; tail -n 5 /etc/hosts'",
+    ]));
+    assert_eq!(
+        out,
+        "box\n10.0.0.5\tdb\n172.17.0.1\tgw\nfe80::1\tv6\n172.17.0.2\tw web\n172.17.0.3\tbox\n"
+    );
+    let e = fails(
+        netlab(&lab).args(["run", "--add-host", "db", "sleep", "1"]),
+        125,
+    );
+    assert!(e.contains("--add-host") && e.contains("NAME:IP"), "{e}");
+    // -h is the hostname; --help still helps.
+    let help = stdout(netlab(&lab).args(["run", "--help"]));
+    assert!(help.contains("-h, --hostname"), "{help}");
+}
+
+/// `run -u` and `exec -u`; HOME given with -e stays. Rootless, only uid 0 exists.
+#[test]
+fn user_options_of_run_and_exec() {
+    let lab = lab("cli-user");
+    if !nix::unistd::geteuid().is_root() {
+        let e = fails(netlab(&lab).args(["run", "-u", "4242", "true"]), 125);
+        assert!(e.contains("rootless") && e.contains("-u 0"), "{e}");
+        assert_eq!(
+            stdout(netlab(&lab).args(["run", "-u", "0:0", "id", "-u"])),
+            "0\n"
+        );
+        return;
+    }
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "run",
+            "--name",
+            "a",
+            "-u",
+            "4242:4343",
+            "-e",
+            "HOME=/x",
+            "sh -c 'id -u; id -g; echo $HOME'",
+        ])),
+        "4242\n4343\n/x\n"
+    );
+    stdout(netlab(&lab).args(["run", "-d", "--name", "web", "sleep", "1000"]));
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "-u", "4242", "web", "id", "-u"])),
+        "4242\n"
+    );
+    let e = fails(
+        netlab(&lab).args(["exec", "--user", "no-such-user-xyz", "web", "true"]),
+        126,
+    );
+    assert!(e.contains("no user \"no-such-user-xyz\""), "{e}");
+}
+
+/// `run --rm` (foreground: gone when the command returns; with -d: once its process
+/// ends), `--restart`, and `-i`/`-t` of a foreground and a detached run.
+#[test]
+fn run_rm_restart_interactive_and_terminal_options() {
+    let lab = lab("cli-runopts");
+    let gone = |name: &str| {
+        !stdout(netlab(&lab).args(["ps", "-a", "--json"]))
+            .contains(&format!("\"name\": \"{name}\""))
+    };
+    let out = netlab(&lab)
+        .args(["run", "--rm", "--name", "a", "sh", "-c", "echo bye; exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "bye\n");
+    assert!(gone("a"));
+    stdout(netlab(&lab).args(["run", "-d", "--rm", "--name", "b", "true"]));
+    common::wait_until("b to go", std::time::Duration::from_secs(15), || gone("b"));
+    let e = fails(
+        netlab(&lab).args(["run", "--rm", "--restart", "always", "true"]),
+        125,
+    );
+    assert!(e.contains("--restart") && e.contains("--rm"), "{e}");
+    let e = fails(
+        netlab(&lab).args(["run", "--restart", "always:3", "true"]),
+        125,
+    );
+    assert!(e.contains("on-failure"), "{e}");
+    stdout(netlab(&lab).args([
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:1",
+        "--name",
+        "r",
+        "sh",
+        "-c",
+        "exit 2",
+    ]));
+    common::wait_until("one restart", std::time::Duration::from_secs(15), || {
+        stdout(netlab(&lab).args(["ps", "-a", "--json"])).contains("\"restart_count\": 1")
+    });
+
+    // Input only with -i, as docker run.
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["run", "--name", "noi", "cat"])
+                .write_stdin("hello")
+        ),
+        ""
+    );
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["run", "-i", "--name", "i", "cat"])
+                .write_stdin("hello")
+        ),
+        "hello"
+    );
+    // -t: a terminal even when the input is a pipe, TERM=xterm; -it needs a terminal.
+    let out = stdout(
+        netlab(&lab)
+            .args(["run", "-t", "--name", "t", "sh", "-c", "tty; echo $TERM"])
+            .write_stdin("ignored"),
+    );
+    assert!(
+        out.starts_with("/dev/pts/") && out.ends_with("\r\nxterm\r\n"),
+        "{out:?}"
+    );
+    let e = fails(netlab(&lab).args(["run", "-it", "--name", "it", "true"]), 1);
+    assert!(e.contains("the input device is not a TTY"), "{e}");
+    // Detached: -t gives a terminal whose output is the log; -i an input that stays open.
+    stdout(netlab(&lab).args(["run", "-d", "-t", "--name", "dt", "sh", "-c", "tty"]));
+    common::wait_until(
+        "dt's terminal in its log",
+        std::time::Duration::from_secs(15),
+        || stdout(netlab(&lab).args(["logs", "dt"])).starts_with("/dev/pts/"),
+    );
+    stdout(netlab(&lab).args(["run", "-d", "-i", "--name", "di", "cat"]));
+    let pid = stdout(netlab(&lab).args(["inspect", "-f", "{{.State.Pid}}", "di"]));
+    let stdin = std::fs::read_link(format!("/proc/{}/fd/0", pid.trim())).unwrap();
+    assert!(
+        stdin.to_string_lossy().starts_with("pipe:"),
+        "{}",
+        stdin.display()
+    );
+    netlab(&lab).args(["exec", "di", "true"]).assert().success();
+}
+
+/// `run -it` on a terminal: the container's process has it as its controlling terminal,
+/// reads the keyboard, and its exit code is the command's.
+#[test]
+fn run_it_on_a_terminal_is_interactive() {
+    use std::io::Write;
+    let lab = lab("cli-runtty");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("netlab"))
+        .env("NETLAB_LAB", lab.name())
+        .env_remove("RUST_LOG")
+        .args(["run", "-it", "--rm", "--name", "box", "sh"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(pty.master);
+    let mut keys = master.try_clone().unwrap();
+    let screen = Screen::watch(master);
+    keys.write_all(b"tty; echo in-$((40+2)); exit 5\r").unwrap();
+    let shown = screen.wait_for("in-42");
+    assert!(shown.contains("/dev/pts/"), "{shown}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "netlab run -it did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(5));
 }
 
 #[test]
@@ -787,15 +1185,71 @@ fn foreground_sleep() -> bool {
     })
 }
 
+/// `docker exec`'s terminal and input options: -t alone gets a terminal whatever the
+/// input is (with TERM=xterm unless set); -it needs a terminal as input (Docker's refusal,
+/// exit 1); without -i the command's input is empty; -d returns at once and the command
+/// runs on without the client.
 #[test]
-fn exec_t_without_a_terminal_says_so() {
+fn exec_terminal_input_and_detach_options() {
     let lab = lab("cli-notty");
     lab.run(&common::sleeper("web")).unwrap();
-    let out = netlab(&lab)
-        .args(["exec", "-it", "web", "--", "true"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("-t needs a terminal"), "{err}");
+    let out = stdout(
+        netlab(&lab)
+            .args(["exec", "-t", "web", "sh", "-c", "tty; echo $TERM"])
+            .write_stdin("ignored"),
+    );
+    assert!(
+        out.starts_with("/dev/pts/") && out.ends_with("\r\nxterm\r\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "exec",
+            "-t",
+            "-e",
+            "TERM=dumb",
+            "web",
+            "sh",
+            "-c",
+            "echo $TERM"
+        ])),
+        "dumb\r\n"
+    );
+    let e = fails(netlab(&lab).args(["exec", "-it", "web", "--", "true"]), 1);
+    assert!(e.contains("the input device is not a TTY"), "{e}");
+    assert_eq!(
+        stdout(netlab(&lab).args(["exec", "web", "cat"]).write_stdin("hi")),
+        ""
+    );
+    assert_eq!(
+        stdout(
+            netlab(&lab)
+                .args(["exec", "-i", "web", "cat"])
+                .write_stdin("hi")
+        ),
+        "hi"
+    );
+    assert_eq!(
+        stdout(netlab(&lab).args([
+            "exec",
+            "-d",
+            "web",
+            "sh",
+            "-c",
+            "sleep 0.2; echo done > /dev/shm/marker",
+        ])),
+        ""
+    );
+    common::wait_until(
+        "the detached command to write its marker",
+        std::time::Duration::from_secs(15),
+        || {
+            netlab(&lab)
+                .args(["exec", "web", "cat", "/dev/shm/marker"])
+                .output()
+                .unwrap()
+                .stdout
+                == b"done\n"
+        },
+    );
 }

@@ -136,6 +136,185 @@ fn environment_is_given_plus_docker_defaults_and_nothing_from_the_caller() {
     assert!(st.env.contains(&("HOSTNAME".into(), "box".into())));
 }
 
+/// The output of `argv` run in container `name` as `user`.
+fn exec_as(lab: &Lab, name: &str, user: Option<&str>, argv: &[&str]) -> String {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let mut opts = netlab::ExecOptions::default();
+    opts.user = user.map(String::from);
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let code = lab
+        .exec_stdio(
+            &c(name),
+            &argv,
+            &opts,
+            [&std::io::stdin(), &w, &std::io::stderr()],
+        )
+        .unwrap();
+    drop(w);
+    let mut out = String::new();
+    std::fs::File::from(r).read_to_string(&mut out).unwrap();
+    assert_eq!(code, 0, "{argv:?} as {user:?}: {out}");
+    out
+}
+
+/// `-u`: the container's process, and an exec by default, runs as the user given; `HOME`
+/// is that user's. In a rootless lab only the owner (uid 0 inside) exists, and another
+/// user is refused with that reason.
+#[test]
+fn a_container_runs_as_the_user_given() {
+    let lab = lab("user");
+    let mut spec = sleeper("u");
+    spec.user = Some("4242:4343".into());
+    let rootless = !nix::unistd::geteuid().is_root();
+    if rootless {
+        let e = lab.run(&spec).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidSpec { .. }) && e.to_string().contains("rootless"),
+            "{e}"
+        );
+        spec.user = Some("0:0".into());
+        lab.run(&spec).unwrap();
+        assert_eq!(exec_as(&lab, "u", None, &["id", "-u"]), "0\n");
+        return;
+    }
+    lab.run(&spec).unwrap();
+    let state = lab.inspect("u").unwrap();
+    let status = std::fs::read_to_string(format!(
+        "/proc/{}/status",
+        netlab::outer_pid(lab.supervisor_pid(), state.pid).unwrap()
+    ))
+    .unwrap();
+    assert!(status.contains("Uid:\t4242\t4242\t4242\t4242"), "{status}");
+    assert!(status.contains("Gid:\t4343\t4343\t4343\t4343"), "{status}");
+    // exec runs as the container's user unless told otherwise, as docker exec does.
+    assert_eq!(
+        exec_as(&lab, "u", None, &["sh", "-c", "id -u; id -g; echo $HOME"]),
+        "4242\n4343\n/\n"
+    );
+    assert_eq!(exec_as(&lab, "u", Some("0"), &["id", "-u"]), "0\n");
+    let nobody_home = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("nobody:")
+                .map(|r| r.split(':').nth(4).unwrap().to_string())
+        })
+        .expect("a nobody user in /etc/passwd");
+    assert_eq!(
+        exec_as(
+            &lab,
+            "u",
+            Some("nobody"),
+            &["sh", "-c", "id -un; echo $HOME"]
+        ),
+        format!("nobody\n{nobody_home}\n")
+    );
+    let mut bad = sleeper("ghost");
+    bad.user = Some("no-such-user-xyz".into());
+    let e = lab.run(&bad).unwrap_err();
+    assert!(
+        e.to_string().contains("no user \"no-such-user-xyz\""),
+        "{e}"
+    );
+}
+
+/// Returns once the lab has acted on every end reported so far: a `--rm` container that
+/// ends at once is removed by the lab's lifecycle thread, which takes reports in order.
+fn lifecycle_settled(lab: &Lab, tag: &str) {
+    let name = format!("settle-{tag}");
+    let mut marker = netlab::ContainerSpec::new(&name, CommandSpec::Exec(vec!["true".into()]));
+    marker.auto_remove = true;
+    lab.run(&marker).unwrap();
+    wait_until(
+        &format!("--rm to remove {name}"),
+        Duration::from_secs(15),
+        || matches!(lab.inspect(&name), Err(Error::UnknownContainer { .. })),
+    );
+}
+
+/// `--restart`: on-failure:N restarts a failing process N times and no more, and not a
+/// successful one; always restarts after success too, but never after `stop`; `start`
+/// brings the policy back. The count is Docker's RestartCount.
+#[test]
+fn restart_policies_as_docker_and_never_after_stop() {
+    use netlab::RestartPolicy;
+    let lab = lab("restart");
+    let mut fails = shell("fails", "exit 3");
+    fails.restart = RestartPolicy::OnFailure { max_retries: 2 };
+    lab.run(&fails).unwrap();
+    let mut succeeds = shell("succeeds", "exit 0");
+    succeeds.restart = RestartPolicy::OnFailure { max_retries: 0 };
+    lab.run(&succeeds).unwrap();
+    wait_until("two restarts of fails", Duration::from_secs(30), || {
+        let s = lab.inspect("fails").unwrap();
+        s.restart_count == 2 && s.status == ContainerStatus::Exited
+    });
+    lifecycle_settled(&lab, "1");
+    let f = lab.inspect("fails").unwrap();
+    assert_eq!(
+        (f.status, f.restart_count, f.restarting, f.exit_code),
+        (ContainerStatus::Exited, 2, false, Some(3))
+    );
+    let s = lab.inspect("succeeds").unwrap();
+    assert_eq!(
+        (s.status, s.restart_count, s.restarting),
+        (ContainerStatus::Exited, 0, false)
+    );
+
+    let mut always = shell("always", "exit 0");
+    always.restart = RestartPolicy::Always;
+    lab.run(&always).unwrap();
+    wait_until("two restarts of always", Duration::from_secs(30), || {
+        lab.inspect("always").unwrap().restart_count >= 2
+    });
+    lab.stop("always", 1).unwrap();
+    lifecycle_settled(&lab, "2");
+    let a = lab.inspect("always").unwrap();
+    assert_eq!((a.status, a.restarting), (ContainerStatus::Exited, false));
+    let stopped_at = a.restart_count;
+    lab.start("always").unwrap();
+    wait_until("a restart after start", Duration::from_secs(30), || {
+        lab.inspect("always").unwrap().restart_count > stopped_at
+    });
+    lab.rm("always", true).unwrap();
+}
+
+/// `--rm`: the container goes when its process ends, also when `stop` ends it.
+#[test]
+fn rm_removes_a_container_when_its_process_ends() {
+    let lab = lab("autorm");
+    let mut quick = shell("quick", "exit 0");
+    quick.auto_remove = true;
+    lab.run(&quick).unwrap();
+    let mut long = sleeper("long");
+    long.auto_remove = true;
+    lab.run(&long).unwrap();
+    lab.stop("long", 1).unwrap();
+    for name in ["quick", "long"] {
+        wait_until(&format!("{name} to go"), Duration::from_secs(15), || {
+            matches!(lab.inspect(name), Err(Error::UnknownContainer { .. }))
+        });
+    }
+    // A foreground run answers once the container is gone.
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let mut fg = shell("fg", "echo bye; exit 4");
+    fg.auto_remove = true;
+    let code = lab.run_attached(&fg, None, &w, &std::io::stderr()).unwrap();
+    drop(w);
+    let mut out = String::new();
+    std::fs::File::from(r).read_to_string(&mut out).unwrap();
+    assert_eq!((code, out.as_str()), (4, "bye\n"));
+    assert!(matches!(
+        lab.inspect("fg"),
+        Err(Error::UnknownContainer { .. })
+    ));
+    // --rm and --restart conflict, as in Docker.
+    let mut both = sleeper("both");
+    both.auto_remove = true;
+    both.restart = netlab::RestartPolicy::Always;
+    assert!(matches!(lab.run(&both), Err(Error::InvalidSpec { .. })));
+}
+
 #[test]
 fn hostname_and_a_private_etc_hosts() {
     let lab = lab("hosts");

@@ -187,11 +187,28 @@ pub fn start(lab: &str, a: NamesArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// `docker rm [-f] NAME...`: every name is tried; the removed ones are printed, the
+/// failures reported together at the end. With `-f` a container that does not exist is no
+/// failure (Docker 20.10 says so on stderr and exits 0), as a lab that does not exist.
 pub fn rm(lab: &str, a: RmArgs) -> anyhow::Result<u8> {
-    let lab = Lab::open(lab)?;
+    let lab = match Lab::open(lab) {
+        Ok(l) => l,
+        Err(e @ Error::LabNotFound { .. }) if a.force => {
+            eprintln!("netlab: {e}");
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut failures = vec![];
     for n in &a.names {
-        lab.rm(n, a.force)?;
-        println!("{n}");
+        match lab.rm(n, a.force) {
+            Ok(()) => println!("{n}"),
+            Err(e @ Error::UnknownContainer { .. }) if a.force => eprintln!("netlab: {e}"),
+            Err(e) => failures.push(e.to_string()),
+        }
     }
-    Ok(0)
+    match failures.as_slice() {
+        [] => Ok(0),
+        _ => anyhow::bail!("{}", failures.join("\nnetlab: ")),
+    }
 }

@@ -6,8 +6,8 @@ use std::os::fd::AsFd;
 
 use anyhow::bail;
 
-use super::LabSession;
-use crate::client::Lab;
+use super::{Exit, LabSession};
+use crate::client::{ExecOptions, Lab};
 use crate::proto::Target;
 
 #[derive(Debug, clap::Args)]
@@ -24,21 +24,26 @@ pub struct ExecArgs {
     /// Working directory of the command (an absolute path; default `/`).
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     workdir: Option<String>,
-    /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`):
-    /// Ctrl-C stops its foreground job, job control and full-screen programs work. Needs
-    /// this command's input to be a terminal.
+    /// Run as this user: USER[:GROUP], names or numbers from this machine's /etc/passwd
+    /// and /etc/group; by default the container's user (`run -u`), root elsewhere.
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    user: Option<String>,
+    /// Give the command a terminal of its own (a pseudo-terminal, as `docker exec -t`,
+    /// with TERM=xterm unless set): with -i, Ctrl-C stops its foreground job, job control
+    /// and full-screen programs work, and this command's input must be a terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// Keep input attached (accepted for `docker exec -it`; input always is).
+    /// Give the command this command's input; without -i its input is empty, as with
+    /// `docker exec`.
     #[arg(short = 'i', long = "interactive")]
-    _interactive: bool,
-    /// `NAME CMD...`, or `CMD...` with --host; a `--` before CMD is allowed.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
+    interactive: bool,
+    /// Start the command and return at once; it runs on with no input or output.
+    #[arg(short = 'd', long, conflicts_with_all = ["tty", "interactive"])]
+    detach: bool,
+    /// `NAME CMD...`, or `CMD...` with --host or --node; a `--` before CMD is allowed.
+    /// Options end at the first of these words, as `docker exec`'s end at the container:
+    /// what follows is the command's.
+    #[arg(required = true, trailing_var_arg = true, value_name = "ARGS")]
     args: Vec<String>,
 }
 
@@ -76,31 +81,31 @@ fn split(
     Ok((target, args))
 }
 
+/// Runs a command with this process's output, and its input with `interactive`; on a
+/// pseudo-terminal of its own with `tty`.
 fn run_attached(
     lab: &Lab,
     target: &Target,
     argv: &[String],
-    env: &[(String, String)],
-    workdir: Option<&str>,
+    opts: &ExecOptions,
     tty: bool,
+    interactive: bool,
 ) -> anyhow::Result<u8> {
+    let stdin = std::io::stdin();
     let code = if tty {
-        let stdin = std::io::stdin();
-        lab.exec_terminal(
-            target,
-            argv,
-            env,
-            workdir,
-            stdin.as_fd(),
-            &mut std::io::stdout(),
-        )?
+        let input = interactive.then(|| stdin.as_fd());
+        lab.exec_pty(target, argv, opts, input, &mut std::io::stdout())?
     } else {
-        lab.exec_with(
+        let null = std::fs::File::open("/dev/null")?;
+        let input: &dyn std::os::fd::AsRawFd = match interactive {
+            true => &stdin,
+            false => &null,
+        };
+        lab.exec_stdio(
             target,
             argv,
-            env,
-            workdir,
-            [&std::io::stdin(), &std::io::stdout(), &std::io::stderr()],
+            opts,
+            [input, &std::io::stdout(), &std::io::stderr()],
         )?
     };
     Ok(u8::try_from(code).unwrap_or(255))
@@ -113,17 +118,31 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|e| crate::model::env::parse_env_arg(e))
         .collect::<Result<Vec<_>, _>>()?;
-    if a.tty && !std::io::stdin().is_terminal() {
-        bail!(
-            "-t needs a terminal, and this command's input is not one; \
-             leave -t out when piping into netlab exec"
-        );
+    if a.tty && a.interactive && !std::io::stdin().is_terminal() {
+        // Docker's words and exit code; -t alone still gets a terminal.
+        return Err(Exit {
+            code: 1,
+            message: "the input device is not a TTY: -it passes this command's input to a \
+                      terminal, and the input is not one; leave -i out, or -t when piping \
+                      into netlab exec"
+                .into(),
+        }
+        .into());
     }
     let lab = match target {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,
         Target::Container(_) | Target::Node(_) => Lab::open(lab)?,
     };
-    run_attached(&lab, &target, &argv, &env, a.workdir.as_deref(), a.tty)
+    let opts = ExecOptions {
+        env,
+        workdir: a.workdir,
+        user: a.user,
+    };
+    if a.detach {
+        lab.exec_detached(&target, &argv, &opts)?;
+        return Ok(0);
+    }
+    run_attached(&lab, &target, &argv, &opts, a.tty, a.interactive)
 }
 
 pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
@@ -164,5 +183,9 @@ pub fn shell(lab_name: &str, a: ShellArgs) -> anyhow::Result<u8> {
     // On a terminal the shell gets one of its own, so that Ctrl-C stops a `ping` in it
     // rather than the shell; fed from a pipe it reads commands as they come.
     let tty = std::io::stdin().is_terminal();
-    run_attached(&lab, &target, &argv, &env, None, tty)
+    let opts = ExecOptions {
+        env,
+        ..ExecOptions::default()
+    };
+    run_attached(&lab, &target, &argv, &opts, tty, true)
 }

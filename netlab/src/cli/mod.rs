@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Create and start a container (`docker run`).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// List containers (`docker ps`).
     Ps(containers::PsArgs),
     /// Print a container's output (`docker logs`).
@@ -90,11 +90,34 @@ struct SupervisorArgs {
     owned: bool,
 }
 
-/// Exit code for netlab's own errors, as Docker uses 125 for the daemon's.
+/// Exit code for `run`'s own errors and for usage errors, as Docker's.
 const EXIT_ERROR: u8 = 125;
 
+/// Which exit-code convention a command follows: Docker 20.10's for its commands
+/// (measured), 125 for netlab's own (`lab`, `up`, `pipework`, ...), as for `run`.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Run,
+    Exec,
+    /// `ps`, `logs`, `stop`, `start`, `rm`, `inspect`, `port`: 1 for any error.
+    Docker,
+    Netlab,
+}
+
+/// A failure for which Docker's CLI exits with a code of its own rather than 125, such
+/// as `exec -it` without a terminal (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     if let Cmd::Supervisor(a) = &cli.command {
         init_tracing("warn");
         match serde_json::from_str::<LabSpec>(&a.spec) {
@@ -107,17 +130,110 @@ pub fn main() -> ExitCode {
     }
     init_tracing("warn");
     crate::sys::default_sigpipe();
+    let kind = match &cli.command {
+        Cmd::Run(_) => Kind::Run,
+        Cmd::Exec(_) => Kind::Exec,
+        Cmd::Ps(_)
+        | Cmd::Logs(_)
+        | Cmd::Stop(_)
+        | Cmd::Start(_)
+        | Cmd::Rm(_)
+        | Cmd::Inspect(_)
+        | Cmd::Port(_) => Kind::Docker,
+        _ => Kind::Netlab,
+    };
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = match e.downcast_ref::<Error>() {
-                Some(Error::CommandNotFound { .. }) => 127,
-                _ => EXIT_ERROR,
+            // Docker 20.10's codes, measured: `run` exits 125 for its own errors, 127 for a
+            // command that is not there and 126 for one that cannot be executed; `exec`
+            // exits 1 when the container is missing or not running and 126 when the
+            // runtime cannot start the process (no such command, user or directory); `ps`,
+            // `logs`, `rm`, `inspect`, ... exit 1.
+            let error = e.downcast_ref::<Error>();
+            let code = match (e.downcast_ref::<Exit>(), error, kind) {
+                (Some(x), _, _) => x.code,
+                (_, Some(Error::CommandNotFound { .. }), Kind::Run) => 127,
+                (_, Some(Error::CommandNotExecutable { .. }), Kind::Run) => 126,
+                (_, _, Kind::Run | Kind::Netlab) => EXIT_ERROR,
+                (
+                    _,
+                    Some(
+                        Error::UnknownContainer { .. }
+                        | Error::NotRunning { .. }
+                        | Error::LabNotFound { .. },
+                    ),
+                    Kind::Exec,
+                ) => 1,
+                (_, Some(_), Kind::Exec) => 126,
+                _ => 1,
             };
             eprintln!("netlab: {e:#}");
             ExitCode::from(code)
         }
     }
+}
+
+/// A command line clap refused, answered as Docker's CLI does: `--help` and `--version`
+/// print and succeed; anything else is a usage error with exit code 125 (Docker's for
+/// every command), and an unknown option is named in Docker's words, never taken as the
+/// command or a container's name.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let command = subcommand_words();
+    let unknown = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => Some(arg.clone()),
+        _ => None,
+    };
+    match unknown {
+        Some(arg) => {
+            let what = match arg.strip_prefix('-') {
+                Some(short) if !short.starts_with('-') => format!(
+                    "unknown shorthand flag: '{}' in {arg}",
+                    short.chars().next().unwrap_or('-')
+                ),
+                _ => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+            };
+            let command = match command.as_str() {
+                "" => "netlab".to_string(),
+                c => format!("netlab {c}"),
+            };
+            eprintln!("{command}: {what}\nSee '{command} --help'.");
+        }
+        None => {
+            let _ = e.print();
+        }
+    }
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// The subcommand a command line names (`run`, `lab create`), for "see --help" hints.
+fn subcommand_words() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut words = vec![];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--lab" {
+            args.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&a) {
+            Some(sub) => {
+                words.push(a);
+                cmd = sub.clone();
+            }
+            None => break,
+        }
+    }
+    words.join(" ")
 }
 
 fn init_tracing(default: &str) {
@@ -140,7 +256,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     // limit would otherwise be the first to complain, and in the socket's terms.
     crate::model::names::validate_lab_name(&lab)?;
     match cli.command {
-        Cmd::Run(a) => run::run(&lab, a),
+        Cmd::Run(a) => run::run(&lab, *a),
         Cmd::Ps(a) => containers::ps(&lab, a),
         Cmd::Logs(a) => containers::logs(&lab, a),
         Cmd::Stop(a) => containers::stop(&lab, a),
@@ -168,6 +284,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 /// leaves no half-made lab behind.
 pub(crate) struct LabSession {
     pub lab: Lab,
+    /// Whether this command created the lab.
+    pub created: bool,
 }
 
 impl LabSession {
@@ -178,7 +296,7 @@ impl LabSession {
                 "netlab: created lab {name:?} (bridge docker0, 172.17.0.1/16); end it with `netlab --lab {name} down`"
             );
         }
-        Ok(LabSession { lab })
+        Ok(LabSession { lab, created })
     }
 
     pub fn commit(mut self) -> Result<Lab, Error> {

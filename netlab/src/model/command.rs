@@ -76,7 +76,9 @@ impl CommandSpec {
     }
 }
 
-/// Finds `program` the way `execvp` would with the container's `PATH`.
+/// Finds `program` the way `execvp` would with the container's `PATH`: a program named
+/// with a `/` that exists but is no executable file is [`Error::CommandNotExecutable`]
+/// (Docker's exit code 126), one that is nowhere [`Error::CommandNotFound`] (127).
 pub fn resolve_program(program: &str, path_var: &str) -> Result<PathBuf> {
     let executable = |p: &Path| {
         use std::os::unix::fs::PermissionsExt;
@@ -90,10 +92,17 @@ pub fn resolve_program(program: &str, path_var: &str) -> Result<PathBuf> {
     };
     if program.contains('/') {
         let p = PathBuf::from(program);
-        return if executable(&p) {
-            Ok(p)
-        } else {
-            Err(not_found())
+        return match p.metadata() {
+            _ if executable(&p) => Ok(p),
+            Ok(m) => Err(Error::CommandNotExecutable {
+                command: program.into(),
+                problem: if m.is_dir() {
+                    "it is a directory".into()
+                } else {
+                    "it has no execute permission".into()
+                },
+            }),
+            Err(_) => Err(not_found()),
         };
     }
     path_var
@@ -138,5 +147,18 @@ mod tests {
             Err(Error::CommandNotFound { .. })
         ));
         assert!(resolve_program("sh", "").is_err());
+        assert!(matches!(
+            resolve_program("/etc", "/bin"),
+            Err(Error::CommandNotExecutable { .. })
+        ));
+        let plain = tempfile::NamedTempFile::new().unwrap();
+        assert!(matches!(
+            resolve_program(&plain.path().display().to_string(), "/bin"),
+            Err(Error::CommandNotExecutable { .. })
+        ));
+        assert!(matches!(
+            resolve_program("/no/such/file", "/bin"),
+            Err(Error::CommandNotFound { .. })
+        ));
     }
 }

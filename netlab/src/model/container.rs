@@ -9,7 +9,9 @@ use super::names::validate_container_name;
 use super::port::ExposedPort;
 use super::publish::PortBinding;
 use crate::error::{Error, Result};
+use crate::model::hosts::ExtraHost;
 use crate::model::links::LinkSpec;
+use crate::model::restart::RestartPolicy;
 
 /// A container to start with [`Lab::run`](crate::Lab::run): what `docker run` (and
 /// `netlab run`) asks for. Start from [`ContainerSpec::new`] and set the fields of the
@@ -38,6 +40,28 @@ pub struct ContainerSpec {
     /// `-P`: every exposed port on a free host port.
     #[serde(default)]
     pub publish_all: bool,
+    /// `--add-host NAME:IP`: lines of its `/etc/hosts`, before the links' and its own.
+    #[serde(default)]
+    pub extra_hosts: Vec<ExtraHost>,
+    /// `-u USER[:GROUP]`: who its process runs as, names or numbers resolved as Docker's
+    /// runtime does against `/etc/passwd` and `/etc/group` (this machine's); root when
+    /// absent.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `--rm`: removed when its process ends (with `-d` too), as if by `rm`.
+    #[serde(default)]
+    pub auto_remove: bool,
+    /// `--restart`: whether its process starts again when it ends.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// `-i`: its process's input stays open (the client's, attached; otherwise an empty
+    /// pipe that never ends, so a shell waits for input as under Docker).
+    #[serde(default)]
+    pub interactive: bool,
+    /// `-t`: its process runs on a pseudo-terminal (the client's, attached; otherwise
+    /// one the lab makes, whose output becomes the logs).
+    #[serde(default)]
+    pub tty: bool,
 }
 
 impl ContainerSpec {
@@ -54,6 +78,12 @@ impl ContainerSpec {
             links: vec![],
             publish: vec![],
             publish_all: false,
+            extra_hosts: vec![],
+            user: None,
+            auto_remove: false,
+            restart: RestartPolicy::No,
+            interactive: false,
+            tty: false,
         }
     }
 
@@ -87,6 +117,14 @@ impl ContainerSpec {
             && !w.starts_with('/')
         {
             return Err(Error::spec("--workdir", w, "give an absolute path"));
+        }
+        if self.auto_remove && !self.restart.is_none() {
+            // Docker's words: "Conflicting options: --restart and --rm".
+            return Err(Error::spec(
+                "--restart",
+                self.restart.to_string(),
+                "it conflicts with --rm: a container removed when it ends cannot be restarted; give one of the two",
+            ));
         }
         Ok(())
     }
@@ -143,10 +181,11 @@ impl ContainerSpec {
 }
 
 /// Where a container is in its life, as `docker ps` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerStatus {
     /// Built (namespaces, veth, address) but its process has not started.
+    #[default]
     Created,
     /// Its process is running.
     Running,
@@ -180,6 +219,19 @@ pub struct ContainerState {
     pub pid: i32,
     /// The exit code of the last run, once it ended (128 + N after signal N).
     pub exit_code: Option<i32>,
+    /// How many times its `--restart` policy started it again (Docker's `RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Its `--restart` policy will start it again once the wait is over (Docker's
+    /// `State.Restarting`); its status stays `exited` meanwhile.
+    #[serde(default)]
+    pub restarting: bool,
+    /// Its `--restart` policy (Docker's `HostConfig.RestartPolicy`).
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    /// `--rm` (Docker's `HostConfig.AutoRemove`).
+    #[serde(default)]
+    pub auto_remove: bool,
     /// Its address on the lab's bridge (`eth0`).
     pub ip: Ipv4Addr,
     /// The prefix length of that address (the bridge subnet's).
@@ -239,8 +291,13 @@ mod tests {
         let mut bad = ok.clone();
         bad.workdir = Some("rel".into());
         assert!(bad.validate().is_err());
-        let mut bad = ok;
+        let mut bad = ok.clone();
         bad.command = CommandSpec::Exec(vec![]);
         assert!(bad.validate().is_err());
+        let mut bad = ok;
+        bad.auto_remove = true;
+        bad.validate().unwrap();
+        bad.restart = RestartPolicy::Always;
+        assert!(bad.validate().unwrap_err().to_string().contains("--rm"));
     }
 }

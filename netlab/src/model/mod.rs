@@ -6,6 +6,7 @@
 pub mod command;
 pub mod container;
 pub mod env;
+pub mod hosts;
 pub mod ipam;
 pub mod lab;
 pub mod limits;
@@ -17,8 +18,10 @@ pub mod port;
 pub mod ps;
 pub mod publish;
 pub mod resolv;
+pub mod restart;
 pub mod template;
 pub mod time;
+pub mod user;
 
 pub use command::CommandSpec;
 pub use container::{ContainerSpec, ContainerState, ContainerStatus, PipeworkIf};

@@ -241,9 +241,58 @@ pub fn parse_publish(text: &str) -> Result<Vec<PortBinding>> {
         .collect())
 }
 
+/// Refuses a binding to a host address the lab host does not have (`-p 1.2.3.4::80`):
+/// Docker would create the container and then fail to start it (`bind: cannot assign
+/// requested address`); netlab says so before anything is made, naming the addresses the
+/// lab host has. Every address (`0.0.0.0`) and loopback addresses always work.
+pub fn check_host_ips(bindings: &[PortBinding], host_addrs: &[Ipv4Addr]) -> Result<()> {
+    for b in bindings {
+        let Some(ip) = b.scope() else { continue };
+        if ip.is_loopback() || host_addrs.contains(&ip) {
+            continue;
+        }
+        let mut have: Vec<Ipv4Addr> = host_addrs.to_vec();
+        have.sort();
+        have.dedup();
+        let have: Vec<String> = have.iter().map(Ipv4Addr::to_string).collect();
+        let host_port = b.host_port.map(|p| p.to_string()).unwrap_or_default();
+        return Err(Error::spec(
+            "-p",
+            format!("{ip}:{host_port}:{}/{}", b.container_port, b.proto.as_str()),
+            format!(
+                "{ip} is not an address of the lab host, which has {} (and 0.0.0.0 for all of them); publish on one of those, or leave the address out",
+                have.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_address_must_be_the_lab_hosts() {
+        let host = [Ipv4Addr::new(172, 17, 0, 1), Ipv4Addr::new(127, 0, 0, 1)];
+        for ok in [
+            "8080",
+            "0.0.0.0:80:80",
+            "172.17.0.1::80",
+            "127.0.0.1:80:80",
+            "127.0.0.2::80",
+        ] {
+            check_host_ips(&parse_publish(ok).unwrap(), &host).unwrap();
+        }
+        let e = check_host_ips(&parse_publish("1.2.3.4::80").unwrap(), &host)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1.2.3.4 is not an address of the lab host")
+                && e.contains("127.0.0.1, 172.17.0.1"),
+            "{e}"
+        );
+    }
 
     fn b(ip: Option<[u8; 4]>, hp: Option<u16>, cp: u16, proto: Proto) -> PortBinding {
         PortBinding {

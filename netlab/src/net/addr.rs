@@ -64,6 +64,29 @@ pub fn list_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<Vec<Ipv4N
         .collect())
 }
 
+/// Every IPv4 address of the namespace, on whatever link (`ip -4 -o addr show`).
+pub fn all_v4(nl: &mut dyn Netlink) -> Result<Vec<std::net::Ipv4Addr>> {
+    let req = Request::dump(
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        "ip addr show",
+        "all links",
+    );
+    Ok(nl
+        .query(req)?
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a) if a.header.family == AddressFamily::Inet => {
+                a.attributes.iter().find_map(|x| match x {
+                    AddressAttribute::Local(IpAddr::V4(v))
+                    | AddressAttribute::Address(IpAddr::V4(v)) => Some(*v),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
 /// `ip -4 addr flush dev INDEX`: removes every IPv4 address of the link, in one batch.
 pub fn flush_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<()> {
     let dels: Vec<Request> = show_v4(nl, index, what)?

@@ -11,13 +11,15 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use super::exit::ExitWatch;
+use super::lifecycle::Event;
 use super::logs::Logs;
 use super::plan::Plan;
 use crate::error::{Error, Result};
@@ -25,28 +27,48 @@ use crate::model::command::resolve_program;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
+use crate::model::publish::check_host_ips;
+use crate::model::user::{self, Ids};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
 };
 use crate::model::{limits, resolv};
 use crate::net;
+use crate::sys::launch;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
 use crate::sys::reaper::Reaper;
 use crate::sys::rtnl::{Netlink, Rtnl};
-use crate::sys::spawn::{bad_workdir, spawn_in};
+use crate::sys::spawn::{bad_workdir, run_as, spawn_in, spawn_in_terminal};
+use crate::sys::terminal;
 
 use super::lab::{Lab, STATE_DIR, gone, now, poisoned};
 
 /// The part of a container that changes when its process starts and ends; the reaper
 /// thread updates it without taking the lab lock.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunState {
     pub status: ContainerStatus,
     pub pid: i32,
     pub exit_code: Option<i32>,
     pub started: Option<u64>,
     pub finished: Option<u64>,
+    /// Counts the runs: which run an exit belongs to.
+    pub generation: u64,
+    /// The last run whose end the lab acted on (`--rm`, `--restart`), so it acts once.
+    pub handled: u64,
+    /// `stop` (or `rm -f`) ended the run: no restart until the next `start`.
+    pub stopped_by_hand: bool,
+    /// Restarts by the `--restart` policy (Docker's `RestartCount`).
+    pub restart_count: u32,
+    /// Restarts since the last `start` or `run`, for `on-failure:N`.
+    pub retries: u32,
+    /// A restart is due once its wait has passed (Docker's `State.Restarting`).
+    pub restarting: bool,
+    /// The last wait before a restart, which the next one doubles.
+    pub backoff: Option<Duration>,
+    /// When the current or last run started.
+    pub since: Option<Instant>,
 }
 
 pub struct Container {
@@ -58,9 +80,15 @@ pub struct Container {
     pub host_veth: String,
     pub created: u64,
     pub ns: Namespaces,
+    /// Who its process runs as (`-u`), resolved when it was created.
+    pub user: Option<Ids>,
     pub run: Arc<Mutex<RunState>>,
-    /// Tells waiters that the process ended (the value is the run's exit code).
-    pub exited: ExitWatch,
+    /// Tells waiters that the current (or last) run ended, with its exit code; a new one
+    /// for every run, so a waiter of one run is not confused by the next.
+    pub exited: Mutex<ExitWatch>,
+    /// The write end of a `-i` container's input when no client gave one: kept open, so
+    /// its process waits for input as under Docker instead of reading an end of file.
+    pub stdin_hold: Mutex<Option<OwnedFd>>,
     pub logs: Arc<Logs>,
     pub dir: PathBuf,
     pub links: Vec<LinkSpec>,
@@ -68,6 +96,24 @@ pub struct Container {
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub pipework: Vec<PipeworkIf>,
+}
+
+impl Container {
+    /// The waiter of the current (or last) run's end.
+    pub fn exit_watch(&self) -> ExitWatch {
+        self.exited
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// What a foreground `run` attaches to the first run of its container's process.
+pub enum Attached {
+    /// `run -i`: the client's input.
+    Input(OwnedFd),
+    /// `run -t`: the slave end of the client's pseudo-terminal, for all three streams.
+    Terminal(OwnedFd),
 }
 
 impl std::fmt::Debug for Container {
@@ -84,6 +130,8 @@ impl std::fmt::Debug for Container {
 #[derive(Clone)]
 pub struct Builder {
     pub reaper: Arc<Reaper>,
+    /// Where a container's process reports its end (see `lifecycle`).
+    pub events: Sender<Event>,
     pub bridge_index: u32,
     pub bip: Ipv4Net,
 }
@@ -93,7 +141,9 @@ pub struct Prepared {
     pub spec: ContainerSpec,
     pub env: Vec<(String, String)>,
     pub ip: Ipv4Addr,
-    pub link_hosts: Vec<String>,
+    /// Its `/etc/hosts` lines before its own: `--add-host`, then the links', as Docker.
+    pub hosts_lines: Vec<String>,
+    pub user: Option<Ids>,
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub builder: Builder,
@@ -128,16 +178,34 @@ impl Lab {
         }
         limits::check_bridge_port(&self.spec.bridge, self.bridge_ports(&self.spec.bridge))?;
         let (link_env, link_hosts) = self.resolve_links(&spec)?;
+        let hosts_lines: Vec<String> = spec
+            .extra_hosts
+            .iter()
+            .map(|h| h.line(self.spec.bip.addr))
+            .chain(link_hosts)
+            .collect();
         let given: Vec<(String, String)> = link_env
             .into_iter()
             .chain(spec.env.iter().cloned())
             .collect();
-        let env = env::compose(&given, spec.hostname());
+        let user = spec.user.as_deref().map(resolve_user).transpose()?;
+        let mut env = env::compose(&given, spec.hostname());
+        if let Some(ids) = &user {
+            home_of(&mut env, &spec.env, ids);
+        }
+        // Docker's `run -t` gives the process TERM=xterm unless it is set.
+        if spec.tty && env::lookup(&env, "TERM").is_none() {
+            env.push(("TERM".into(), "xterm".into()));
+        }
         let path = env::lookup(&env, "PATH").unwrap_or_default().to_string();
         if let Some(p) = spec.command.program() {
             resolve_program(&p, &path)?;
         }
         let expose = spec.exposed_ports();
+        if spec.publish.iter().any(|b| b.scope().is_some()) {
+            let addrs = net::addr::all_v4(&mut self.host)?;
+            check_host_ips(&spec.publish, &addrs)?;
+        }
         let ports = self.resolve_ports(&spec)?;
         if !ports.is_empty() {
             self.firewall()?;
@@ -146,6 +214,7 @@ impl Lab {
         self.pending.insert(spec.name.clone());
         let builder = Builder {
             reaper: self.reaper.clone(),
+            events: self.events.clone(),
             bridge_index: self.bridge_index,
             bip: self.spec.bip,
         };
@@ -153,7 +222,8 @@ impl Lab {
             spec,
             env,
             ip,
-            link_hosts,
+            hosts_lines,
+            user,
             expose,
             ports,
             builder,
@@ -208,6 +278,21 @@ impl Lab {
             });
         }
         plan.run(self)?;
+        // A process that ended while its container was being built found no container to
+        // act on (`--rm`, `--restart`): report its end again now that there is one.
+        let ended = self
+            .get(&name)?
+            .run
+            .lock()
+            .map(|r| (r.status == ContainerStatus::Exited).then_some(r.generation))
+            .map_err(|_| poisoned())?;
+        if let Some(generation) = ended {
+            let _ = self.events.send(Event::Exited {
+                name: name.clone(),
+                id: self.get(&name)?.id.clone(),
+                generation,
+            });
+        }
         self.state(&name)
     }
 
@@ -262,14 +347,9 @@ impl Lab {
     /// process starts right there. Bridge hairpin mode is set only on the veth of a
     /// container that publishes ports: only such a container can send traffic that comes
     /// back by its own bridge port (to itself through the host's published port).
-    pub fn create(
-        b: &Builder,
-        spec: ContainerSpec,
-        env: Vec<(String, String)>,
-        ip: Ipv4Addr,
-        link_hosts: &[String],
-        hairpin: bool,
-    ) -> Result<Container> {
+    pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
+        let (b, spec, ip) = (&p.builder, p.spec.clone(), p.ip);
+        let hairpin = !p.ports.is_empty();
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
@@ -277,7 +357,7 @@ impl Lab {
         // writes them, bind-mounted over the machine's in its mount namespace (a file the
         // machine lacks is left out: a bind mount needs its target).
         let files = [
-            ("hosts", hosts_file(ip, spec.hostname(), link_hosts)),
+            ("hosts", hosts_file(ip, spec.hostname(), &p.hosts_lines)),
             ("hostname", format!("{}\n", spec.hostname())),
             (
                 "resolv.conf",
@@ -310,20 +390,16 @@ impl Lab {
             let mut inside = Rtnl::open()?;
             let mut c = Container {
                 id: random_id(),
-                env,
+                env: p.env.clone(),
+                user: p.user.clone(),
                 ip,
                 mac,
                 host_veth: String::new(),
                 created: now(),
                 ns,
-                run: Arc::new(Mutex::new(RunState {
-                    status: ContainerStatus::Created,
-                    pid: 0,
-                    exit_code: None,
-                    started: None,
-                    finished: None,
-                })),
-                exited: ExitWatch::default(),
+                run: Arc::new(Mutex::new(RunState::default())),
+                exited: Mutex::new(ExitWatch::default()),
+                stdin_hold: Mutex::new(None),
                 logs: Arc::new(Logs::default()),
                 dir,
                 links: spec.links.clone(),
@@ -345,7 +421,9 @@ impl Lab {
                 gateway: b.bip.addr,
                 hairpin,
             };
-            let plan = wiring_plan(&wiring, &veth, || start(&b.reaper, &c, None));
+            let plan = wiring_plan(&wiring, &veth, || {
+                start(&b.reaper, &b.events, &c, None, first, false)
+            });
             plan.run(&mut WiringCtx {
                 host: &mut host,
                 inside: &mut inside,
@@ -359,7 +437,28 @@ impl Lab {
     /// Starts the container's main process (`docker start`).
     pub fn start(&self, name: &str) -> Result<()> {
         let c = self.get(name)?;
-        start(&self.reaper, c, Some(&c.ns))
+        start(&self.reaper, &self.events, c, Some(&c.ns), None, false)
+    }
+
+    /// `stop` (or `rm -f`) is ending the container's run, or it has ended already: no
+    /// `--restart` until the next `start`, as with Docker.
+    pub fn mark_stopped(&self, name: &str) -> Result<()> {
+        self.get(name)?
+            .run
+            .lock()
+            .map_err(|_| poisoned())
+            .map(|mut r| {
+                r.stopped_by_hand = true;
+                r.restarting = false;
+            })
+    }
+
+    /// Removes container `name` if it is still the one with this `id` (a foreground
+    /// `run --rm` once its process ended; `--rm` may have removed it already).
+    pub fn remove_if(&mut self, name: &str, id: &str) {
+        if self.containers.get(name).is_some_and(|c| c.id == id) {
+            self.remove(name);
+        }
     }
 
     pub fn state(&self, name: &str) -> Result<ContainerState> {
@@ -375,6 +474,10 @@ impl Lab {
             status: r.status,
             pid: r.pid,
             exit_code: r.exit_code,
+            restart_count: r.restart_count,
+            restarting: r.restarting,
+            restart_policy: c.spec.restart,
+            auto_remove: c.spec.auto_remove,
             ip: c.ip,
             prefix: self.spec.bip.prefix,
             gateway: self.spec.bip.addr,
@@ -402,7 +505,7 @@ impl Lab {
 
     /// A receiver that yields once the container's current run has ended.
     pub fn exit_watch(&self, name: &str) -> Result<ExitWatch> {
-        Ok(self.get(name)?.exited.clone())
+        Ok(self.get(name)?.exit_watch())
     }
 
     /// Sends `sig` to the container's process group and, for SIGKILL, to every other
@@ -477,21 +580,86 @@ pub fn kill_netns_members(net: &OwnedFd) {
     }
 }
 
+/// `--restart` starts the container's process again (under the lab lock).
+pub(super) fn start_by_policy(lab: &Lab, c: &Container) -> Result<()> {
+    start(&lab.reaper, &lab.events, c, Some(&c.ns), None, true)
+}
+
 /// Starts a container's main process in its namespaces `ns` (`None`: the calling thread is
 /// in them already), outside the lab lock when called from `run`, under it for `docker
-/// start`.
-fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> {
-    let name = c.spec.name.as_str();
-    {
-        let run = c.run.lock().map_err(|_| poisoned())?;
-        if run.status == ContainerStatus::Running {
+/// start` and restarts. `first` is what a foreground `run` attaches to the first run;
+/// otherwise its streams are the spec's: a pseudo-terminal the lab makes with `-t`, an
+/// input held open with `-i`, the logs for the output. `by_policy` says that `--restart`
+/// starts it again (counted), not a person (who resets the count of retries).
+///
+/// A start that fails leaves the run ended with Docker's exit code for the failure, so
+/// `--restart` acts on it like on any other end.
+fn start(
+    reaper: &Reaper,
+    events: &Sender<Event>,
+    c: &Container,
+    ns: Option<&Namespaces>,
+    first: Option<Attached>,
+    by_policy: bool,
+) -> Result<()> {
+    let generation = {
+        let mut r = c.run.lock().map_err(|_| poisoned())?;
+        if r.status == ContainerStatus::Running {
             return Err(Error::BadState {
-                name: name.into(),
+                name: c.spec.name.clone(),
                 problem: "is running already".into(),
                 fix: "stop it first with `netlab stop`".into(),
             });
         }
+        if by_policy {
+            r.restart_count += 1;
+            r.retries += 1;
+        } else {
+            r.stopped_by_hand = false;
+            r.retries = 0;
+            r.backoff = None;
+        }
+        r.generation += 1;
+        r.restarting = false;
+        r.status = ContainerStatus::Running;
+        r.pid = 0;
+        r.exit_code = None;
+        r.started = Some(now());
+        r.finished = None;
+        r.since = Some(Instant::now());
+        r.generation
+    };
+    let watch = ExitWatch::default();
+    *c.exited.lock().map_err(|_| poisoned())? = watch.clone();
+    let started = spawn_main(reaper, events, c, ns, first, generation, watch.clone());
+    if let Err(e) = &started {
+        let code = match e {
+            Error::CommandNotFound { .. } => 127,
+            Error::CommandNotExecutable { .. } => 126,
+            _ => 125,
+        };
+        if let Ok(mut r) = c.run.lock() {
+            r.status = ContainerStatus::Exited;
+            r.exit_code = Some(code);
+            r.finished = Some(now());
+        }
+        watch.set(code);
     }
+    started
+}
+
+/// [`start`]'s work: the process with its streams, its end reported to the run state, its
+/// waiters and the lab's `lifecycle`.
+fn spawn_main(
+    reaper: &Reaper,
+    events: &Sender<Event>,
+    c: &Container,
+    ns: Option<&Namespaces>,
+    first: Option<Attached>,
+    generation: u64,
+    exited: ExitWatch,
+) -> Result<()> {
+    let name = c.spec.name.as_str();
     let path = env::lookup(&c.env, "PATH").unwrap_or_default();
     let argv = c.spec.command.argv();
     let program = resolve_program(&argv[0], path)?;
@@ -500,27 +668,58 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
         .args(&argv[1..])
         .env_clear()
         .envs(c.env.iter().cloned());
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
-    {
-        let mut r = c.run.lock().map_err(|_| poisoned())?;
-        *r = RunState {
-            status: ContainerStatus::Running,
-            pid: 0,
-            exit_code: None,
-            started: Some(now()),
-            finished: None,
-        };
+    let dup = |fd: &OwnedFd| {
+        fd.try_clone()
+            .map_err(|e| Error::kernel_io("dup", "a terminal", &e))
+    };
+    // The streams: a terminal (the client's, or one whose master end feeds the logs), or
+    // pipes to the logs with the client's input, an input held open, or none.
+    let mut log_terminal = None;
+    let mut hold = None;
+    let terminal = match first {
+        Some(Attached::Terminal(slave)) => Some(slave),
+        Some(Attached::Input(fd)) => {
+            cmd.stdin(fd);
+            None
+        }
+        None if c.spec.tty => {
+            let pty = terminal::open_pty(None)?;
+            log_terminal = Some(pty.master);
+            Some(pty.slave)
+        }
+        None if c.spec.interactive => {
+            let (r, w) = launch::pipe()?;
+            cmd.stdin(r);
+            hold = Some(w);
+            None
+        }
+        None => {
+            cmd.stdin(Stdio::null());
+            None
+        }
+    };
+    let on_terminal = terminal.is_some();
+    match terminal {
+        Some(slave) => {
+            cmd.stdin(dup(&slave)?).stdout(dup(&slave)?).stderr(slave);
+        }
+        None => {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
     }
-    c.exited.reset();
+    if let Some(u) = &c.user {
+        run_as(&mut cmd, u.uid, u.gid, u.groups.clone());
+    }
+    let workdir = nsfd::cstring(c.spec.workdir.as_deref().unwrap_or("/"))?;
     let run = c.run.clone();
-    let exited = c.exited.clone();
-    let cname = name.to_string();
+    let events = events.clone();
+    let (cname, id) = (name.to_string(), c.id.clone());
     let spawned = reaper.spawn(
         || {
-            let child = spawn_in(cmd, ns, Some(workdir))?;
+            let child = match on_terminal {
+                true => spawn_in_terminal(cmd, ns, Some(workdir))?,
+                false => spawn_in(cmd, ns, Some(workdir))?,
+            };
             let pid = child.id() as i32;
             // Still under the reaper's lock: the exit callback cannot run before this.
             if let Ok(mut r) = c.run.lock() {
@@ -536,17 +735,20 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                 r.pid = 0;
             }
             tracing::info!(container = %cname, code, "container exited");
+            // On the reaper's thread, which must not wait for the lab lock: the lab's
+            // lifecycle thread acts on it. Reported before the waiters hear of the end,
+            // so that whoever waited (`stop`) knows the report is on its way.
+            let _ = events.send(Event::Exited {
+                name: cname,
+                id,
+                generation,
+            });
             exited.set(code);
         },
     );
     let (pid, mut child) = match spawned {
         Ok(x) => x,
         Err(e) => {
-            if let Ok(mut r) = c.run.lock() {
-                r.status = ContainerStatus::Exited;
-                r.exit_code = Some(127);
-                r.finished = Some(now());
-            }
             if let Some(w) = bad_workdir(&e) {
                 return Err(Error::spec(
                     "--workdir",
@@ -557,14 +759,64 @@ fn start(reaper: &Reaper, c: &Container, ns: Option<&Namespaces>) -> Result<()> 
                     ),
                 ));
             }
-            return Err(Error::kernel_io("start", format!("container {name}"), &e));
+            return Err(exec_failure(&e, &argv[0], path)
+                .unwrap_or_else(|| Error::kernel_io("start", format!("container {name}"), &e)));
         }
     };
     if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
         c.logs.attach(out, err);
     }
+    if let Some(master) = log_terminal {
+        c.logs.attach_terminal(master);
+    }
+    *c.stdin_hold.lock().map_err(|_| poisoned())? = hold;
     tracing::info!(container = %name, pid, "container started");
     Ok(())
+}
+
+/// Resolves `-u USER[:GROUP]` against the lab's `/etc/passwd` and `/etc/group` (this
+/// machine's, which containers share) and the ids the lab's user namespace maps.
+pub(super) fn resolve_user(spec: &str) -> Result<Ids> {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let ids = user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))?;
+    user::check_mapped(
+        spec,
+        &ids,
+        &read("/proc/self/uid_map"),
+        &read("/proc/self/gid_map"),
+    )?;
+    Ok(ids)
+}
+
+/// Sets `HOME` to the home of the user a process runs as, unless it was given (`given`
+/// are the variables set explicitly), as Docker's runtime does.
+pub(super) fn home_of(env: &mut Vec<(String, String)>, given: &[(String, String)], ids: &Ids) {
+    if given.iter().any(|(k, _)| k == "HOME") {
+        return;
+    }
+    match env.iter_mut().find(|(k, _)| k == "HOME") {
+        Some(e) => e.1 = ids.home.clone(),
+        None => env.push(("HOME".into(), ids.home.clone())),
+    }
+}
+
+/// The error of a spawn whose `execve` failed for a reason Docker reports with an exit
+/// code of its own: 126 for a program that cannot be executed, 127 for one not there
+/// (e.g. a script whose interpreter is missing); `None` for any other failure.
+pub(super) fn exec_failure(e: &std::io::Error, program: &str, path: &str) -> Option<Error> {
+    match e.raw_os_error()? {
+        libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY => {
+            Some(Error::CommandNotExecutable {
+                command: program.into(),
+                problem: std::io::Error::from_raw_os_error(e.raw_os_error()?).to_string(),
+            })
+        }
+        libc::ENOENT => Some(Error::CommandNotFound {
+            command: program.into(),
+            path: path.into(),
+        }),
+        _ => None,
+    }
 }
 
 /// What wiring a new container takes: its veth's ends, MAC and bridge port, `eth0`'s

@@ -1,6 +1,7 @@
-//! The end of a container's current run, for whoever waits for it (`netlab wait`, `stop`,
-//! the lab's end): the exit code behind a lock and a condition variable, so that waiting
-//! needs no async runtime and a waiter that comes after the end sees it at once.
+//! The end of one run of a container's process (each run has its own), for whoever waits
+//! for it (`netlab wait`, `stop`, a foreground `run`): the exit code behind a lock and a
+//! condition variable, so that waiting needs no async runtime and a waiter that comes
+//! after the end sees it at once.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -12,11 +13,6 @@ impl ExitWatch {
     fn code(&self) -> MutexGuard<'_, Option<i32>> {
         // The value is a plain Option: a panic elsewhere cannot leave it half-written.
         self.0.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A new run started: waiters from now on wait for its end.
-    pub fn reset(&self) {
-        *self.code() = None;
     }
 
     /// The run ended with `code`; wakes every waiter.
@@ -65,7 +61,5 @@ mod tests {
         w.set(3);
         assert_eq!(t.join().unwrap(), Some(3));
         assert_eq!(w.wait(Some(Duration::ZERO)), Some(3));
-        w.reset();
-        assert_eq!(w.wait(Some(Duration::from_millis(1))), None);
     }
 }

@@ -6,11 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::container::{Container, RunState};
 use super::lan::{Lan, Node};
+use super::lifecycle::Event;
 use crate::error::{Error, Result};
 use crate::firewall::Firewall;
 use crate::model::net::docker_mac;
@@ -66,6 +68,8 @@ pub struct Lab {
     /// Shared with the supervisor, which answers `Info` from it without the lab lock.
     pub summary: Arc<Mutex<Summary>>,
     pub reaper: Arc<Reaper>,
+    /// Where containers' processes report their ends, for the lab's `lifecycle` thread.
+    pub events: Sender<Event>,
     /// Names of containers being built outside the lock.
     pub(super) pending: std::collections::HashSet<String>,
     /// Found when the first port is published, so labs without ports need no `nft`.
@@ -92,7 +96,7 @@ impl Lab {
     /// Builds the lab host's network in the supervisor's own (fresh) namespace:
     /// `ip link set lo up; ip link add docker0 type bridge; ip addr add BIP dev docker0;
     /// sysctl -w net.ipv4.ip_forward=1`.
-    pub fn build(spec: LabSpec, reaper: Arc<Reaper>) -> Result<Lab> {
+    pub fn build(spec: LabSpec, reaper: Arc<Reaper>, events: Sender<Event>) -> Result<Lab> {
         spec.validate()?;
         let mut host = Rtnl::open()?;
         host.batch(vec![
@@ -140,6 +144,7 @@ impl Lab {
                 runs: vec![],
             })),
             reaper,
+            events,
             pending: Default::default(),
             firewall: None,
             lan: None,

@@ -68,6 +68,21 @@ impl Logs {
         }
     }
 
+    /// Starts copying a new run's terminal into the log: the master end of the
+    /// pseudo-terminal its process has as stdin, stdout and stderr (`run -t -d`), one
+    /// stream as with Docker. It ends when every slave end is closed (reads fail with EIO).
+    pub fn attach_terminal(self: &Arc<Self>, master: impl Into<OwnedFd>) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.open = 1;
+            i.generation += 1;
+        }
+        if let Err(e) = reader().and_then(|r| r.watch(self.clone(), Stream::Stdout, master.into()))
+        {
+            tracing::warn!("container output is not captured: {e}");
+            self.closed_one();
+        }
+    }
+
     fn append(&self, stream: Stream, data: &[u8]) {
         let Ok(mut i) = self.inner.lock() else { return };
         i.bytes += data.len();

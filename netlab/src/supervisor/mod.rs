@@ -8,6 +8,7 @@ mod exit;
 mod fake;
 mod lab;
 mod lan;
+mod lifecycle;
 mod logs;
 mod pipework;
 pub(crate) mod plan;
@@ -17,7 +18,7 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,13 +30,13 @@ use crate::error::{Error, Result};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, LabSpec, command::resolve_program, env, limits,
 };
-use crate::proto::{Request, Response, Target};
+use crate::proto::{Attach, Request, Response, Target};
 use crate::sys::launch::{self, LISTENER_FD, OWNER_FD, STATUS_FD};
 use crate::sys::nsfd;
 use crate::sys::reaper::{self, Reaper};
-use crate::sys::spawn::{bad_workdir, spawn_in, spawn_in_terminal};
+use crate::sys::spawn::{bad_workdir, run_as, spawn_in, spawn_in_terminal};
 use crate::sys::{ctl, fdpass};
-use container::{Container, Prepared};
+use container::{Attached, Container, Prepared};
 use lab::{Lab, Summary};
 
 /// How long `down` lets processes end after SIGTERM before PID 1 exits, which kills the
@@ -48,6 +49,8 @@ struct Shared {
     summary: Arc<Mutex<Summary>>,
     owned: AtomicBool,
     name: String,
+    /// The lab is ending: `--restart` starts nothing any more.
+    ending: AtomicBool,
 }
 
 impl Shared {
@@ -89,6 +92,7 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
             reaper::block_sigchld().map_err(|e| Error::kernel("sigprocmask", "SIGCHLD", e))
         })
         .and_then(|()| launch::setup_lab_mounts());
+    launch::raise_fd_limit();
     if let Err(e) = early {
         fail(status, e);
     }
@@ -97,7 +101,8 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
         Err(e) => fail(status, Error::kernel("signalfd", "SIGCHLD", e)),
     };
     let name = spec.name.clone();
-    let lab = match Lab::build(spec, reaper) {
+    let (events, ended) = std::sync::mpsc::channel();
+    let lab = match Lab::build(spec, reaper, events) {
         Ok(lab) => lab,
         Err(e) => fail(status, e),
     };
@@ -106,7 +111,9 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
         lab: Mutex::new(lab),
         owned: AtomicBool::new(owned),
         name,
+        ending: AtomicBool::new(false),
     });
+    lifecycle::spawn(shared.clone(), ended);
     if let Err(e) = ctl::claim_listener(&listener) {
         fail(status, e);
     }
@@ -155,6 +162,7 @@ pub fn main(spec: LabSpec, owned: bool) -> ! {
 /// (that request's thread dies with the process). As PID 1 of the lab's PID namespace,
 /// `kill(-1, ...)` reaches every other process of the lab and nothing outside it.
 fn shutdown(s: &Shared) -> ! {
+    s.ending.store(true, Ordering::SeqCst);
     let everyone = Pid::from_raw(-1);
     let _ = kill(everyone, Signal::SIGTERM);
     let deadline = Instant::now() + DOWN_GRACE;
@@ -258,55 +266,26 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
         return Ok(req);
     }
     let lab = s.lab();
-    let name = |n: String| lab.resolve(&n);
-    let target = |t: Target| -> Result<Target> {
-        Ok(match t {
-            Target::Container(n) => Target::Container(lab.resolve(&n)?),
-            other => other,
-        })
-    };
-    Ok(match req {
-        Request::Inspect { name: n } => Request::Inspect { name: name(n)? },
-        Request::Start { name: n } => Request::Start { name: name(n)? },
-        Request::Stop {
-            name: n,
-            timeout_secs,
-        } => Request::Stop {
-            name: name(n)?,
-            timeout_secs,
-        },
-        Request::Rm { name: n, force } => Request::Rm {
-            name: name(n)?,
-            force,
-        },
-        Request::Logs { name: n, follow } => Request::Logs {
-            name: name(n)?,
-            follow,
-        },
-        Request::Wait { name: n } => Request::Wait { name: name(n)? },
+    let mut req = req;
+    match &mut req {
+        Request::Inspect { name }
+        | Request::Start { name }
+        | Request::Stop { name, .. }
+        | Request::Rm { name, .. }
+        | Request::Logs { name, .. }
+        | Request::Wait { name } => *name = lab.resolve(name)?,
+        Request::Pipework { spec } => spec.container = lab.resolve(&spec.container)?,
         Request::Exec {
-            target: t,
-            argv,
-            env,
-            workdir,
-            tty,
-        } => Request::Exec {
-            target: target(t)?,
-            argv,
-            env,
-            workdir,
-            tty,
-        },
-        Request::Connect { target: t, addr } => Request::Connect {
-            target: target(t)?,
-            addr,
-        },
-        Request::Pipework { mut spec } => {
-            spec.container = name(spec.container)?;
-            Request::Pipework { spec }
+            target: Target::Container(name),
+            ..
         }
-        other => other,
-    })
+        | Request::Connect {
+            target: Target::Container(name),
+            ..
+        } => *name = lab.resolve(name)?,
+        _ => {}
+    }
+    Ok(req)
 }
 
 fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -> Answer {
@@ -320,12 +299,16 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             };
             ok(Response::Info { info })
         }
-        Request::Run { spec } => {
+        Request::Run { spec, attach: None } => {
             let p = s.lab().prepare_run(spec)?;
             let built = build(&p);
             let c = s.lab().finish_run(p, built)?;
             ok(Response::Container { container: c })
         }
+        Request::Run {
+            spec,
+            attach: Some(attach),
+        } => run_attached(s, spec, attach, fds),
         Request::RunMany { specs } => ok(Response::Containers {
             containers: run_many(s, specs)?,
         }),
@@ -386,6 +369,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             env,
             workdir,
             tty,
+            user,
+            detach,
         } => exec(
             s,
             conn,
@@ -395,6 +380,8 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
                 env,
                 workdir,
                 tty,
+                user,
+                detach,
             },
             fds,
         ),
@@ -438,14 +425,56 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
 
 /// Step 2 of a `run`, without the lab lock: the container's namespaces, wiring and start.
 fn build(p: &Prepared) -> Result<Container> {
-    Lab::create(
-        &p.builder,
-        p.spec.clone(),
-        p.env.clone(),
-        p.ip,
-        &p.link_hosts,
-        !p.ports.is_empty(),
-    )
+    Lab::create(p, None)
+}
+
+/// A foreground `run` (`docker run` without `-d`): the container is built and started
+/// with the client's input or terminal, its output copied to the client until the run
+/// ends, then answered with the exit code; a `--rm` container is gone by then.
+fn run_attached(s: &Shared, spec: ContainerSpec, attach: Attach, fds: Vec<OwnedFd>) -> Answer {
+    let mut fds = fds.into_iter();
+    let missing = || Error::Supervisor {
+        lab: s.name.clone(),
+        problem: "a foreground run needs the client's streams".into(),
+    };
+    let (first, output) = match attach {
+        Attach::Output { stdin } => {
+            let input = match stdin {
+                true => Some(Attached::Input(fds.next().ok_or_else(missing)?)),
+                false => None,
+            };
+            let (out, err) = (
+                fds.next().ok_or_else(missing)?,
+                fds.next().ok_or_else(missing)?,
+            );
+            (input, Some((out, err)))
+        }
+        Attach::Terminal => (
+            Some(Attached::Terminal(fds.next().ok_or_else(missing)?)),
+            None,
+        ),
+    };
+    let auto_remove = spec.auto_remove;
+    let p = s.lab().prepare_run(spec)?;
+    let built = Lab::create(&p, first);
+    // The first run's waiter and output, taken before the container is recorded: once it
+    // is, a `--rm` may remove it at any moment.
+    let first_run = built
+        .as_ref()
+        .ok()
+        .map(|c| (c.exit_watch(), c.logs.clone()));
+    let state = s.lab().finish_run(p, built)?;
+    let Some((exited, logs)) = first_run else {
+        return Err(missing());
+    };
+    if let Some((out, err)) = output {
+        logs.copy_to(out, err, true);
+    }
+    let code = exited.wait(None).unwrap_or(255);
+    if auto_remove {
+        s.lab().remove_if(&state.name, &state.id);
+    }
+    ok(Response::Exited { code })
 }
 
 /// `RunMany`: every container checked and given its address in the list's order under one
@@ -510,6 +539,7 @@ fn run_many(s: &Shared, specs: Vec<ContainerSpec>) -> Result<Vec<ContainerState>
 fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
     let exited = {
         let lab = s.lab();
+        lab.mark_stopped(name)?;
         if lab.state(name)?.status != ContainerStatus::Running {
             return Ok(());
         }
@@ -523,12 +553,17 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
         )?;
         lab.exit_watch(name)?
     };
+    // A `--rm` container may be gone as soon as its process is: then so is the rest of it.
+    let kill = || match s.lab().signal(name, Signal::SIGKILL) {
+        Err(Error::UnknownContainer { .. }) => Ok(()),
+        other => other,
+    };
     if exited.wait(Some(grace)).is_none() {
-        s.lab().signal(name, Signal::SIGKILL)?;
+        kill()?;
         let _ = exited.wait(Some(Duration::from_secs(10)));
     }
     // Daemons the main process left behind go with the container, as with Docker.
-    s.lab().signal(name, Signal::SIGKILL)
+    kill()
 }
 
 /// An `exec` request's fields.
@@ -538,6 +573,8 @@ struct ExecReq {
     env: Vec<(String, String)>,
     workdir: Option<String>,
     tty: bool,
+    user: Option<String>,
+    detach: bool,
 }
 
 fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> Answer {
@@ -547,6 +584,8 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         env: extra_env,
         workdir,
         tty,
+        user,
+        detach,
     } = req;
     if argv.is_empty() {
         return Err(Error::spec(
@@ -564,12 +603,19 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
             "give an absolute path, e.g. -w /tmp",
         ));
     }
-    let mut fds = fds.into_iter();
-    let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
-        return Err(Error::Supervisor {
-            lab: s.name.clone(),
-            problem: "exec needs three fds".into(),
-        });
+    // `exec -d`: no stdio of the client's; the process is on its own.
+    let stdio = match detach {
+        true => None,
+        false => {
+            let mut fds = fds.into_iter();
+            let (Some(fd0), Some(fd1), Some(fd2)) = (fds.next(), fds.next(), fds.next()) else {
+                return Err(Error::Supervisor {
+                    lab: s.name.clone(),
+                    problem: "exec needs three fds".into(),
+                });
+            };
+            Some((fd0, fd1, fd2))
+        }
     };
     let (place, where_) = match &target {
         Target::Host => ("the lab host".to_string(), "--host".to_string()),
@@ -581,31 +627,69 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
         let lab = s.lab();
         let base = match &target {
             Target::Host => env::compose(&[], &lab.spec.name),
-            Target::Container(n) => lab.get(n)?.env.clone(),
+            Target::Container(n) => {
+                let c = lab.get(n)?;
+                // Its namespaces outlive its process, but Docker runs nothing in a
+                // container that is not running, and neither does netlab.
+                if c.run.lock().map_err(|_| lab::poisoned())?.status != ContainerStatus::Running {
+                    return Err(Error::NotRunning { name: n.clone() });
+                }
+                c.env.clone()
+            }
             Target::Node(n) => {
                 lab.node(n)?;
                 env::compose(&[], n)
             }
         };
         let mut full = base;
+        let extra_given = extra_env.clone();
         for (k, v) in extra_env {
             match full.iter_mut().find(|(ek, _)| *ek == k) {
                 Some(e) => e.1 = v,
                 None => full.push((k, v)),
             }
         }
+        // Docker's `exec -t` gives the process TERM=xterm unless its environment has one.
+        if tty && env::lookup(&full, "TERM").is_none() {
+            full.push(("TERM".into(), "xterm".into()));
+        }
+        let given_user = user.as_deref().map(container::resolve_user).transpose()?;
+        if let Some(ids) = &given_user {
+            // HOME is the user's unless the container or this exec set it.
+            let given: Vec<(String, String)> = match &target {
+                Target::Container(n) => lab.get(n)?.spec.env.clone(),
+                _ => vec![],
+            };
+            container::home_of(&mut full, &[given, extra_given].concat(), ids);
+        }
         let path = env::lookup(&full, "PATH").unwrap_or_default().to_string();
         let program = resolve_program(&argv[0], &path)?;
         let mut cmd = Command::new(program);
         cmd.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(full);
-        cmd.stdin(fd0).stdout(fd1).stderr(fd2);
+        // Like `docker exec`, a process in a container runs as the container's user
+        // unless -u says otherwise.
+        let ids = match (given_user, &target) {
+            (Some(ids), _) => Some(ids),
+            (None, Target::Container(n)) => lab.get(n)?.user.clone(),
+            (None, _) => None,
+        };
+        if let Some(ids) = ids {
+            run_as(&mut cmd, ids.uid, ids.gid, ids.groups);
+        }
+        match stdio {
+            Some((fd0, fd1, fd2)) => cmd.stdin(fd0).stdout(fd1).stderr(fd2),
+            None => cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        };
         let dir = nsfd::cstring(workdir.as_deref().unwrap_or("/"))?;
         let ns = lab.namespaces(&target)?;
         let (pid, _child) = lab
             .reaper
             .spawn(
                 || {
-                    let child = match tty {
+                    let child = match tty && !detach {
                         true => spawn_in_terminal(cmd, ns, Some(dir))?,
                         false => spawn_in(cmd, ns, Some(dir))?,
                     };
@@ -625,10 +709,15 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                         w.dir
                     ),
                 ),
-                None => Error::kernel_io("exec", argv[0].clone(), &e),
+                None => container::exec_failure(&e, &argv[0], &path)
+                    .unwrap_or_else(|| Error::kernel_io("exec", argv[0].clone(), &e)),
             })?;
         pid
     };
+    if detach {
+        tracing::info!(pid, %place, "exec -d started");
+        return ok(Response::Ok);
+    }
     // A client that goes away takes its process with it.
     let done = Arc::new(AtomicBool::new(false));
     if let Ok(watch) = conn.try_clone() {

@@ -139,6 +139,22 @@ pub fn enter_lab_namespaces() -> Result<()> {
     })
 }
 
+/// Raises the soft limit on open files to the hard one: the supervisor holds three
+/// namespace fds per container, so a lab of a thousand containers needs more than the
+/// usual soft limit of 1024 (a rootless user's especially), as dockerd raises its own.
+pub fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot read the open-file limit: {e}"),
+    }
+}
+
 /// Forks so that the child is PID 1 of the new PID namespace; the parent exits at once.
 /// When PID 1 dies the kernel kills every process of the namespace, which is what makes a
 /// SIGKILLed lab leave no process behind.

@@ -36,6 +36,42 @@ pub fn spawn_in_terminal(
     spawn_there(cmd, ns, workdir)
 }
 
+/// Makes the child run as `uid`, `gid` with supplementary `groups` (`-u`), switched in
+/// the child just before `exec`, after its namespaces, working directory and terminal are
+/// set up as root.
+///
+/// A user namespace that may not change groups (a rootless lab's: `/proc/self/setgroups`
+/// is `deny`) refuses `setgroups`; with no supplementary groups wanted that is let pass,
+/// since there is nothing to set.
+pub fn run_as(cmd: &mut Command, uid: u32, gid: u32, groups: Vec<u32>) {
+    // SAFETY: only raw setgroups/setresgid/setresuid system calls run in the child; they
+    // change the calling thread's credentials, and the forked child has only that thread
+    // (glibc's wrappers would try to signal the parent's other threads). `groups` was
+    // allocated before the fork and is only read.
+    unsafe {
+        cmd.pre_exec(move || {
+            let set = libc::syscall(
+                libc::SYS_setgroups,
+                groups.len() as libc::size_t,
+                groups.as_ptr(),
+            );
+            if set < 0 {
+                let e = std::io::Error::last_os_error();
+                if !(groups.is_empty() && e.raw_os_error() == Some(libc::EPERM)) {
+                    return Err(e);
+                }
+            }
+            if libc::syscall(libc::SYS_setresgid, gid, gid, gid) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::syscall(libc::SYS_setresuid, uid, uid, uid) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The working directory asked for is no directory where the process would run; carried
 /// inside the `io::Error` of a spawn so that the caller can say which directory and where
 /// (the child's own `chdir` failure only says "No such file or directory").

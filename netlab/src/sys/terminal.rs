@@ -46,19 +46,29 @@ fn copy_window(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     }
 }
 
-/// A new pseudo-terminal with the window size of `like`.
+/// A pseudo-terminal's two ends.
 pub struct Pty {
     pub master: OwnedFd,
     pub slave: OwnedFd,
 }
 
-pub fn open_pty(like: BorrowedFd<'_>) -> Result<Pty> {
-    let ws = window(like);
+/// A new pseudo-terminal with the window size of `like` when that is a terminal, else of
+/// this process's stdout when that is one (`exec -t` with input from a pipe), else the
+/// kernel's default (0 by 0, which programs read as "unknown").
+pub fn open_pty(like: Option<BorrowedFd<'_>>) -> Result<Pty> {
+    let ws = like
+        .and_then(window)
+        .or_else(|| window(std::io::stdout().as_fd()));
     let p = openpty(ws.as_ref(), None).map_err(|e| Error::kernel("openpty", "/dev/ptmx", e))?;
     Ok(Pty {
         master: p.master,
         slave: p.slave,
     })
+}
+
+/// Whether `fd` is a terminal.
+pub fn is_terminal(fd: BorrowedFd<'_>) -> bool {
+    nix::unistd::isatty(fd).unwrap_or(false)
 }
 
 /// The user's terminal in raw mode until this is dropped.
@@ -84,12 +94,12 @@ impl Drop for RawMode<'_> {
     }
 }
 
-/// Copies the user's input to the pty and the pty's output to `output` until `done`
-/// becomes readable (the supervisor's answer arrived), then drains what the process wrote
-/// last. Window size changes (SIGWINCH) follow the user's terminal.
+/// Copies the user's input (if any: `-i`) to the pty and the pty's output to `output`
+/// until `done` becomes readable (the supervisor's answer arrived), then drains what the
+/// process wrote last. Window size changes (SIGWINCH) follow the user's terminal.
 pub fn relay(
     master: &OwnedFd,
-    input: BorrowedFd<'_>,
+    input: Option<BorrowedFd<'_>>,
     output: &mut dyn Write,
     done: BorrowedFd<'_>,
 ) -> Result<()> {
@@ -103,7 +113,7 @@ pub fn relay(
         .map_err(|e| Error::kernel("sigprocmask", "SIGWINCH", e))?;
     let sfd = SignalFd::with_flags(&winch, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::kernel("signalfd", "SIGWINCH", e))?;
-    {
+    if let Some(input) = input {
         let mut to_pty = std::fs::File::from(master.try_clone().map_err(|e| io("dup", e))?);
         let mut from_user =
             std::fs::File::from(input.try_clone_to_owned().map_err(|e| io("dup", e))?);
@@ -145,7 +155,9 @@ pub fn relay(
         drop(fds);
         if resized {
             while let Ok(Some(_)) = sfd.read_signal() {}
-            copy_window(input, master.as_fd());
+            if let Some(input) = input {
+                copy_window(input, master.as_fd());
+            }
         }
         if pty_ready {
             match from_pty.read(&mut buf) {

@@ -185,6 +185,110 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "ps-formats-and-filters",
+        steps: &[
+            ("run -d --name a IMG sleep 1000", Setup),
+            ("run -d --name b --expose 27017 IMG sleep 1000", Setup),
+            (
+                "run -d --name c -p 8080:80 -p 9000-9001:9000-9001/udp IMG sleep 1000",
+                Setup,
+            ),
+            ("ps --format {{.Names}}", Out),
+            ("ps --format {{.Ports}}", Out),
+            ("ps -q", Out),
+            ("ps -q -l", Out),
+            ("ps -n 2 --format {{.Names}}", Out),
+            ("ps --format {{.Names}} -f name=b", Out),
+            ("ps --format '{{.Names}} {{.Command}}'", Out),
+            ("ps --format {{.Networks}}", Out),
+            ("ps --format {{.State}}", Out),
+            ("stop -t 0 a", Out),
+            ("ps --format {{.Names}}", Out),
+            ("ps -a --format {{.Names}} -f status=exited", Out),
+            ("ps -a --format '{{.Names}} {{.State}}'", Out),
+            ("ps -f status=bogus", Code),
+        ],
+    },
+    Case {
+        name: "inspect-go-templates",
+        steps: &[
+            ("run -d --name db --expose 27017 IMG sleep 1000", Setup),
+            ("run -d --name web -p 8080:80 IMG sleep 1000", Setup),
+            (
+                "inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' db",
+                Out,
+            ),
+            ("inspect -f '{{json .Config.ExposedPorts}}' db", Out),
+            (
+                "inspect -f '{{index .Config.ExposedPorts \"27017/tcp\"}}' db",
+                Out,
+            ),
+            (
+                "inspect -f '{{if .State.Running}}up{{else}}down{{end}}' db",
+                Out,
+            ),
+            ("inspect -f {{.HostConfig.NetworkMode}} db", Out),
+            ("inspect -f '{{json .HostConfig.RestartPolicy}}' db", Out),
+            ("inspect -f '{{json .HostConfig.PortBindings}}' web", Out),
+            ("inspect -f '{{println .Name}}{{.State.Status}}' db", Out),
+            ("inspect -f '{{.State.OOMKilled}} {{.State.Error}}' db", Out),
+            ("inspect -f {{.RestartCount}} db", Out),
+            ("inspect -f {{.HostConfig.AutoRemove}} db", Out),
+            (
+                "inspect -f {{.NetworkSettings.Networks.bridge.Gateway}} db",
+                Out,
+            ),
+            ("inspect -f '{{upper .Name}}' db", Out),
+            ("inspect -f '{{.Bad' db", Code),
+            ("inspect -f {{.Name}} db missing", Out),
+            ("inspect -f {{.Name}} db web", Out),
+        ],
+    },
+    Case {
+        name: "run-options",
+        steps: &[
+            ("run --rm --name r1 IMG sh -c 'echo hi'", Out),
+            ("inspect r1", Code),
+            ("run --name h1 -h myhost IMG hostname", Out),
+            ("run --name h2 --hostname other IMG cat /etc/hostname", Out),
+            (
+                "run --name h3 --add-host db.local:10.1.2.3 IMG sh -c 'grep db.local /etc/hosts'",
+                Out,
+            ),
+            ("run --name u1 -u 1000 IMG id -u", Out),
+            ("run --name u2 -u 1000:1000 IMG id -g", Out),
+            ("run --name w1 -w /tmp IMG pwd", Out),
+            ("run --name e1 -e A=1 -e B=2 IMG sh -c 'echo $A$B'", Out),
+            ("run --bogus-flag IMG true", Code),
+            ("run --name n1 IMG no-such-command-xyz", Code),
+        ],
+    },
+    Case {
+        name: "exec-options",
+        steps: &[
+            ("run -d --name db IMG sleep 1000", Setup),
+            ("exec -w /tmp db pwd", Out),
+            ("exec -u 1000 db id -u", Out),
+            ("exec -e X=5 db sh -c 'echo $X'", Out),
+            ("exec db no-such-cmd", Code),
+            ("exec -w /nonexistent db true", Code),
+            ("exec -u no-such-user-xyz db true", Code),
+            ("exec --bogus db true", Code),
+            ("stop -t 0 db", Out),
+            ("exec db true", Code),
+        ],
+    },
+    Case {
+        name: "rm-several",
+        steps: &[
+            ("run -d --name a IMG sleep 1000", Setup),
+            ("run -d --name b IMG sleep 1000", Setup),
+            ("rm -f missing a b", Out),
+            ("rm missing", Code),
+            ("rm -f missing", Out),
+        ],
+    },
+    Case {
         name: "addresses-in-order",
         steps: &[
             ("run -d --name a IMG sleep 1000", Setup),
@@ -330,8 +434,11 @@ impl Normaliser {
 
     fn text(&mut self, text: &str, prefix: &str) -> String {
         // The prefix also shows in link variables, upper-cased with `_` for `-`.
-        let upper = prefix.to_uppercase().replace('-', "_");
-        let text = text.replace(prefix, "").replace(&upper, "");
+        let upper = prefix.to_uppercase();
+        let text = text
+            .replace(prefix, "")
+            .replace(&upper, "")
+            .replace(&upper.replace('-', "_"), "");
         let mut out = String::new();
         for line in text.lines() {
             // Docker 20.10 also publishes on IPv6 (`:::8080`); netlab does not yet, which
@@ -342,6 +449,18 @@ impl Normaliser {
             {
                 continue;
             }
+            // ... and in `ps`'s PORTS: `0.0.0.0:80->80/tcp, :::80->80/tcp`.
+            let kept;
+            let line = if self.drop_ipv6 {
+                kept = line
+                    .split(", ")
+                    .filter(|part| !part.starts_with(":::"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                kept.as_str()
+            } else {
+                line
+            };
             let mut words_out = Vec::new();
             for token in split_keep(line) {
                 words_out.push(self.token(&token));

@@ -11,11 +11,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{bin_dir, repo};
 use netlab::scenario::{self, Scenario};
 use netlab::{Lab, Target};
+use testkit::poll::wait_until;
 
 const PHYSICISTS: [&str; 3] = [
     r#"{"name":"James Clerk Maxwell","birthday":"13.06.1831"}"#,
@@ -248,26 +249,24 @@ fn the_articles_command_sequence_with_the_cli() {
             "the pipeline prints exactly the address: {ip:?}"
         );
         // Wait until the web server answers and reaches MongoDB through its link.
-        let end = Instant::now() + Duration::from_secs(60);
         let url = format!("http://{ip}:8080/readyz");
-        while !cli(&[
-            "exec",
-            "--host",
-            "--",
-            "curl",
-            "-sf",
-            "-o",
-            "/dev/null",
-            &url,
-        ])
-        .output()
-        .unwrap()
-        .status
-        .success()
-        {
-            assert!(Instant::now() < end, "{url} did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(
+            &format!("{url} to be ready"),
+            Duration::from_secs(60),
+            || {
+                let curl = [
+                    "exec",
+                    "--host",
+                    "--",
+                    "curl",
+                    "-sf",
+                    "-o",
+                    "/dev/null",
+                    &url,
+                ];
+                cli(&curl).output().unwrap().status.success()
+            },
+        );
     }
     // > curl -X POST -H "Content-Type: application/json" -d '{...}' http://$(getWebserverIP webserverN):8080
     for (doc, ip) in PHYSICISTS.iter().zip(&ips) {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
+use testkit::poll::wait_until_async;
 
 /// The promise of the issue, measured at the client.
 const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(2);
@@ -140,21 +141,17 @@ async fn killed_database_gives_fast_503s_and_the_service_recovers_without_restar
 
     // Back on the same data folder: the same service process recovers by itself.
     db.restart().await.unwrap();
-    let until = Instant::now() + DEADLINE;
-    loop {
+    let first = wait_until_async("recovery (a POST stored)", DEADLINE, async || {
         seq += 1;
         let (status, _) = post_seq(&client, &svc.base, seq).await;
         if status == 201 {
-            stored.insert(seq);
-            break;
+            return Ok(seq);
         }
         assert_eq!(status, 503);
-        assert!(
-            Instant::now() < until,
-            "no recovery within {DEADLINE:?}:\n{}",
-            svc.log()
-        );
-    }
+        Err(format!("503; the service's log:\n{}", svc.log()))
+    })
+    .await;
+    stored.insert(first);
     for _ in 0..5 {
         seq += 1;
         assert_eq!(post_seq(&client, &svc.base, seq).await.0, 201);
@@ -237,14 +234,13 @@ async fn a_database_that_goes_silent_also_gives_503s_within_two_seconds() {
 
     // Back: the same process recovers by itself.
     proxy.restore();
-    let until = Instant::now() + DEADLINE;
-    while post(&client, &svc.base, PHYSICISTS[1]).await.0 != 201 {
-        assert!(
-            Instant::now() < until,
-            "no recovery within {DEADLINE:?}:\n{}",
-            svc.log()
-        );
-    }
+    wait_until_async("recovery (a POST stored)", DEADLINE, async || {
+        match post(&client, &svc.base, PHYSICISTS[1]).await.0 {
+            201 => Ok(()),
+            status => Err(format!("{status}; the service's log:\n{}", svc.log())),
+        }
+    })
+    .await;
     let (status, text) = get_text(&client, &svc.base).await;
     assert_eq!(status, 200);
     assert!(
@@ -290,16 +286,11 @@ async fn a_write_whose_answer_was_lost_is_stored_once_when_retried_with_its_key(
         .unwrap()
         .database("demo")
         .collection::<mongodb::bson::Document>("birthdays");
-    let until = Instant::now() + DEADLINE;
-    while direct
-        .find_one(mongodb::bson::doc! {"_id": "k-1"})
-        .await
-        .unwrap()
-        .is_none()
-    {
-        assert!(Instant::now() < until, "the lost write never showed up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_async("the lost write to show up", DEADLINE, async || {
+        let found = direct.find_one(mongodb::bson::doc! {"_id": "k-1"}).await;
+        found.unwrap().is_some()
+    })
+    .await;
     let (status, answer) = post_keyed(&client, &svc.base, None, heisenberg).await;
     assert_eq!(
         (status, &answer["stored"]),
@@ -317,19 +308,15 @@ async fn a_write_whose_answer_was_lost_is_stored_once_when_retried_with_its_key(
     // Back: the retry with the same key answers the original 201 (after 503s while the
     // driver notices that the server answers again).
     proxy.restore();
-    let until = Instant::now() + DEADLINE;
-    let answer = loop {
+    let answer = wait_until_async("recovery (the retry stored)", DEADLINE, async || {
         let (status, answer) = post_keyed(&client, &svc.base, Some("k-1"), einstein).await;
         if status == 201 {
-            break answer;
+            return Ok(answer);
         }
         assert_eq!(status, 503, "{answer}");
-        assert!(
-            Instant::now() < until,
-            "no recovery within {DEADLINE:?}:\n{}",
-            svc.log()
-        );
-    };
+        Err(format!("503 {answer}; the service's log:\n{}", svc.log()))
+    })
+    .await;
     assert_eq!(answer, json!({"id": "k-1"}));
     let names: Vec<String> = get_json(&client, &svc.base)
         .await

@@ -1141,7 +1141,7 @@ fn shell_on_a_terminal_has_job_control_and_ctrl_c() {
     keys.write_all(b"tty; sleep 37.25\r").unwrap();
     // Ctrl-C once `sleep` is the terminal's foreground job (earlier, it would interrupt
     // the shell while it starts the job, a different thing).
-    common::wait_until(
+    testkit::poll::wait_until(
         "sleep to be the terminal's foreground job",
         std::time::Duration::from_secs(15),
         foreground_sleep,
@@ -1152,18 +1152,14 @@ fn shell_on_a_terminal_has_job_control_and_ctrl_c() {
     assert!(shown.contains("/dev/pts/"), "the shell has a pty: {shown}");
     assert!(!shown.contains("no job control"), "{shown}");
     keys.write_all(b"exit 3\r").unwrap();
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "netlab shell did not end; the screen:\n{}",
-            screen.wait_for("")
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status = testkit::poll::wait_until(
+        "netlab shell to end",
+        std::time::Duration::from_secs(15),
+        || {
+            let ended = child.try_wait().unwrap();
+            ended.ok_or_else(|| format!("the screen:\n{}", screen.wait_for("")))
+        },
+    );
     assert_eq!(status.code(), Some(3));
 }
 

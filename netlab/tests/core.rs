@@ -10,13 +10,12 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{
-    freeze_child, lab, lab_name, publishes_every_port, shell, sleeper, wait_until, within,
-};
+use common::{freeze_child, lab, lab_name, publishes_every_port, shell, sleeper, within};
 use netlab::{
     CommandSpec, ContainerStatus, Error, Lab, LabSpec, PipeworkSpec, Target, parse_expose,
     parse_publish,
 };
+use testkit::poll::wait_until;
 
 fn c(name: &str) -> Target {
     Target::Container(name.into())
@@ -71,16 +70,11 @@ fn the_lab_host_reaches_a_service_in_a_container() {
         .run(&shell("web", "exec python3 -c 'import http.server as h; h.HTTPServer((\"0.0.0.0\", 8080), h.SimpleHTTPRequestHandler).serve_forever()'"))
         .unwrap();
     let addr = SocketAddr::new(srv.ip.into(), 8080);
-    let mut stream = None;
-    wait_until(
+    let mut s = wait_until(
         "the web server in the container to accept",
         Duration::from_secs(10),
-        || {
-            stream = lab.connect_tcp(&Target::Host, addr).ok();
-            stream.is_some()
-        },
+        || lab.connect_tcp(&Target::Host, addr),
     );
-    let mut s = stream.unwrap();
     s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use common::{lab_name, publishes_every_port, sleeper};
 use netlab::{Lab, LabSpec, outer_pid};
+use testkit::poll::wait_until;
 
 /// Serialises the tests of this file: each one's snapshot must not see another's lab.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -341,35 +342,34 @@ fn assert_clean(before: &Snapshot, w: &Watched) {
         "nothing was recorded about the lab, so its absence would prove nothing"
     );
     let start = Instant::now();
-    loop {
-        let after = snapshot(w);
-        let left: Vec<&Proc> = w.processes.iter().filter(|p| !is_gone(p)).collect();
-        if after == *before && left.is_empty() {
-            eprintln!(
-                "lab {:?}: clean {:?} after the kill ({} processes had been recorded)",
-                w.labs,
-                start.elapsed(),
-                w.processes.len()
-            );
-            return;
-        }
-        if start.elapsed() > CLEAN_DEADLINE {
+    // Polling the real condition: the kernel frees namespaces in its own time.
+    wait_until(
+        &format!("lab {:?} to leave no traces after the kill", w.labs),
+        CLEAN_DEADLINE,
+        || {
+            let after = snapshot(w);
+            let left: Vec<&Proc> = w.processes.iter().filter(|p| !is_gone(p)).collect();
+            if after == *before && left.is_empty() {
+                return Ok(());
+            }
             let procs: Vec<String> = left
                 .iter()
                 .map(|p| format!("  pid {} {}", p.pid, p.what))
                 .collect();
-            panic!(
-                "{CLEAN_DEADLINE:?} after the kill, lab {:?} left traces.\n\
-                 changes since before the lab (- gone, + new):\n{}\n\
+            Err(format!(
+                "changes since before the lab (- gone, + new):\n{}\n\
                  recorded lab processes still alive:\n{}",
-                w.labs,
                 diff(before, &after),
                 procs.join("\n")
-            );
-        }
-        // Polling the real condition: the kernel frees namespaces in its own time.
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            ))
+        },
+    );
+    eprintln!(
+        "lab {:?}: clean {:?} after the kill ({} processes had been recorded)",
+        w.labs,
+        start.elapsed(),
+        w.processes.len()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{lab_name, wait_until};
+use common::lab_name;
+use testkit::poll::wait_until;
 
 const USER: &str = "netlab-sec";
 /// Debian's Python (CI installs python3): a user's PATH may lead to another one that the

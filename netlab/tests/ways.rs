@@ -445,7 +445,7 @@ fn a_simple_uplink_before_and_after_attach() {
             .code
             == 0
     };
-    common::wait_until(
+    testkit::poll::wait_until(
         "the LAN to reach the host after attach",
         std::time::Duration::from_secs(10),
         reaches_host,

@@ -20,7 +20,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::poll::poll_until;
 
 /// Debian's `docker.io` client, the same version as the engine.
 pub const DOCKER: &str = "/usr/bin/docker";
@@ -334,17 +336,17 @@ fn run_bounded(cmd: &mut Command, deadline: Duration) -> DockerOutput {
     };
     let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
     let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let until = Instant::now() + deadline;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{shown} did not finish within {deadline:?}");
-            }
-            Err(e) => panic!("waiting for {shown}: {e}"),
+    let ended = poll_until(&format!("{shown} to finish"), deadline, || {
+        child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("waiting for {shown}: {e}"))
+    });
+    let status = match ended {
+        Ok(status) => status,
+        Err(timed_out) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{timed_out}");
         }
     };
     DockerOutput {

@@ -15,8 +15,12 @@
 //!
 //! [`docker`] finds the engine of `scripts/docker-engine` and runs `docker` against it, for
 //! tests that compare netlab with Docker.
+//!
+//! [`poll::wait_until`] (and [`poll::wait_until_async`]) waits for a real condition with a
+//! deadline, for every test suite of the workspace.
 
 pub mod docker;
+pub mod poll;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -8,9 +8,10 @@
 //! names of their own (with this process's ID) and are removed even when a test fails.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use testkit::docker::DockerEngine;
+use testkit::poll::wait_until;
 
 fn name(what: &str) -> String {
     format!("netlab-smoke-{}-{what}", std::process::id())
@@ -88,23 +89,19 @@ fn published_port_answers_inside_the_engines_namespace() {
 
     // httpd needs a moment after the container starts: poll the real answer, bounded.
     let url = format!("http://{addr}/passwd");
-    let until = Instant::now() + Duration::from_secs(20);
-    let body = loop {
+    let what = format!("curl {url} in the engine's namespace to succeed");
+    let body = wait_until(&what, Duration::from_secs(20), || {
         let out = engine.run(
             engine
                 .in_netns("curl")
                 .args(["-fsS", "--max-time", "5", &url]),
         );
         if out.code == 0 {
-            break out.stdout;
+            Ok(out.stdout)
+        } else {
+            Err(out.stderr)
         }
-        assert!(
-            Instant::now() < until,
-            "curl {url} in the engine's namespace: {}",
-            out.stderr
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
     assert!(body.starts_with("root:x:0:0:"), "{body}");
 
     if !engine.shares_netns() {

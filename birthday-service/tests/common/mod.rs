@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use birthday_service::serve::serve;
 use birthday_service::{AppState, Store, app};
+use testkit::poll::wait_until_async;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -191,20 +192,15 @@ impl ServiceProcess {
 
     /// Waits (bounded) for the process to exit and returns whether it exited successfully.
     pub async fn wait_exit(&mut self) -> bool {
-        let until = Instant::now() + DEADLINE;
+        let log = self.log.clone();
         let child = self.child.as_mut().expect("running");
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                return status.success();
-            }
-            assert!(
-                Instant::now() < until,
-                "birthday-service did not exit within {DEADLINE:?}; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let status = wait_until_async("birthday-service to exit", DEADLINE, async || {
+            let exited = child.try_wait().unwrap();
+            exited.ok_or_else(|| format!("running; log:\n{}", log.lock().unwrap().join("\n")))
+        })
+        .await;
+        self.child = None;
+        status.success()
     }
 }
 
@@ -219,19 +215,15 @@ impl Drop for ServiceProcess {
 
 /// Polls `GET url` until it answers `want` (a real condition, with a deadline).
 pub async fn wait_status(client: &reqwest::Client, url: &str, want: u16) {
-    let until = Instant::now() + DEADLINE;
-    loop {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().as_u16() == want
-        {
-            return;
+    let what = format!("{url} to answer {want}");
+    wait_until_async(&what, DEADLINE, async || {
+        match client.get(url).send().await {
+            Ok(r) if r.status().as_u16() == want => Ok(()),
+            Ok(r) => Err(r.status().to_string()),
+            Err(e) => Err(e.to_string()),
         }
-        assert!(
-            Instant::now() < until,
-            "{url} did not answer {want} within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 }
 
 /// POSTs a JSON text and returns status and body.

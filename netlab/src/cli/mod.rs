@@ -1,5 +1,7 @@
-//! The `netlab` command line: Docker's grammar with `netlab` for `docker`. Each subcommand
-//! lives in its own file and is a thin layer over [`crate::client::Lab`].
+//! The `netlab` command line: Docker's grammar with `netlab` for `docker`. One file per
+//! subcommand or group of them (`containers`: ps, logs, stop, start, rm; `exec`: exec,
+//! shell; `port`: port, pipework; `labs`: lab, uplink, down), each a thin layer over
+//! [`crate::client::Lab`].
 
 mod containers;
 mod exec;

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use netlab::{CommandSpec, ContainerSpec, Lab, LabSpec};
+pub use testkit::poll::wait_until;
 
 /// A lab name unique to this test process and `tag`, so tests can run in parallel.
 pub fn lab_name(tag: &str) -> String {
@@ -21,21 +22,6 @@ pub fn sleeper(name: &str) -> ContainerSpec {
 
 pub fn shell(name: &str, cmd: &str) -> ContainerSpec {
     ContainerSpec::new(name, CommandSpec::Shell(cmd.into()))
-}
-
-/// Polls `cond` until it holds or `deadline` passes; the condition is the real thing
-/// waited for (a port that answers, a process that ended), never a guess of time.
-pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    let mut pause = Duration::from_millis(1);
-    while !cond() {
-        assert!(
-            Instant::now() < end,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
 }
 
 /// A shell command that serves HTTP on `port` in the container (Python's http.server).
@@ -90,14 +76,11 @@ pub fn child_named(parent: i32, comm: &str) -> Option<i32> {
 /// after the other (nft in chunks), and one found a moment before it exits freezes
 /// nothing, so the state is checked (`T` in `/proc/PID/stat`) and the next one tried.
 pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
-    let mut frozen = None;
     wait_until(
         &format!("a {comm} child of {parent} to freeze"),
         deadline,
         || {
-            let Some(pid) = child_named(parent, comm) else {
-                return false;
-            };
+            let pid = child_named(parent, comm)?;
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGSTOP,
@@ -115,18 +98,14 @@ pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
             let end = Instant::now() + Duration::from_secs(1);
             while Instant::now() < end {
                 match state(pid) {
-                    Some('T') => {
-                        frozen = Some(pid);
-                        return true;
-                    }
-                    None | Some('Z') | Some('X') => return false,
+                    Some('T') => return Some(pid),
+                    None | Some('Z') | Some('X') => return None,
                     _ => std::thread::sleep(Duration::from_millis(1)),
                 }
             }
-            false
+            None
         },
-    );
-    frozen.unwrap_or_default()
+    )
 }
 
 /// A container that publishes all 65,535 ports (`-p 1-65535:1-65535`): long work for the

@@ -98,8 +98,9 @@ fn link_with_ranges_udp_env_and_a_dashed_alias() {
         .into_iter()
         .filter(|l| l.starts_with("MY_DB_"))
         .collect();
+    // Docker 20.10: ALIAS_PORT is the lowest port number (53/udp), tcp first only on a tie.
     let mut want: Vec<String> = [
-        "MY_DB_PORT=tcp://172.17.0.2:8000",
+        "MY_DB_PORT=udp://172.17.0.2:53",
         "MY_DB_PORT_8000_TCP_START=tcp://172.17.0.2:8000",
         "MY_DB_PORT_8000_TCP_PORT_START=8000",
         "MY_DB_PORT_8000_TCP_END=tcp://172.17.0.2:8001",

@@ -900,19 +900,10 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::supervisor::fake::{FakeKernel, FakeNs, NsState};
+    use crate::supervisor::fake::{FakeKernel, NsState};
 
     fn kernel() -> Rc<RefCell<FakeKernel>> {
-        let mut k = FakeKernel::default();
-        k.ns.insert(
-            "host",
-            NsState {
-                links: [("docker0".to_string(), vec![])].into(),
-                default_gw: None,
-            },
-        );
-        k.ns.insert("inside", NsState::default());
-        Rc::new(RefCell::new(k))
+        FakeKernel::lab(NsState::default())
     }
 
     /// Runs the wiring of a container that publishes ports (so with hairpin mode), the
@@ -923,16 +914,7 @@ mod tests {
     ) -> (Result<()>, Rc<RefCell<FakeKernel>>, bool) {
         let k = kernel();
         k.borrow_mut().fail_at = fail_at;
-        let mut host = FakeNs {
-            kernel: k.clone(),
-            ns: "host",
-            peer_ns: "inside",
-        };
-        let mut inside = FakeNs {
-            kernel: k.clone(),
-            ns: "inside",
-            peer_ns: "host",
-        };
+        let (mut host, mut inside) = FakeKernel::sockets(&k);
         let fd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
         let w = Wiring {
             container: "web",

@@ -205,3 +205,31 @@ impl Netlink for FakeNs {
         self.kernel.borrow_mut().apply(self, &req)
     }
 }
+
+impl FakeKernel {
+    /// A lab host with `docker0` and a container namespace holding `inside` (a new
+    /// container's is empty; one that runs has `lo`, `eth0` and its default route).
+    pub fn lab(inside: NsState) -> Rc<RefCell<FakeKernel>> {
+        let mut k = FakeKernel::default();
+        k.ns.insert(
+            "host",
+            NsState {
+                links: [("docker0".to_string(), vec![])].into(),
+                default_gw: None,
+            },
+        );
+        k.ns.insert("inside", inside);
+        Rc::new(RefCell::new(k))
+    }
+
+    /// The lab host's and the container's sockets into `kernel`, a veth's peer going to
+    /// the other one.
+    pub fn sockets(kernel: &Rc<RefCell<FakeKernel>>) -> (FakeNs, FakeNs) {
+        let at = |ns, peer_ns| FakeNs {
+            kernel: kernel.clone(),
+            ns,
+            peer_ns,
+        };
+        (at("host", "inside"), at("inside", "host"))
+    }
+}

@@ -234,26 +234,14 @@ mod tests {
 
     use super::*;
     use crate::model::LabSpec;
-    use crate::supervisor::fake::{FakeKernel, FakeNs, NsState};
+    use crate::supervisor::fake::{FakeKernel, NsState};
 
     /// The lab host with docker0, a container with `lo` and `eth0` and its default route.
     fn kernel() -> Rc<RefCell<FakeKernel>> {
-        let mut k = FakeKernel::default();
-        k.ns.insert(
-            "host",
-            NsState {
-                links: [("docker0".to_string(), vec![])].into(),
-                default_gw: None,
-            },
-        );
-        k.ns.insert(
-            "inside",
-            NsState {
-                links: [("eth0".to_string(), vec![]), ("lo".to_string(), vec![])].into(),
-                default_gw: Some(Ipv4Addr::new(172, 17, 0, 1)),
-            },
-        );
-        Rc::new(RefCell::new(k))
+        FakeKernel::lab(NsState {
+            links: [("eth0".to_string(), vec![]), ("lo".to_string(), vec![])].into(),
+            default_gw: Some(Ipv4Addr::new(172, 17, 0, 1)),
+        })
     }
 
     fn spec() -> PipeworkSpec {
@@ -265,16 +253,7 @@ mod tests {
     fn run(fail_at: Option<usize>) -> (Result<()>, Rc<RefCell<FakeKernel>>, Ipam, Vec<String>) {
         let k = kernel();
         k.borrow_mut().fail_at = fail_at;
-        let mut host = FakeNs {
-            kernel: k.clone(),
-            ns: "host",
-            peer_ns: "inside",
-        };
-        let mut inside = FakeNs {
-            kernel: k.clone(),
-            ns: "inside",
-            peer_ns: "host",
-        };
+        let (mut host, mut inside) = FakeKernel::sockets(&k);
         let mut ipam = Ipam::new(&LabSpec::new("t"));
         let mut bridges = vec![];
         let p = spec();

@@ -87,7 +87,7 @@ const CASES: &[Case] = &[
         name: "port-mappings",
         steps: &[
             ("run -d --name web -p 8080:80 IMG sleep 1000", Setup),
-            ("port web", Out),
+            ("port web", Lines("")),
             ("port web 80", Out),
             ("port web 80/tcp", Out),
             ("port web 81", Code),
@@ -113,7 +113,7 @@ const CASES: &[Case] = &[
                 "run -d --name web -P --expose 90 --expose 91/udp IMG sleep 1000",
                 Setup,
             ),
-            ("port web", Out),
+            ("port web", Lines("")),
             ("port web 90", Out),
         ],
     },

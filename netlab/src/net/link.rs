@@ -187,6 +187,9 @@ pub fn show(nl: &mut dyn Netlink, name: &str) -> Result<Option<Link>> {
 
 /// The index of link `name`, or `None` when there is no such link.
 pub fn index(nl: &mut dyn Netlink, name: &str) -> Result<Option<u32>> {
+    if let Some(local) = nl.local_index(name) {
+        return local;
+    }
     Ok(show(nl, name)?.map(|l| l.index))
 }
 

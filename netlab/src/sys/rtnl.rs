@@ -99,6 +99,11 @@ pub trait Netlink {
     fn batch(&mut self, reqs: Vec<Request>) -> Result<()>;
     /// Sends one request and returns the kernel's answers.
     fn query(&mut self, req: Request) -> Result<Vec<RouteNetlinkMessage>>;
+    /// The index of link `name`, when the calling thread is in this socket's namespace
+    /// and can ask without netlink (`if_nametoindex`); `None` to ask over netlink.
+    fn local_index(&mut self, _name: &str) -> Option<Result<Option<u32>>> {
+        None
+    }
 }
 
 impl Netlink for Rtnl {
@@ -109,6 +114,23 @@ impl Netlink for Rtnl {
     fn query(&mut self, req: Request) -> Result<Vec<RouteNetlinkMessage>> {
         Rtnl::query(self, req)
     }
+
+    /// `if_nametoindex` is an ioctl that takes no lock, while a netlink `RTM_GETLINK`
+    /// queues behind the kernel's RTNL lock that every container's bring-up contends for;
+    /// usable only from a thread in the socket's own namespace.
+    fn local_index(&mut self, name: &str) -> Option<Result<Option<u32>>> {
+        let here = std::fs::metadata("/proc/thread-self/ns/net")
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        if here.is_none() || here != self.netns {
+            return None;
+        }
+        Some(match nix::net::if_::if_nametoindex(name) {
+            Ok(i) => Ok(Some(i)),
+            Err(nix::Error::ENODEV) => Ok(None),
+            Err(e) => Err(Error::kernel("if_nametoindex", name, e)),
+        })
+    }
 }
 
 /// A route-netlink socket of the network namespace the calling thread was in when it
@@ -116,6 +138,8 @@ impl Netlink for Rtnl {
 pub struct Rtnl {
     sock: Socket,
     seq: u32,
+    /// The inode of the network namespace it was opened in.
+    netns: Option<u64>,
 }
 
 impl std::fmt::Debug for Rtnl {
@@ -130,7 +154,14 @@ impl Rtnl {
         let mut sock = Socket::new(NETLINK_ROUTE).map_err(err)?;
         sock.bind_auto().map_err(err)?;
         sock.connect(&SocketAddr::new(0, 0)).map_err(err)?;
-        Ok(Rtnl { sock, seq: 0 })
+        let netns = std::fs::metadata("/proc/thread-self/ns/net")
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        Ok(Rtnl {
+            sock,
+            seq: 0,
+            netns,
+        })
     }
 
     /// Sends one request and returns the kernel's answers (one object for a `show NAME`,

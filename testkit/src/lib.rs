@@ -19,6 +19,7 @@
 //! [`poll::wait_until`] (and [`poll::wait_until_async`]) waits for a real condition with a
 //! deadline, for every test suite of the workspace.
 
+pub mod cargo;
 pub mod docker;
 pub mod poll;
 

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 
 /// The repository's root (the root package's folder).
@@ -21,7 +21,7 @@ pub fn repo() -> &'static Path {
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
+        let mut cmd = testkit::cargo::nested();
         cmd.args([
             "build",
             "--workspace",
@@ -30,26 +30,6 @@ pub fn bin_dir() -> &'static Path {
             "--message-format=json",
         ])
         .current_dir(repo());
-        // What cargo sets for this test process describes the test, not the build; some
-        // build scripts (ring's) watch CARGO_MANIFEST_DIR, so inherited it would make cargo
-        // rebuild them here and again in the next outer build.
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy();
-            if k.starts_with("CARGO_PKG_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_BIN_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "CARGO_RUSTC_CURRENT_DIR",
-                ]
-                .contains(&k.as_ref())
-            {
-                cmd.env_remove(k.as_ref());
-            }
-        }
         if !cfg!(debug_assertions) {
             cmd.arg("--release");
         }

@@ -129,32 +129,9 @@ pub fn within<T: Send + 'static>(
     rx.recv_timeout(deadline).ok()
 }
 
-/// The cargo that runs these tests, as a command for a nested build, without the variables
-/// cargo sets for a test process: they describe this test, not the build, and some build
-/// scripts watch them (ring's watches CARGO_MANIFEST_DIR), so inherited they would make
-/// cargo rebuild those here and again in the next outer build. The root package's
-/// `tests/common` does the same for the scenarios.
+/// The cargo that runs these tests, for a nested build (see `testkit::cargo`).
 pub fn cargo() -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("CARGO_PKG_")
-            || k.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ]
-            .contains(&k.as_ref())
-        {
-            cmd.env_remove(k.as_ref());
-        }
-    }
-    cmd
+    testkit::cargo::nested()
 }
 
 /// The workspace's root folder (netlab's parent).

@@ -366,24 +366,6 @@ async fn half_sent_requests_are_closed_after_the_configured_timeouts() {
     );
 }
 
-/// POSTs `json` with an `Idempotency-Key` header (or none) and returns status and body.
-async fn post_keyed(
-    client: &reqwest::Client,
-    base: &str,
-    key: Option<&str>,
-    json: &str,
-) -> (u16, Value) {
-    let mut request = client
-        .post(format!("{base}/"))
-        .header("content-type", "application/json")
-        .body(json.to_owned());
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let r = request.send().await.expect("POST");
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 /// Retries with the same `Idempotency-Key` or the same `_id` answer the original 201 and
 /// store nothing twice; a retry of a half-stored array stores the rest; a key or an `_id`
 /// reused for something else is refused, naming it.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::poll::wait_until_async;
 
 /// The promise of the issue, measured at the client.
@@ -30,24 +30,6 @@ async fn post_seq(client: &reqwest::Client, base: &str, seq: u64) -> (u16, Durat
         assert!(matches!(stored, "nothing" | "unknown"), "{answer}");
     }
     (status, started.elapsed())
-}
-
-/// POSTs `json` with an `Idempotency-Key` header (or none) and returns status and body.
-async fn post_keyed(
-    client: &reqwest::Client,
-    base: &str,
-    key: Option<&str>,
-    json: &str,
-) -> (u16, Value) {
-    let mut request = client
-        .post(format!("{base}/"))
-        .header("content-type", "application/json")
-        .body(json.to_owned());
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let r = request.send().await.expect("POST");
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 /// Every stored `seq`, with how many documents carry it.

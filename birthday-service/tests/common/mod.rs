@@ -228,16 +228,26 @@ pub async fn wait_status(client: &reqwest::Client, url: &str, want: u16) {
 
 /// POSTs a JSON text and returns status and body.
 pub async fn post(client: &reqwest::Client, base: &str, json: &str) -> (u16, serde_json::Value) {
-    let r = client
+    post_keyed(client, base, None, json).await
+}
+
+/// POSTs `json` with an `Idempotency-Key` header (or none) and returns status and body.
+pub async fn post_keyed(
+    client: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+    json: &str,
+) -> (u16, serde_json::Value) {
+    let mut request = client
         .post(format!("{base}/"))
         .header("content-type", "application/json")
-        .body(json.to_owned())
-        .send()
-        .await
-        .expect("POST");
+        .body(json.to_owned());
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let r = request.send().await.expect("POST");
     let status = r.status().as_u16();
-    let body = r.json().await.unwrap_or(serde_json::Value::Null);
-    (status, body)
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// `GET /` as text.

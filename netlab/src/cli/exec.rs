@@ -6,7 +6,7 @@ use std::os::fd::AsFd;
 
 use anyhow::bail;
 
-use super::{Exit, LabSession};
+use super::LabSession;
 use crate::client::{ExecOptions, Lab};
 use crate::proto::Target;
 
@@ -119,15 +119,7 @@ pub fn exec(lab: &str, a: ExecArgs) -> anyhow::Result<u8> {
         .map(|e| crate::model::env::parse_env_arg(e))
         .collect::<Result<Vec<_>, _>>()?;
     if a.tty && a.interactive && !std::io::stdin().is_terminal() {
-        // Docker's words and exit code; -t alone still gets a terminal.
-        return Err(Exit {
-            code: 1,
-            message: "the input device is not a TTY: -it passes this command's input to a \
-                      terminal, and the input is not one; leave -i out, or -t when piping \
-                      into netlab exec"
-                .into(),
-        }
-        .into());
+        return Err(super::not_a_tty("exec"));
     }
     let lab = match target {
         Target::Host => LabSession::open_or_create(lab)?.commit()?,

@@ -115,6 +115,19 @@ pub(crate) struct Exit {
     pub message: String,
 }
 
+/// Docker's refusal of `-it` when this command's input is not a terminal (exit 1); `-t`
+/// alone still gets one.
+pub(crate) fn not_a_tty(command: &str) -> anyhow::Error {
+    Exit {
+        code: 1,
+        message: format!(
+            "the input device is not a TTY: -it passes this command's input to a terminal, \
+             and the input is not one; leave -i out, or -t when piping into netlab {command}"
+        ),
+    }
+    .into()
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, AsRawFd};
 
-use super::{Exit, LabSession};
+use super::LabSession;
 use crate::model::hosts::ExtraHost;
 use crate::model::restart::RestartPolicy;
 use crate::model::{CommandSpec, ContainerSpec, env, port};
@@ -193,15 +193,7 @@ pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
     let spec = spec(&a)?;
     let stdin = std::io::stdin();
     if !a.detach && a.tty && a.interactive && !stdin.is_terminal() {
-        // Docker's words and exit code; -t alone still gets a terminal.
-        return Err(Exit {
-            code: 1,
-            message: "the input device is not a TTY: -it passes this command's input to a \
-                      terminal, and the input is not one; leave -i out, or -t when piping \
-                      into netlab run"
-                .into(),
-        }
-        .into());
+        return Err(super::not_a_tty("run"));
     }
     let session = LabSession::open_or_create(lab)?;
     if a.detach {

@@ -297,6 +297,44 @@ const CASES: &[Case] = &[
             ("inspect -f {{.NetworkSettings.IPAddress}} b", Out),
         ],
     },
+    Case {
+        // A stopped container gives its address back; the next container may take it, and
+        // the stopped one gets another at start, which the linking container's /etc/hosts
+        // follows, and its link variables too, in an exec (computed at each exec and
+        // start; refused while the linked container is stopped).
+        name: "stopped-releases-its-address",
+        steps: &[
+            (
+                "run -d --name a --hostname ahost --expose 80 -p 18080:80 IMG sleep 1000",
+                Setup,
+            ),
+            ("run -d --name b --link a:web IMG sleep 1000", Setup),
+            ("inspect -f {{.NetworkSettings.IPAddress}} a", Out),
+            ("stop -t 0 a", Out),
+            (
+                "inspect -f '{{.NetworkSettings.IPAddress}}|{{.NetworkSettings.Gateway}}|{{.NetworkSettings.MacAddress}}|{{.NetworkSettings.IPPrefixLen}}|{{json .NetworkSettings.Ports}}' a",
+                Out,
+            ),
+            (
+                "inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}|{{.Gateway}}|{{.MacAddress}}|{{.IPPrefixLen}}{{end}}' a",
+                Out,
+            ),
+            ("ps -a --format '{{.Names}}:{{.Ports}}'", Out),
+            ("port a", Out),
+            ("port a 80", Code),
+            ("exec b true", Code),
+            ("run --name d --link a:x IMG true", Code),
+            ("run -d --name c IMG sleep 1000", Setup),
+            ("inspect -f {{.NetworkSettings.IPAddress}} c", Out),
+            ("start a", Out),
+            (
+                "inspect -f '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}' a",
+                Out,
+            ),
+            ("exec b grep -w web /etc/hosts", Out),
+            ("exec b sh -c 'echo $WEB_PORT'", Out),
+        ],
+    },
 ];
 
 /// Differences that are there by design, each with its reason, and a case that shows it:

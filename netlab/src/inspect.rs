@@ -48,16 +48,29 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             .or_default()
             .push(json!({"HostIp": asked_ip, "HostPort": host_port}));
     }
+    // A stopped container holds no address and forwards nothing: Docker shows an empty
+    // `Ports` map and empty address fields then.
     let ports = go_map(
         container
             .expose
             .iter()
+            .filter(|_| container.connected)
             .map(|p| {
                 let bound = by_port.remove(&(p.port, p.proto)).map(Value::Array);
                 (p.to_string(), bound.unwrap_or(Value::Null))
             })
             .collect(),
     );
+    let (ip, gateway, prefix, mac) = if container.connected {
+        (
+            container.ip.to_string(),
+            container.gateway.to_string(),
+            container.prefix,
+            container.mac.clone(),
+        )
+    } else {
+        Default::default()
+    };
     let port_bindings = go_map(
         requested
             .into_iter()
@@ -112,10 +125,10 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         },
         "NetworkSettings": {
             "Bridge": "",
-            "Gateway": container.gateway.to_string(),
-            "IPAddress": container.ip.to_string(),
-            "IPPrefixLen": container.prefix,
-            "MacAddress": container.mac,
+            "Gateway": gateway,
+            "IPAddress": ip,
+            "IPPrefixLen": prefix,
+            "MacAddress": mac,
             "Ports": ports,
             "HostVeth": container.host_veth,
             "Pipework": pipework,
@@ -124,10 +137,10 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
                 "bridge": {
                     "Links": null,
                     "Aliases": null,
-                    "Gateway": container.gateway.to_string(),
-                    "IPAddress": container.ip.to_string(),
-                    "IPPrefixLen": container.prefix,
-                    "MacAddress": container.mac,
+                    "Gateway": gateway,
+                    "IPAddress": ip,
+                    "IPPrefixLen": prefix,
+                    "MacAddress": mac,
                 },
             },
         },
@@ -250,6 +263,7 @@ mod tests {
             restart_policy: Default::default(),
             auto_remove: false,
             ip: "172.17.0.3".parse().unwrap(),
+            connected: true,
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:03".into(),
@@ -303,6 +317,26 @@ mod tests {
         assert_eq!(bridge["Gateway"], "172.17.0.1");
         assert_eq!(bridge["MacAddress"], "02:42:ac:11:00:03");
         assert_eq!(bridge["Links"], Value::Null);
+    }
+
+    /// A stopped container holds no address and forwards nothing (Docker 20.10's document
+    /// for an exited container); what was asked for stays in `HostConfig`.
+    #[test]
+    fn a_stopped_container_shows_no_address_and_no_ports() {
+        let mut c = web();
+        c.connected = false;
+        let d = to_docker_json(&c, None);
+        let net = &d["NetworkSettings"];
+        for key in ["IPAddress", "Gateway", "MacAddress"] {
+            assert_eq!(net[key], "", "{key}");
+            assert_eq!(net["Networks"]["bridge"][key], "", "{key}");
+        }
+        assert_eq!(net["IPPrefixLen"], 0);
+        assert_eq!(net["Ports"], json!({}));
+        assert_eq!(
+            d["HostConfig"]["PortBindings"],
+            to_docker_json(&web(), None)["HostConfig"]["PortBindings"]
+        );
     }
 
     #[test]

@@ -385,6 +385,98 @@ fn stop_start_rm_and_address_reuse() {
     assert_eq!(lab.run(&sleeper("b")).unwrap().ip, a.ip);
 }
 
+/// As with Docker: a stopped container gives its address back and forwards nothing; a new
+/// container takes the first free address (its old one); `start` gives it the next free
+/// one, with the MAC and default route for it, and the forwards follow; the linking
+/// container's `/etc/hosts`, and its link variables in an exec, follow too, while its main
+/// process keeps what it started with; `exec` is refused while the linked one is stopped.
+/// `rm` of the stopped container frees nothing another container holds.
+#[test]
+fn a_stopped_container_releases_its_address_and_takes_a_free_one_at_start() {
+    let lab = lab("endpoint");
+    let mut web = shell("web", &common::http_server(80));
+    web.publish = netlab::parse_publish("18081:80").unwrap();
+    let web0 = lab.run(&web).unwrap();
+    let mut client = sleeper("client");
+    client.links = vec![netlab::LinkSpec::parse("web:site").unwrap()];
+    lab.run(&client).unwrap();
+    let published: SocketAddr = "127.0.0.1:18081".parse().unwrap();
+    common::wait_http(&lab, &Target::Host, published);
+
+    lab.stop("web", 5).unwrap();
+    let stopped = lab.inspect("web").unwrap();
+    assert!(!stopped.connected);
+    assert_eq!(common::http_status(&lab, &Target::Host, published), None);
+    let refused = lab.exec(&c("client"), &["true"]);
+    assert!(
+        matches!(refused, Err(Error::BadState { .. })),
+        "{refused:?}"
+    );
+
+    let other = lab.run(&sleeper("other")).unwrap();
+    assert_eq!(
+        other.ip, web0.ip,
+        "the first free address is the stopped one's"
+    );
+    lab.start("web").unwrap();
+    let web1 = lab.inspect("web").unwrap();
+    assert!(web1.connected);
+    assert_ne!(web1.ip, web0.ip);
+    assert_eq!(
+        web1.mac,
+        format!(
+            "02:42:{}",
+            web1.ip.octets().map(|o| format!("{o:02x}")).join(":")
+        )
+    );
+    let inside = lab
+        .exec(
+            &c("web"),
+            &[
+                "sh",
+                "-c",
+                "ip -4 -o addr show dev eth0; ip route show default",
+            ],
+        )
+        .unwrap()
+        .stdout_str();
+    assert!(inside.contains(&format!("inet {}/16", web1.ip)), "{inside}");
+    assert!(
+        inside.contains("default via 172.17.0.1 dev eth0"),
+        "{inside}"
+    );
+    common::wait_http(&lab, &Target::Host, published);
+    let hosts = lab
+        .exec(&c("client"), &["cat", "/etc/hosts"])
+        .unwrap()
+        .stdout_str();
+    assert!(hosts.contains(&format!("{}\tsite web", web1.ip)), "{hosts}");
+    let env = lab
+        .exec(&c("client"), &["sh", "-c", "echo $SITE_PORT"])
+        .unwrap()
+        .stdout_str();
+    assert_eq!(env, format!("tcp://{}:80\n", web1.ip));
+    let client_pid = lab.inspect("client").unwrap().pid;
+    let outer = netlab::outer_pid(lab.supervisor_pid(), client_pid).unwrap();
+    let main_env = std::fs::read(format!("/proc/{outer}/environ")).unwrap();
+    let main_env = String::from_utf8_lossy(&main_env);
+    assert!(
+        main_env.contains(&format!("SITE_PORT=tcp://{}:80", web0.ip)),
+        "{main_env}"
+    );
+
+    lab.stop("other", 1).unwrap();
+    let freed = lab.inspect("other").unwrap().ip;
+    lab.rm("other", false).unwrap();
+    let next = lab.run(&sleeper("next")).unwrap();
+    assert_eq!(next.ip, freed);
+    lab.stop("web", 1).unwrap();
+    lab.rm("web", false).unwrap();
+    assert_eq!(lab.inspect("next").unwrap().ip, freed);
+    let last = lab.run(&sleeper("last")).unwrap();
+    assert_ne!(last.ip, next.ip);
+}
+
 #[test]
 fn bad_inputs_are_refused_and_change_nothing() {
     let lab = lab("bad");

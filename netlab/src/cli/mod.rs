@@ -176,6 +176,7 @@ pub fn main() -> ExitCode {
                     Some(
                         Error::UnknownContainer { .. }
                         | Error::NotRunning { .. }
+                        | Error::BadState { .. }
                         | Error::LabNotFound { .. },
                     ),
                     Kind::Exec,

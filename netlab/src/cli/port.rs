@@ -14,16 +14,17 @@ pub struct PortArgs {
 
 pub fn port(lab: &str, a: PortArgs) -> anyhow::Result<u8> {
     let c = Lab::open(lab)?.inspect(&a.name)?;
+    // A stopped container forwards nothing: Docker lists no port for it.
+    let ports = if c.connected { &c.ports[..] } else { &[] };
     match a.port {
         None => {
-            for b in &c.ports {
+            for b in ports {
                 println!("{b}");
             }
         }
         Some(p) => {
             let (num, proto) = p.split_once('/').unwrap_or((&p, "tcp"));
-            let found: Vec<_> = c
-                .ports
+            let found: Vec<_> = ports
                 .iter()
                 .filter(|b| b.container_port.to_string() == num && b.proto.as_str() == proto)
                 .collect();

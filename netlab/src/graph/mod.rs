@@ -61,6 +61,7 @@ mod fixtures {
             restart_policy: Default::default(),
             auto_remove: false,
             ip: ip.into(),
+            connected: true,
             prefix: 24,
             gateway: [192, 168, 5, 1].into(),
             mac: "02:42:c0:a8:05:02".into(),

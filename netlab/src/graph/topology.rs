@@ -186,7 +186,12 @@ pub fn from_lab(info: &LabInfo, containers: &[ContainerState]) -> Topology {
         .iter()
         .map(|c| ContainerView {
             name: c.name.clone(),
-            address: format!("{}/{}", c.ip, c.prefix),
+            // A stopped container holds no address (as with Docker).
+            address: if c.connected {
+                format!("{}/{}", c.ip, c.prefix)
+            } else {
+                "no address".into()
+            },
             status: match c.status {
                 ContainerStatus::Running => None,
                 ContainerStatus::Created => Some("created"),

@@ -232,8 +232,15 @@ pub struct ContainerState {
     /// `--rm` (Docker's `HostConfig.AutoRemove`).
     #[serde(default)]
     pub auto_remove: bool,
-    /// Its address on the lab's bridge (`eth0`).
+    /// Its address on the lab's bridge (`eth0`) while it runs; the last one it had once
+    /// stopped (see `connected`).
     pub ip: Ipv4Addr,
+    /// Whether it holds `ip` now. As with Docker, a container's address (and its
+    /// published ports' forwards) are released when its process ends, and it takes the
+    /// first free address when started again, which may be another one: inspect shows no
+    /// address for a stopped container.
+    #[serde(default)]
+    pub connected: bool,
     /// The prefix length of that address (the bridge subnet's).
     pub prefix: u8,
     /// Its default gateway: the bridge's address.

@@ -58,6 +58,10 @@ pub struct ListedPort {
 /// The ports of a container as Docker lists them: each binding of a port, or the exposed
 /// port alone when it has none.
 pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
+    // A stopped container forwards nothing and lists no ports, as in Docker.
+    if !c.connected {
+        return vec![];
+    }
     let mut bound: HashMap<(u16, Proto), Vec<&super::PortBinding>> = HashMap::new();
     for b in &c.ports {
         bound
@@ -340,7 +344,14 @@ pub fn fields(
         ("Command", command_text(&argv, no_trunc)),
         ("CreatedAt", go_time(c.created)),
         ("ID", id),
-        ("IPAddress", c.ip.to_string()),
+        (
+            "IPAddress",
+            if c.connected {
+                c.ip.to_string()
+            } else {
+                String::new()
+            },
+        ),
         ("Image", NO_IMAGE.into()),
         ("Labels", String::new()),
         ("LocalVolumes", "0".into()),
@@ -525,6 +536,7 @@ mod tests {
             restart_policy: Default::default(),
             auto_remove: false,
             ip: "172.17.0.2".parse().unwrap(),
+            connected: true,
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:02".into(),

@@ -79,6 +79,29 @@ pub fn set_up(index: u32, what: &str) -> Request {
     )
 }
 
+/// `ip link set dev INDEX down`.
+pub fn set_down(index: u32, what: &str) -> Request {
+    Request::change(
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(index).down().build()),
+        "ip link set down",
+        what,
+    )
+}
+
+/// `ip link set dev INDEX address MAC` (the link must be down: a veth refuses a new
+/// address while up).
+pub fn set_address(index: u32, mac: [u8; 6], what: &str) -> Request {
+    Request::change(
+        RouteNetlinkMessage::SetLink(
+            LinkUnspec::new_with_index(index)
+                .address(mac.to_vec())
+                .build(),
+        ),
+        "ip link set address",
+        what,
+    )
+}
+
 /// `ip link set dev INDEX master MASTER`.
 pub fn set_master(index: u32, master: u32, what: &str) -> Request {
     Request::change(

@@ -96,6 +96,9 @@ pub struct Container {
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub pipework: Vec<PipeworkIf>,
+    /// Whether the container holds its address on the bridge: from its start until its
+    /// process ends, as a Docker endpoint (see `endpoint.rs`); `ip` is the last it had.
+    pub connected: bool,
 }
 
 impl Container {
@@ -298,7 +301,7 @@ impl Lab {
 
     /// Docker's link variables and hosts lines for every `--link`; each linked container
     /// must exist and run.
-    fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
+    pub(super) fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
         let (mut env, mut hosts) = (vec![], vec![]);
         for l in &spec.links {
             let target = self
@@ -406,6 +409,7 @@ impl Lab {
                 expose: spec.expose.clone(),
                 ports: vec![],
                 pipework: vec![],
+                connected: true,
                 spec,
             };
             let veth = RefCell::new(String::new());
@@ -434,10 +438,17 @@ impl Lab {
         })
     }
 
-    /// Starts the container's main process (`docker start`).
-    pub fn start(&self, name: &str) -> Result<()> {
+    /// Starts the container's main process (`docker start`), with an address again (see
+    /// `endpoint.rs`).
+    pub fn start(&mut self, name: &str) -> Result<()> {
+        self.refresh_link_env(name)?;
+        self.reconnect(name)?;
         let c = self.get(name)?;
-        start(&self.reaper, &self.events, c, Some(&c.ns), None, false)
+        let started = start(&self.reaper, &self.events, c, Some(&c.ns), None, false);
+        if started.is_err() {
+            let _ = self.disconnect_ended(name);
+        }
+        started
     }
 
     /// `stop` (or `rm -f`) is ending the container's run, or it has ended already: no
@@ -479,6 +490,7 @@ impl Lab {
             restart_policy: c.spec.restart,
             auto_remove: c.spec.auto_remove,
             ip: c.ip,
+            connected: c.connected && r.status == ContainerStatus::Running,
             prefix: self.spec.bip.prefix,
             gateway: self.spec.bip.addr,
             mac: format_mac(&c.mac),
@@ -543,7 +555,9 @@ impl Lab {
             {
                 tracing::warn!("{e}");
             }
-            self.ipam.release(c.ip);
+            if c.connected {
+                self.ipam.release(c.ip);
+            }
             self.order.retain(|n| n != name);
             self.refresh_summary();
             let _ = std::fs::remove_dir_all(&c.dir);

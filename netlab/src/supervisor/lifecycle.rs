@@ -88,7 +88,11 @@ impl Lab {
     /// Acts once on the end of run `generation` of container `name`: removes it with
     /// `--rm`, or returns the restart its `--restart` policy asks for.
     fn ended(&mut self, name: &str, id: &str, generation: u64) -> Option<Due> {
-        let c = self.containers.get(name).filter(|c| c.id == id)?;
+        self.containers.get(name).filter(|c| c.id == id)?;
+        if let Err(e) = self.disconnect_ended(name) {
+            tracing::warn!(container = %name, "{e}");
+        }
+        let c = self.containers.get(name)?;
         let restart = c.spec.restart;
         let remove = c.spec.auto_remove;
         let delay = {
@@ -122,8 +126,8 @@ impl Lab {
     /// Restarts a container whose backoff has passed, unless it was started, stopped or
     /// removed meanwhile; a restart that fails is an end like any other.
     fn restart(&mut self, d: &Due) -> Option<Due> {
-        let c = self.containers.get(&d.name).filter(|c| c.id == d.id)?;
         {
+            let c = self.containers.get(&d.name).filter(|c| c.id == d.id)?;
             let r = c.run.lock().ok()?;
             if r.generation != d.generation
                 || r.status != ContainerStatus::Exited
@@ -132,11 +136,21 @@ impl Lab {
                 return None;
             }
         }
-        match start_by_policy(self, c) {
+        let started = match self
+            .refresh_link_env(&d.name)
+            .and_then(|()| self.reconnect(&d.name))
+        {
+            Ok(()) => self
+                .containers
+                .get(&d.name)
+                .map_or(Ok(()), |c| start_by_policy(self, c)),
+            Err(e) => Err(e),
+        };
+        match started {
             Ok(()) => None,
             Err(e) => {
                 tracing::warn!(container = %d.name, "restart failed: {e}");
-                let generation = c.run.lock().ok()?.generation;
+                let generation = self.containers.get(&d.name)?.run.lock().ok()?.generation;
                 self.ended(&d.name, &d.id, generation)
             }
         }

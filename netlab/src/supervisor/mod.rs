@@ -3,6 +3,7 @@
 //! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
 
 mod container;
+mod endpoint;
 mod exit;
 #[cfg(test)]
 mod fake;
@@ -319,7 +320,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             container: s.lab().state(&name)?,
         }),
         Request::Start { name } => {
-            let lab = s.lab();
+            let mut lab = s.lab();
             lab.start(&name)?;
             ok(Response::Container {
                 container: lab.state(&name)?,
@@ -361,6 +362,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         Request::Wait { name } => {
             let exited = s.lab().exit_watch(&name)?;
             let code = exited.wait(None).unwrap_or(255);
+            disconnect_ended(s, &name)?;
             ok(Response::Exited { code })
         }
         Request::Exec {
@@ -541,7 +543,8 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
         let lab = s.lab();
         lab.mark_stopped(name)?;
         if lab.state(name)?.status != ContainerStatus::Running {
-            return Ok(());
+            drop(lab);
+            return disconnect_ended(s, name);
         }
         lab.signal(
             name,
@@ -563,7 +566,18 @@ fn stop(s: &Shared, name: &str, grace: Duration) -> Result<()> {
         let _ = exited.wait(Some(Duration::from_secs(10)));
     }
     // Daemons the main process left behind go with the container, as with Docker.
-    kill()
+    kill()?;
+    disconnect_ended(s, name)
+}
+
+/// Releases the address of a container whose process has ended before `stop` or `wait`
+/// answers, so what the client does next (`inspect`, `run`) sees it released, as with
+/// Docker; a `--rm` container may be gone already.
+fn disconnect_ended(s: &Shared, name: &str) -> Result<()> {
+    match s.lab().disconnect_ended(name) {
+        Err(Error::UnknownContainer { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// An `exec` request's fields.
@@ -634,7 +648,9 @@ fn exec(s: &Arc<Shared>, conn: &UnixStream, req: ExecReq, fds: Vec<OwnedFd>) -> 
                 if c.run.lock().map_err(|_| lab::poisoned())?.status != ContainerStatus::Running {
                     return Err(Error::NotRunning { name: n.clone() });
                 }
-                c.env.clone()
+                // Docker computes the link variables again for every exec, from where the
+                // linked containers are now (and refuses when one is not running).
+                lab.env_now(n)?
             }
             Target::Node(n) => {
                 lab.node(n)?;

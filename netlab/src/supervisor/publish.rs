@@ -55,6 +55,7 @@ impl Lab {
         let forwards: Vec<Forward> = self
             .containers
             .values()
+            .filter(|c| c.connected)
             .flat_map(|c| {
                 c.ports.iter().map(move |b| Forward {
                     host_ip: b.host_ip,

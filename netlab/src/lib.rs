@@ -123,7 +123,7 @@ pub mod bench_internals {
 
     /// The user-space link emulator and a test bed of namespaces to run it in.
     pub mod emu {
-        pub use crate::emu::testbed::{A_IP, B_IP, Testbed};
+        pub use crate::emu::testbed::{A_IP, B_IP, Testbed, add_address};
         pub use crate::emu::*;
         pub use crate::sys::nsfd::in_netns;
     }

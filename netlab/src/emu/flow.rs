@@ -283,7 +283,9 @@ pub(crate) mod tests {
     fn real_frames() {
         let v4 = |s: &str| IpAddr::V4(s.parse().unwrap());
         let v6 = |s: &str| IpAddr::V6(s.parse().unwrap());
-        let cases: Vec<(&str, Vec<u8>, FlowKey, Option<usize>, Option<usize>)> = vec![
+        // (name, frame, flow, layer-4 offset, payload offset)
+        type Case = (&'static str, Vec<u8>, FlowKey, Option<usize>, Option<usize>);
+        let cases: Vec<Case> = vec![
             (
                 "udp",
                 udp_frame(),

@@ -195,7 +195,6 @@ impl Worker {
 
     fn run(mut self) {
         while !self.shared.stop.load(Ordering::Relaxed) {
-            self.refresh();
             self.send_due();
             let wait = self.queue.next_due().map_or(IDLE, |d| {
                 d.saturating_duration_since(Instant::now()).min(IDLE)
@@ -210,6 +209,9 @@ impl Worker {
                 }
             }
             for _ in 0..BATCH {
+                // Per frame (one atomic load): a `set` that returned applies to every
+                // frame read after it.
+                self.refresh();
                 match self.rx.recv(&mut self.buf) {
                     Ok(Some(n)) => self.handle(n),
                     Ok(None) => break,

@@ -57,6 +57,16 @@ fn address(net: &OwnedFd, ip: Ipv4Addr) -> Result<()> {
     })
 }
 
+/// `ip addr add IP/24 dev eth0` in `net` (A or B of a test bed): a second address, for
+/// rules that match some peers only.
+pub fn add_address(net: &OwnedFd, ip: Ipv4Addr) -> Result<()> {
+    in_netns(net, || {
+        let mut nl = Rtnl::open()?;
+        let index = link::index(&mut nl, "eth0")?.expect("the test bed has eth0");
+        nl.batch(vec![addr::add(index, Ipv4Net::new(ip, 24)?, "eth0")])
+    })
+}
+
 impl Testbed {
     /// A and B joined through the hub's `a` and `b`, for a relay to run between.
     pub fn relayed() -> Result<Testbed> {

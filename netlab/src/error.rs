@@ -206,6 +206,16 @@ pub enum Error {
         /// This process's uid.
         me: u32,
     },
+    /// A link impairment (delay, loss, ...) has a value outside its range.
+    #[error("link impairment {field} = {value} is out of range: allowed is {allowed}")]
+    Impairment {
+        /// The field, named like netem's option (`loss`, `burst`, `rate`).
+        field: String,
+        /// The value as given.
+        value: String,
+        /// What is allowed instead.
+        allowed: String,
+    },
     /// A kernel operation failed.
     #[error("{op} {} failed: {message} (errno {errno}){hint}", clip(object), hint = hint(*errno))]
     Kernel {

@@ -90,6 +90,9 @@
 #![warn(missing_docs)]
 
 mod client;
+// Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod emu;
 mod error;
 // Reached from outside only through `bench_internals`, whose users read the code, so its
 // docs are for maintainers (`cargo doc --document-private-items`).
@@ -117,6 +120,13 @@ pub mod cli;
 pub mod bench_internals {
     pub use crate::firewall::{Forward, LabNat, ruleset};
     pub use crate::model::publish::{HostPorts, choose_host_ports};
+
+    /// The user-space link emulator and a test bed of namespaces to run it in.
+    pub mod emu {
+        pub use crate::emu::testbed::{A_IP, B_IP, Testbed, add_address};
+        pub use crate::emu::*;
+        pub use crate::sys::nsfd::in_netns;
+    }
 }
 
 pub use client::{ExecOptions, Lab, Output, netlab_bin, outer_pid};

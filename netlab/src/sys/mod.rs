@@ -9,6 +9,7 @@ pub mod ctl;
 pub mod fdpass;
 pub mod launch;
 pub mod nsfd;
+pub mod packet;
 pub mod reaper;
 pub mod rtnl;
 pub mod spawn;

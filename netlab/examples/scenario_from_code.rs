@@ -65,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Progress::Waiting { what, .. } => println!("up: waiting until {what}"),
         Progress::Ready { container, after } => println!("up: {container} ready after {after:?}"),
         Progress::Pipework(i) => println!("up: client has {} {} on {}", i.ifname, i.addr, i.bridge),
+        Progress::Fault(f) => println!("up: fault {}: {}", f.name, f.spec.kind),
         other => println!("up: {other:?}"),
     })?;
 

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
+use crate::model::fault::{FaultSpec, FaultState};
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
 use crate::proto::{Attach, LabInfo, Request, Response, Target};
 use crate::sys::{ctl, fdpass, launch, terminal};
@@ -679,6 +680,57 @@ impl Lab {
         }
     }
 
+    /// Applies a fault and returns a guard that heals it when dropped, so a test that
+    /// panics leaves no fault behind (the lab's end removes every fault anyway). A fault
+    /// with a duration also heals itself when the time is up.
+    ///
+    /// ```no_run
+    /// # fn main() -> netlab::Result<()> {
+    /// # let lab = netlab::Lab::open("default")?;
+    /// use std::time::Duration;
+    /// use netlab::FaultSpec;
+    /// let cut = lab.fault(&FaultSpec::partition(&["webserver1"], &["mongodb"]))?;
+    /// // ... the web server answers 503 ...
+    /// cut.heal()?; // or let it go out of scope
+    /// let _slow = lab.fault(&FaultSpec::delay("webserver1", Duration::from_millis(300)).to(&["mongodb"]))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fault(&self, spec: &FaultSpec) -> Result<FaultGuard<'_>> {
+        let state = self.apply_fault(spec)?;
+        Ok(FaultGuard {
+            lab: self,
+            state: Some(state),
+        })
+    }
+
+    /// Applies a fault that stays until healed by name ([`Lab::heal`]), its duration ends
+    /// or the lab does (`netlab fault ...`).
+    pub fn apply_fault(&self, spec: &FaultSpec) -> Result<FaultState> {
+        match self.call(&Request::Fault { spec: spec.clone() })? {
+            Response::Fault { fault } => Ok(fault),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// Heals the faults named (their names or `fault-N`); every fault when `names` is
+    /// empty. Returns the names healed.
+    pub fn heal(&self, names: &[&str]) -> Result<Vec<String>> {
+        let names = names.iter().map(|n| n.to_string()).collect();
+        match self.call(&Request::Heal { names })? {
+            Response::Healed { names } => Ok(names),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// The active faults (`netlab faults`).
+    pub fn faults(&self) -> Result<Vec<FaultState>> {
+        match self.call(&Request::Faults)? {
+            Response::Faults { faults } => Ok(faults),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
     /// The article's last section on the lab host: `ip addr del ADDR dev eth1; ip link set
     /// eth1 master docker0`.
     pub fn uplink_attach(&self) -> Result<()> {
@@ -787,5 +839,54 @@ fn exec_request(target: &Target, argv: &[String], opts: &ExecOptions, tty: bool)
         tty,
         user: opts.user.clone(),
         detach: false,
+    }
+}
+
+/// A fault applied by [`Lab::fault`]: healed when dropped, unless [`FaultGuard::keep`]
+/// let it stay.
+#[must_use = "the fault is healed as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct FaultGuard<'l> {
+    lab: &'l Lab,
+    state: Option<FaultState>,
+}
+
+impl FaultGuard<'_> {
+    /// The fault as the lab applied it: its name, its seed (to replay it), ...
+    pub fn state(&self) -> &FaultState {
+        self.state
+            .as_ref()
+            .expect("a guard holds its fault until it is consumed")
+    }
+
+    /// The name to heal it by.
+    pub fn name(&self) -> &str {
+        &self.state().name
+    }
+
+    /// Heals it now, with the error if healing fails.
+    pub fn heal(mut self) -> Result<()> {
+        match self.state.take() {
+            Some(s) => self.lab.heal(&[&s.name]).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets the fault stay after the guard (until healed by name, its duration, or the lab's end).
+    pub fn keep(mut self) -> FaultState {
+        self.state
+            .take()
+            .expect("a guard holds its fault until it is consumed")
+    }
+}
+
+impl Drop for FaultGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state.take()
+            && let Err(e) = self.lab.heal(&[&s.name])
+        {
+            // Healed by its duration meanwhile, or the lab is gone: nothing is left.
+            tracing::debug!("healing {} on drop: {e}", s.name);
+        }
     }
 }

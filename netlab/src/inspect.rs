@@ -132,6 +132,8 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             "Ports": ports,
             "HostVeth": container.host_veth,
             "Pipework": pipework,
+            // netlab's own: the faults acting on its network now (`netlab faults`).
+            "Faults": container.faults,
             // The lab's bridge is Docker's default network, which Docker calls "bridge".
             "Networks": {
                 "bridge": {
@@ -264,6 +266,7 @@ mod tests {
             auto_remove: false,
             ip: "172.17.0.3".parse().unwrap(),
             connected: true,
+            faults: vec![],
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:03".into(),

@@ -129,8 +129,11 @@ pub mod bench_internals {
     }
 }
 
-pub use client::{ExecOptions, Lab, Output, netlab_bin, outer_pid};
+pub use client::{ExecOptions, FaultGuard, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
+pub use model::fault::{
+    Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,
+};
 pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
 pub use model::pipework::PipeworkSpec;

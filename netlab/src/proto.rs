@@ -103,6 +103,17 @@ pub enum Request {
     AdoptUplink {
         dev: String,
     },
+    /// Applies a fault; answered `Fault` with it as the lab holds it.
+    Fault {
+        spec: crate::model::fault::FaultSpec,
+    },
+    /// Heals the faults named (by name or `fault-N`), or all of them when `names` is
+    /// empty; answered `Healed` with the names healed.
+    Heal {
+        names: Vec<String>,
+    },
+    /// The active faults; answered `Faults`.
+    Faults,
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
@@ -124,12 +135,33 @@ pub enum Attach {
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Response {
     Ok,
-    Info { info: LabInfo },
-    Containers { containers: Vec<ContainerState> },
-    Container { container: ContainerState },
-    Exited { code: i32 },
-    Pipework { iface: crate::model::PipeworkIf },
-    Error { error: Error },
+    Info {
+        info: LabInfo,
+    },
+    Containers {
+        containers: Vec<ContainerState>,
+    },
+    Container {
+        container: ContainerState,
+    },
+    Exited {
+        code: i32,
+    },
+    Pipework {
+        iface: crate::model::PipeworkIf,
+    },
+    Fault {
+        fault: crate::model::fault::FaultState,
+    },
+    Faults {
+        faults: Vec<crate::model::fault::FaultState>,
+    },
+    Healed {
+        names: Vec<String>,
+    },
+    Error {
+        error: Error,
+    },
 }
 
 /// What `netlab lab ls` shows about one lab ([`Lab::info`](crate::Lab::info)).

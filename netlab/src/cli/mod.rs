@@ -5,6 +5,7 @@
 
 mod containers;
 mod exec;
+mod fault;
 mod graph;
 mod inspect;
 mod labs;
@@ -80,6 +81,17 @@ enum Cmd {
     Lab(labs::LabCmd),
     /// Draw a scenario file, or the running lab, as Graphviz DOT or Mermaid.
     Graph(graph::GraphArgs),
+    /// Impair a container's traffic: delay, loss, duplication, reordering, corruption, rate.
+    Fault(Box<fault::FaultArgs>),
+    /// Cut groups of containers off from each other: A,B C,D.
+    Partition(fault::PartitionArgs),
+    /// Heal faults by name, or all of them.
+    Heal(fault::HealArgs),
+    /// Pull, plug back or flap an interface's cable.
+    #[command(subcommand)]
+    Link(fault::LinkCmd),
+    /// List the active faults.
+    Faults(fault::FaultsArgs),
     #[command(name = "__supervisor", hide = true)]
     Supervisor(SupervisorArgs),
 }
@@ -291,6 +303,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         },
         Cmd::Lab(c) => labs::lab(&lab, c),
         Cmd::Graph(a) => graph::graph(&lab, a),
+        Cmd::Fault(a) => fault::fault(&lab, *a),
+        Cmd::Partition(a) => fault::partition(&lab, a),
+        Cmd::Heal(a) => fault::heal(&lab, a),
+        Cmd::Link(c) => fault::link(&lab, c),
+        Cmd::Faults(a) => fault::faults(&lab, a),
         Cmd::Supervisor(_) => Ok(0),
     }
 }
@@ -318,5 +335,17 @@ impl LabSession {
     pub fn commit(mut self) -> Result<Lab, Error> {
         self.lab.detach()?;
         Ok(self.lab)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks a command line's definition only when that subcommand is parsed (in
+    /// debug builds): this checks all of them at once, so a bad definition fails here
+    /// rather than panicking in a user's hands.
+    #[test]
+    fn every_subcommand_is_well_defined() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

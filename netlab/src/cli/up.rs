@@ -43,6 +43,7 @@ pub fn up(lab_name: &str, lab_given: bool, a: UpArgs) -> anyhow::Result<u8> {
             "==> pipework: {} on bridge {} with {}",
             i.ifname, i.bridge, i.addr
         ),
+        Progress::Fault(f) => eprintln!("==> fault {}: {} (seed {})", f.name, f.spec.kind, f.seed),
     };
     let mut lab = scenario::up(&s, Some(&name), &mut report)?;
     lab.detach()?;

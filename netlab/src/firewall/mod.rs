@@ -19,6 +19,7 @@
 //! [`NoFirewall`] does nothing, for tests of the rest of the lab.
 
 mod nft;
+pub mod partition;
 mod ruleset;
 
 use std::fmt;
@@ -88,6 +89,9 @@ pub trait Firewall: Send + Sync + fmt::Debug {
     /// before, atomically: on error nothing changed. Call it from a thread that is in the
     /// lab host's network namespace, because that is where the rules land.
     fn apply(&self, nat: &LabNat) -> Result<()>;
+
+    /// Makes the lab host's partitions exactly `cuts` (see [`partition`]), atomically.
+    fn apply_cuts(&self, cuts: &[partition::Cut]) -> Result<()>;
 }
 
 /// A firewall that does nothing, for tests of the rest of the lab that need no forwarding.
@@ -103,6 +107,11 @@ impl Firewall for NoFirewall {
             forwards = nat.forwards.len(),
             "no firewall: port forwarding not applied"
         );
+        Ok(())
+    }
+
+    fn apply_cuts(&self, cuts: &[partition::Cut]) -> Result<()> {
+        tracing::debug!(cuts = cuts.len(), "no firewall: partitions not applied");
         Ok(())
     }
 }

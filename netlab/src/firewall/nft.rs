@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::ruleset::map_elements;
-use super::{Firewall, LabNat, TABLE, ruleset};
+use super::{Firewall, LabNat, TABLE, partition, ruleset};
 use crate::error::{Error, Result};
 
 /// Where Debian and its relatives install `nft`, tried before PATH.
@@ -91,6 +91,11 @@ impl Nft {
             op: format!("serialise the nft document for table ip {TABLE}"),
             message: e.to_string(),
         })?;
+        self.run_payload(args, &payload, op)
+    }
+
+    /// Feeds `payload` to `nft ARGS` on stdin; nft's stderr becomes the error.
+    fn run_payload(&self, args: &[&str], payload: &str, op: &str) -> Result<()> {
         tracing::trace!(nft = %self.path.display(), ?args, %payload, "running nft");
 
         let mut cmd = Command::new(&self.path);
@@ -140,6 +145,17 @@ impl Nft {
 }
 
 impl Firewall for Nft {
+    /// `nft -f -` on [`partition::script`]: one transaction, so a failure changes nothing.
+    fn apply_cuts(&self, cuts: &[partition::Cut]) -> Result<()> {
+        self.run_payload(&["-f", "-"], &partition::script(cuts), "nft partition")?;
+        tracing::info!(
+            cuts = cuts.len(),
+            "applied nft table bridge {}",
+            partition::TABLE
+        );
+        Ok(())
+    }
+
     /// Replaces netlab's table in the current network namespace with `nat`'s, in one
     /// transaction: `nft -j -f -` on the document of [`ruleset`] (add table; delete table;
     /// add table; chains; rules). On error the previous table stays as it was. A table of
@@ -500,6 +516,34 @@ mod tests {
             let _ = self.holder.kill();
             let _ = self.holder.wait();
         }
+    }
+
+    /// The partition table is accepted by the real nft, replaced whole, and removed when
+    /// no cut is left.
+    #[test]
+    fn real_nft_applies_and_removes_partitions() {
+        use std::net::Ipv4Addr;
+        let ns = Netns::new();
+        let list = || {
+            let out = Command::new("nsenter")
+                .args(&ns.enter)
+                .args(["nft", "list", "tables"])
+                .env("PATH", "/usr/sbin:/sbin:/usr/bin:/bin")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let cut = |arp| partition::Cut {
+            name: "p1".into(),
+            from: vec![Ipv4Addr::new(172, 17, 0, 3), Ipv4Addr::new(172, 17, 0, 4)],
+            to: vec![Ipv4Addr::new(172, 17, 0, 2)],
+            arp,
+        };
+        ns.nft.apply_cuts(&[cut(true), cut(false)]).unwrap();
+        assert!(list().contains("table bridge netlab_faults"), "{}", list());
+        ns.nft.apply_cuts(&[cut(false)]).unwrap();
+        ns.nft.apply_cuts(&[]).unwrap();
+        assert_eq!(list(), "");
     }
 
     #[test]

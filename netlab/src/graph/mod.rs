@@ -62,6 +62,7 @@ mod fixtures {
             auto_remove: false,
             ip: ip.into(),
             connected: true,
+            faults: vec![],
             prefix: 24,
             gateway: [192, 168, 5, 1].into(),
             mac: "02:42:c0:a8:05:02".into(),

@@ -174,6 +174,15 @@ pub fn from_scenario(s: &Scenario) -> Topology {
                 pipework,
                 links: spec.links.clone(),
                 ports,
+                faults: s
+                    .faults
+                    .iter()
+                    .filter(|f| f.containers().contains(&spec.name.as_str()))
+                    .map(|f| match &f.name {
+                        Some(n) => format!("{n}: {}", f.kind),
+                        None => f.kind.to_string(),
+                    })
+                    .collect(),
             }
         })
         .collect::<Vec<_>>();
@@ -212,6 +221,7 @@ pub fn from_lab(info: &LabInfo, containers: &[ContainerState]) -> Topology {
                 .collect(),
             links: c.links.clone(),
             ports: c.ports.clone(),
+            faults: c.faults.clone(),
         })
         .collect::<Vec<_>>();
     build(format!("lab {}", info.spec.name), &info.spec, &views)
@@ -233,6 +243,8 @@ struct ContainerView {
     pipework: Vec<PipeView>,
     links: Vec<LinkSpec>,
     ports: Vec<PortBinding>,
+    /// The faults acting on it, one line each, drawn on its `eth0` wire.
+    faults: Vec<String>,
 }
 
 struct PipeView {
@@ -425,12 +437,9 @@ impl Builder {
         for c in containers {
             let id = ids.get(&c.name).cloned().unwrap_or_default();
             drawn.push(container_node(c, &id));
-            self.edge(
-                &id,
-                &host.bridge,
-                EdgeKind::Veth,
-                vec![format!("eth0 ↔ {}", c.host_veth)],
-            );
+            let mut wire = vec![format!("eth0 ↔ {}", c.host_veth)];
+            wire.extend(c.faults.iter().map(|f| format!("⚡ {f}")));
+            self.edge(&id, &host.bridge, EdgeKind::Veth, wire);
             self.pipework(c, &id, &host.bridges);
             self.links(c, &id, &mut ids, &mut drawn);
             self.ports(c, &id);

@@ -261,6 +261,9 @@ pub struct ContainerState {
     pub ports: Vec<PortBinding>,
     /// The interfaces [`Lab::pipework`](crate::Lab::pipework) added.
     pub pipework: Vec<PipeworkIf>,
+    /// The active faults that act on it, one line each (`fault-1: delay 100ms on web/eth0`).
+    #[serde(default)]
+    pub faults: Vec<String>,
 }
 
 /// An interface added by [`Lab::pipework`](crate::Lab::pipework), as it was made.

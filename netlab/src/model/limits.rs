@@ -64,6 +64,54 @@ pub const HTTP_STATUS: Bound = Bound {
     unit: "",
 };
 
+/// The longest delay or jitter: a minute is already far past any TCP timer worth testing,
+/// and a longer one only fills the emulator's queue.
+pub const DELAY: Bound = Bound {
+    what: "delay",
+    min: 0,
+    max: 60_000_000,
+    unit: "microseconds (at most 60s)",
+};
+
+pub const JITTER: Bound = Bound {
+    what: "jitter",
+    min: 0,
+    max: 60_000_000,
+    unit: "microseconds (at most 60s)",
+};
+
+/// A rate limit: at least 8 bit/s (one byte a second), at most 100 Gbit/s.
+pub const RATE: Bound = Bound {
+    what: "rate",
+    min: 8,
+    max: 100_000_000_000,
+    unit: "bits per second (8bit to 100gbit)",
+};
+
+/// The emulator's queue, in frames.
+pub const LIMIT: Bound = Bound {
+    what: "queue limit (--limit)",
+    min: 1,
+    max: 100_000,
+    unit: "frames",
+};
+
+/// How long a fault may last before it reverts by itself: a day.
+pub const FAULT_DURATION: Bound = Bound {
+    what: "fault duration (--for)",
+    min: 1,
+    max: 86_400_000,
+    unit: "milliseconds (1ms to 24h)",
+};
+
+/// A flap's period (one down and one up).
+pub const FLAP_PERIOD: Bound = Bound {
+    what: "flap period (--period)",
+    min: 20,
+    max: 3_600_000,
+    unit: "milliseconds (20ms to 1h)",
+};
+
 impl Bound {
     /// `value` if it lies in the range, else an error that names the range.
     pub fn check(&self, value: u64) -> Result<u64> {
@@ -80,6 +128,19 @@ impl Bound {
             value.to_string(),
             format!("the allowed range is {} to {}{unit}", self.min, self.max),
         ))
+    }
+
+    /// [`Bound::check`] for a value that was written in other units (`10h`, `0mbit`):
+    /// the error shows it as written.
+    pub fn check_value(&self, value: u64, written: &str) -> Result<u64> {
+        self.check(value).map_err(|e| match e {
+            Error::InvalidSpec { what, reason, .. } => Error::InvalidSpec {
+                what,
+                value: written.into(),
+                reason,
+            },
+            other => other,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod command;
 pub mod container;
 pub mod env;
+pub mod fault;
 pub mod hosts;
 pub mod ipam;
 pub mod lab;

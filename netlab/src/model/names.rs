@@ -92,6 +92,14 @@ pub fn pipework_host_ifname(container: &str, ifname: &str, salt: u32) -> String 
     )
 }
 
+/// The two ends of the veth that splices netlab's link emulator into the cable of
+/// `container`'s `ifname` (`""` for the lab host's own interface): the emulator's end and
+/// the end that takes the cable's place on its bridge.
+pub fn emulator_ifnames(container: &str, ifname: &str) -> (String, String) {
+    let h = fnv1a(&format!("{container}/{ifname}"), 2000) & 0xff_ffff_ffff;
+    (format!("emu{h:010x}a"), format!("emu{h:010x}b"))
+}
+
 fn fnv1a(s: &str, salt: u32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in salt.to_le_bytes().iter().chain(s.as_bytes()) {

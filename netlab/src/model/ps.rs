@@ -537,6 +537,7 @@ mod tests {
             auto_remove: false,
             ip: "172.17.0.2".parse().unwrap(),
             connected: true,
+            faults: vec![],
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:02".into(),

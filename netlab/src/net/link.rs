@@ -102,6 +102,15 @@ pub fn set_address(index: u32, mac: [u8; 6], what: &str) -> Request {
     )
 }
 
+/// `ip link set dev INDEX nomaster`: takes the link out of its bridge.
+pub fn set_nomaster(index: u32, what: &str) -> Request {
+    Request::change(
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(index).controller(0).build()),
+        "ip link set nomaster",
+        what,
+    )
+}
+
 /// `ip link set dev INDEX master MASTER`.
 pub fn set_master(index: u32, master: u32, what: &str) -> Request {
     Request::change(
@@ -164,6 +173,8 @@ pub struct Link {
     /// `bridge`, `veth`, ...; `None` for a device without one, like `lo`.
     pub kind: Option<String>,
     pub mac: Option<Vec<u8>>,
+    /// The bridge it is a port of (`master`), if any.
+    pub master: Option<u32>,
 }
 
 impl Link {
@@ -173,11 +184,13 @@ impl Link {
             name: String::new(),
             kind: None,
             mac: None,
+            master: None,
         };
         for a in &m.attributes {
             match a {
                 LinkAttribute::IfName(n) => link.name = n.clone(),
                 LinkAttribute::Address(mac) => link.mac = Some(mac.clone()),
+                LinkAttribute::Controller(m) => link.master = Some(*m),
                 LinkAttribute::LinkInfo(infos) => {
                     link.kind = infos.iter().find_map(|i| match i {
                         LinkInfo::Kind(k) => Some(k.to_string()),

@@ -3,11 +3,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
+use crate::model::fault::{self, FaultKind, FaultSpec, Impair};
 use crate::model::links::LinkSpec;
 use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
 use crate::model::{
@@ -24,6 +26,39 @@ struct RawFile {
     container: Vec<RawContainer>,
     #[serde(default)]
     pipework: Vec<RawPipework>,
+    #[serde(default)]
+    fault: Vec<Spanned<RawFault>>,
+}
+
+/// A `[[fault]]`, in the CLI's words: an impairment (`delay`, `loss`, ... of a
+/// `container`), a `partition = [[A, B], [C]]`, or `link = "down"` / `"flap"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFault {
+    name: Option<Spanned<String>>,
+    container: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+    #[serde(default)]
+    to: Vec<Spanned<String>>,
+    direction: Option<Spanned<String>>,
+    delay: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    distribution: Option<Spanned<String>>,
+    loss: Option<Spanned<String>>,
+    burst: Option<Spanned<f64>>,
+    duplicate: Option<Spanned<String>>,
+    reorder: Option<Spanned<String>>,
+    corrupt: Option<Spanned<String>>,
+    rate: Option<Spanned<String>>,
+    limit: Option<Spanned<u32>>,
+    partition: Option<Spanned<Vec<Vec<String>>>>,
+    #[serde(default)]
+    one_way: bool,
+    link: Option<Spanned<String>>,
+    period: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    duration: Option<Spanned<String>>,
+    seed: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +166,8 @@ pub struct Scenario {
     pub containers: Vec<ScenarioContainer>,
     /// The `[[pipework]]` tables, added in this order once every container runs.
     pub pipework: Vec<PipeworkSpec>,
+    /// The `[[fault]]` tables, applied in this order once everything else is up.
+    pub faults: Vec<FaultSpec>,
 }
 
 /// Reads and validates a scenario file.
@@ -366,13 +403,141 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
         cx.at(p.bridge.span(), spec.validate())?;
         pipework.push(spec);
     }
+    let mut faults: Vec<FaultSpec> = Vec::new();
+    for f in &raw.fault {
+        let spec = fault_of(&cx, f, &names)?;
+        if let Some(n) = &spec.name
+            && faults.iter().any(|g| g.name.as_ref() == Some(n))
+        {
+            return Err(cx.err(
+                f.span(),
+                format!("a second fault named {n:?}; names must be unique"),
+            ));
+        }
+        faults.push(spec);
+    }
     Ok(Scenario {
         file: file.to_path_buf(),
         lab,
         path,
         containers,
         pipework,
+        faults,
     })
+}
+
+/// One `[[fault]]` as the lab takes it, each value checked where it is written.
+fn fault_of(cx: &Ctx<'_>, f: &Spanned<RawFault>, names: &HashSet<String>) -> Result<FaultSpec> {
+    let raw = f.get_ref();
+    let known = |s: &Spanned<String>| -> Result<String> {
+        if names.contains(s.get_ref()) {
+            Ok(s.get_ref().clone())
+        } else {
+            Err(cx.err(
+                s.span(),
+                format!("{:?} is not a container of this scenario", s.get_ref()),
+            ))
+        }
+    };
+    let dur = |s: &Option<Spanned<String>>, what: &str| -> Result<Option<Duration>> {
+        s.as_ref()
+            .map(|d| cx.at(d.span(), fault::parse_duration(what, d.get_ref())))
+            .transpose()
+    };
+    let pct = |s: &Option<Spanned<String>>, what: &str| -> Result<f64> {
+        Ok(match s {
+            Some(p) => cx.at(p.span(), fault::parse_percent(what, p.get_ref()))?,
+            None => 0.0,
+        })
+    };
+    let us =
+        |d: Option<Duration>| d.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    let ifname = raw
+        .interface
+        .as_ref()
+        .map_or_else(|| "eth0".to_string(), |i| i.get_ref().clone());
+    let mut spec = if let Some(p) = &raw.partition {
+        let sides = p.get_ref();
+        if sides.len() != 2 {
+            return Err(cx.err(
+                p.span(),
+                "write partition = [[\"a\", \"b\"], [\"c\"]]: two lists of containers",
+            ));
+        }
+        for n in sides.iter().flatten() {
+            if !names.contains(n) {
+                return Err(cx.err(
+                    p.span(),
+                    format!("{n:?} is not a container of this scenario"),
+                ));
+            }
+        }
+        let spec = FaultSpec::partition(&sides[0], &sides[1]);
+        if raw.one_way { spec.one_way() } else { spec }
+    } else {
+        let Some(c) = &raw.container else {
+            return Err(cx.err(
+                f.span(),
+                "a fault needs `container = NAME` (or `partition = [[...], [...]]`)",
+            ));
+        };
+        let container = known(c)?;
+        if let Some(l) = &raw.link {
+            match l.get_ref().as_str() {
+                "down" => FaultSpec::link_down(&container, &ifname),
+                "flap" => {
+                    let period = dur(&raw.period, "period")?.unwrap_or(Duration::from_secs(2));
+                    let Some(d) = dur(&raw.duration, "for")? else {
+                        return Err(cx.err(
+                            l.span(),
+                            "a flapping link flaps for a bounded time: add for = \"10s\"",
+                        ));
+                    };
+                    FaultSpec::flap(&container, &ifname, period, d)
+                }
+                _ => return Err(cx.err(l.span(), "write link = \"down\" or link = \"flap\"")),
+            }
+        } else {
+            let impair = Impair {
+                delay_us: us(dur(&raw.delay, "delay")?),
+                jitter_us: us(dur(&raw.jitter, "jitter")?),
+                distribution: match &raw.distribution {
+                    Some(d) => cx.at(d.span(), fault::Distribution::parse(d.get_ref()))?,
+                    None => fault::Distribution::Uniform,
+                },
+                loss: pct(&raw.loss, "loss")?,
+                burst: raw.burst.as_ref().map_or(1.0, |b| *b.get_ref()),
+                duplicate: pct(&raw.duplicate, "duplicate")?,
+                reorder: pct(&raw.reorder, "reorder")?,
+                corrupt: pct(&raw.corrupt, "corrupt")?,
+                rate_bps: match &raw.rate {
+                    Some(r) => Some(cx.at(r.span(), fault::parse_rate("rate", r.get_ref()))?),
+                    None => None,
+                },
+                limit: raw
+                    .limit
+                    .as_ref()
+                    .map_or(fault::DEFAULT_LIMIT, |l| *l.get_ref()),
+            };
+            let to = raw.to.iter().map(known).collect::<Result<Vec<_>>>()?;
+            let mut spec = FaultSpec::impair(&container, impair)
+                .to(&to)
+                .on_interface(&ifname);
+            if let Some(d) = &raw.direction {
+                spec = spec.direction(cx.at(d.span(), fault::Direction::parse(d.get_ref()))?);
+            }
+            spec
+        }
+    };
+    if !matches!(spec.kind, FaultKind::Flap { .. })
+        && let Some(d) = dur(&raw.duration, "for")?
+    {
+        spec = spec.lasting(d);
+    }
+    spec.seed = raw.seed;
+    spec.name = raw.name.as_ref().map(|n| n.get_ref().clone());
+    cx.at(f.span(), spec.validate())?;
+    Ok(spec)
 }
 
 /// A container's `command`: a string runs through `/bin/sh -c`, a list of strings runs as

@@ -50,11 +50,13 @@ pub enum Progress<'a> {
     },
     /// A pipework interface was added.
     Pipework(&'a PipeworkIf),
+    /// A `[[fault]]` was applied.
+    Fault(&'a crate::model::fault::FaultState),
 }
 
 /// Brings `s` up as lab `name` (the file's lab name if `None`): creates the lab, starts
 /// the containers in file order, each after the previous one's readiness check passed,
-/// then adds the pipework interfaces. The lab is owned by the returned handle, so a
+/// then adds the pipework interfaces, then applies the faults. The lab is owned by the returned handle, so a
 /// failure half-way, or this process dying, leaves nothing behind; call
 /// [`Lab::detach`] to keep it after the handle is gone, as `netlab up` does.
 pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<Lab> {
@@ -101,6 +103,11 @@ pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_
     for p in &s.pipework {
         let iface = lab.pipework(p)?;
         progress(Progress::Pipework(&iface));
+    }
+    // Faults last: the services came up on a sound network, as a test wants them.
+    for f in &s.faults {
+        let state = lab.apply_fault(f)?;
+        progress(Progress::Fault(&state));
     }
     Ok(lab)
 }

@@ -501,6 +501,7 @@ impl Lab {
             links: c.links.clone(),
             ports: c.ports.clone(),
             pipework: c.pipework.clone(),
+            faults: self.faults_on(name),
         })
     }
 
@@ -539,6 +540,9 @@ impl Lab {
     /// are free when `rm` returns; namespace teardown alone is asynchronous), then its
     /// namespaces close.
     pub fn remove(&mut self, name: &str) {
+        if self.containers.contains_key(name) {
+            self.heal_faults_of(name);
+        }
         if let Some(c) = self.containers.remove(name) {
             kill_netns_members(&c.ns.net);
             if let Err(e) = net::link::delete(&mut self.host, &c.host_veth) {

@@ -53,6 +53,7 @@ impl Lab {
         if publishes {
             self.apply_firewall()?;
         }
+        self.refresh_faults();
         self.refresh_summary();
         Ok(())
     }
@@ -72,6 +73,7 @@ impl Lab {
         }
         tracing::info!(container = %name, %ip, "address taken (starting)");
         self.rewrite_hosts_of_linkers(name);
+        self.refresh_faults();
         self.refresh_summary();
         Ok(())
     }

@@ -77,6 +77,8 @@ pub struct Lab {
     pub lan: Option<Lan>,
     /// Names of the bridges `pipework` made.
     pub extra_bridges: Vec<String>,
+    /// The faults acting on the lab's network now.
+    pub faults: super::faults::Faults,
 }
 
 impl std::fmt::Debug for Lab {
@@ -149,6 +151,7 @@ impl Lab {
             firewall: None,
             lan: None,
             extra_bridges: vec![],
+            faults: Default::default(),
         };
         lab.build_lan()?;
         if spec.attach_uplink && spec.uplink.is_some() {

@@ -7,6 +7,7 @@ mod endpoint;
 mod exit;
 #[cfg(test)]
 mod fake;
+mod faults;
 mod lab;
 mod lan;
 mod lifecycle;
@@ -409,6 +410,17 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             s.lab().attach_uplink()?;
             ok(Response::Ok)
         }
+        Request::Fault { spec } => {
+            let fault = s.lab().add_fault(spec, s)?;
+            ok(Response::Fault { fault })
+        }
+        Request::Heal { names } => {
+            let names = s.lab().heal(&names)?;
+            ok(Response::Healed { names })
+        }
+        Request::Faults => ok(Response::Faults {
+            faults: s.lab().fault_states(),
+        }),
         Request::AdoptUplink { dev } => {
             let from = fds.into_iter().next().ok_or_else(|| Error::Supervisor {
                 lab: s.name.clone(),

@@ -40,8 +40,13 @@ fn load(name: &str) -> Scenario {
 }
 
 fn up(name: &str) -> (Lab, Scenario) {
+    up_as(name, name)
+}
+
+/// [`up`] with a lab named after `tag`: tests that run at once need labs of their own.
+fn up_as(name: &str, tag: &str) -> (Lab, Scenario) {
     let s = load(name);
-    let lab_name = format!("s{}-{name}", std::process::id());
+    let lab_name = format!("s{}-{tag}", std::process::id());
     let lab =
         scenario::up(&s, Some(&lab_name), &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
     (lab, s)
@@ -296,4 +301,105 @@ fn the_articles_command_sequence_with_the_cli() {
     ]));
     assert_eq!(out.lines().collect::<Vec<_>>(), EXPECTED);
     drop(lab);
+}
+
+// ------------------------------------------------------------------ the article's lab under faults
+
+/// One HTTP exchange as [`http`] does, with how long the answer took.
+fn timed(
+    lab: &Lab,
+    addr: SocketAddr,
+    method: &str,
+    body: Option<&str>,
+) -> (u16, String, Duration) {
+    let t = std::time::Instant::now();
+    let (status, body) = http(lab, &host(), addr, method, body);
+    (status, body, t.elapsed())
+}
+
+const WEB: [&str; 3] = ["webserver1", "webserver2", "webserver3"];
+
+/// The web servers cut off from MongoDB answer 503, soon (the service's promise: within
+/// 2 s), and keep running; healed, they answer 200 again without a restart, and every
+/// document that got a 201 is there.
+#[test]
+fn partitioned_from_mongodb_the_web_servers_answer_503_and_recover_when_healed() {
+    let (lab, _) = up_as("link", "partition");
+    post(&lab, &host(), at(ip(&lab, WEB[0])), PHYSICISTS[0]);
+    let cut = lab
+        .fault(&netlab::FaultSpec::partition(&WEB, &["mongodb"]))
+        .unwrap();
+    for w in WEB {
+        for (method, body) in [("GET", None), ("POST", Some(PHYSICISTS[1]))] {
+            let (status, text, took) = timed(&lab, at(ip(&lab, w)), method, body);
+            assert_eq!(status, 503, "{method} {w} during the partition: {text}");
+            assert!(took < Duration::from_secs(2), "{method} {w}: 503 after {took:?}");
+        }
+        let state = lab.inspect(w).unwrap();
+        assert_eq!(state.status, netlab::ContainerStatus::Running, "{w}");
+        assert_eq!(state.restart_count, 0);
+    }
+    let pids: Vec<i32> = WEB.iter().map(|w| lab.inspect(w).unwrap().pid).collect();
+    cut.heal().unwrap();
+    for w in WEB {
+        wait_until(
+            &format!("{w} to answer 200 after the heal"),
+            Duration::from_secs(2),
+            || http(&lab, &host(), at(ip(&lab, w)), "GET", None).0 == 200,
+        );
+    }
+    let after: Vec<i32> = WEB.iter().map(|w| lab.inspect(w).unwrap().pid).collect();
+    assert_eq!(pids, after, "no web server was restarted");
+    // The 201 before the partition is there (a POST answered 503 may or may not be: the
+    // service said so in its answer).
+    post(&lab, &host(), at(ip(&lab, WEB[1])), PHYSICISTS[2]);
+    let (status, body) = http(&lab, &host(), at(ip(&lab, WEB[2])), "GET", None);
+    assert_eq!(status, 200);
+    for line in [EXPECTED[0], EXPECTED[2]] {
+        assert!(body.lines().any(|l| l == line), "{line} missing: {body}");
+    }
+}
+
+/// With 20% of the frames between a web server and MongoDB lost (both ways, seeded), the
+/// article's three POSTs and its GET still succeed: TCP retransmits.
+#[test]
+fn twenty_percent_loss_to_mongodb_still_serves_the_article() {
+    let (lab, _) = up_as("link", "loss");
+    let _lossy = lab
+        .fault(
+            &netlab::FaultSpec::loss(WEB[0], 0.2)
+                .to(&["mongodb"])
+                .seed(7),
+        )
+        .unwrap();
+    let web = at(ip(&lab, WEB[0]));
+    for doc in PHYSICISTS {
+        post(&lab, &host(), web, doc);
+    }
+    assert_article_lines(&lab, &host(), web);
+    let f = &lab.faults().unwrap()[0];
+    let c = f.counters.expect("an impairment has counters");
+    assert!(c.frames > 0 && c.lost > 0, "{c:?}");
+}
+
+/// With MongoDB 300 ms away from a web server, a GET through it takes at least 300 ms and
+/// still succeeds; the other web servers are as fast as before.
+#[test]
+fn three_hundred_ms_to_mongodb_slows_a_get_and_it_still_succeeds() {
+    let (lab, _) = up_as("link", "delay");
+    post(&lab, &host(), at(ip(&lab, WEB[1])), PHYSICISTS[0]);
+    let _slow = lab
+        .fault(
+            &netlab::FaultSpec::delay(WEB[0], Duration::from_millis(300))
+                .to(&["mongodb"])
+                .direction(netlab::Direction::Egress),
+        )
+        .unwrap();
+    let (status, body, took) = timed(&lab, at(ip(&lab, WEB[0])), "GET", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().next(), Some(EXPECTED[0]));
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    let (status, _, other) = timed(&lab, at(ip(&lab, WEB[1])), "GET", None);
+    assert_eq!(status, 200);
+    assert!(other < Duration::from_millis(300), "webserver2 is not delayed: {other:?}");
 }

@@ -74,6 +74,9 @@ impl Relay {
     /// Relays frames between `a` (the container's side) and `b` (the bridge's side), both
     /// up and in network namespace `net`, with `rules` (checked first). The sockets are
     /// opened on a thread that joined `net`; the relay's own threads need not be there.
+    ///
+    /// `a` and `b` should have no addresses and not be bridge ports: the namespace's own
+    /// stack sees every frame they receive too, and must not answer or forward it.
     pub fn start(net: &OwnedFd, a: &str, b: &str, rules: Rules) -> Result<Relay> {
         rules.validate()?;
         let (sa, sb) = in_netns(net, || {
@@ -168,7 +171,7 @@ struct Worker {
     flows: HashMap<u64, FlowState>,
     queue: DelayQueue<Vec<u8>>,
     buf: Vec<u8>,
-    /// Whether a send error was logged already (logged once, then only counted).
+    /// Whether an error was logged already (logged once, then only counted).
     told: bool,
 }
 
@@ -203,7 +206,10 @@ impl Worker {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::error!("link emulator on {}: {e}", self.rx.ifname());
+                    // An interface that went away: say so once, then idle until dropped.
+                    if !std::mem::replace(&mut self.told, true) {
+                        tracing::error!("link emulator on {}: {e}", self.rx.ifname());
+                    }
                     std::thread::sleep(IDLE);
                     continue;
                 }

@@ -26,10 +26,10 @@
 //! The cost is in corruption: the receiver trusts a `CHECKSUM_PARTIAL` frame without
 //! checking it, so flipping a bit of such a frame would hand the damage to the application.
 //! The relay therefore completes the checksum in software before it flips the bit (the
-//! frame then goes out without offload and the receiver checks, and drops, it). A
-//! corrupted GSO super-frame cannot be made to fail a checksum without segmenting it, so
-//! it is dropped whole and counted as corrupted: what the receiver would do with the bad
-//! segment, and more.
+//! frame then goes out without offload and the receiver checks, and drops, it). A TCP
+//! super-frame is first cut into wire-sized segments with complete checksums (`segment`);
+//! a super-frame of another kind (UDP GSO, rare) cannot be made to fail a checksum, so it
+//! is dropped whole and counted as corrupted.
 
 /// `sizeof(struct virtio_net_hdr)`.
 pub const LEN: usize = 10;
@@ -104,7 +104,7 @@ impl VnetHdr {
 }
 
 /// The Internet checksum's one's-complement sum of `data`, added to `sum`.
-fn sum16(data: &[u8], mut sum: u64) -> u64 {
+pub fn sum16(data: &[u8], mut sum: u64) -> u64 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
         sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
@@ -115,7 +115,7 @@ fn sum16(data: &[u8], mut sum: u64) -> u64 {
     sum
 }
 
-fn fold(mut sum: u64) -> u16 {
+pub fn fold(mut sum: u64) -> u16 {
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }

@@ -312,6 +312,65 @@ fn relay_on_real_namespaces() {
     assert!(st.lost_random > 20, "{st:?}");
     assert!(st.passed > st.frames_in, "segments counted: {st:?}");
 
+    // Bursts: losses come in runs (mean 5 frames) and are counted as such.
+    relay
+        .set(Rules {
+            seed: 3,
+            rules: vec![Rule {
+                dir: Dir::AtoB,
+                peers: vec![B_IP.into()],
+                impair: Impairment {
+                    loss: 0.2,
+                    burst: 5.0,
+                    ..Impairment::default()
+                },
+            }],
+        })
+        .unwrap();
+    let before_burst = relay.stats().a_to_b.lost_burst;
+    let got = stream(&tx, &rx, to_b, 5000);
+    let lost: Vec<bool> = (0..5000).map(|i| !got.contains_key(&i)).collect();
+    let runs = lost.windows(2).filter(|w| w[1] && !w[0]).count() + usize::from(lost[0]);
+    let n_lost = lost.iter().filter(|l| **l).count();
+    assert_eq!(
+        relay.stats().a_to_b.lost_burst - before_burst,
+        n_lost as u64
+    );
+    let mean_run = n_lost as f64 / runs as f64;
+    assert!((3.5..7.0).contains(&mean_run), "mean run {mean_run}");
+
+    // Reordering: with 20 ms of delay, a quarter goes at once and overtakes the others.
+    relay
+        .set(impair(
+            Dir::AtoB,
+            Impairment {
+                delay: Duration::from_millis(20),
+                reorder: 0.25,
+                ..Impairment::default()
+            },
+        ))
+        .unwrap();
+    let order = std::thread::scope(|s| {
+        let r = s.spawn(|| {
+            let mut order = Vec::new();
+            let mut buf = [0u8; 64];
+            while let Ok(n) = rx.recv(&mut buf) {
+                if n >= 4 {
+                    order.push(u32::from_be_bytes(buf[..4].try_into().unwrap()));
+                }
+            }
+            order
+        });
+        for i in 0..200u32 {
+            tx.send_to(&i.to_be_bytes(), to_b).unwrap();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        r.join().unwrap()
+    });
+    assert_eq!(order.len(), 200);
+    let overtaken = order.windows(2).filter(|w| w[1] < w[0]).count();
+    assert!(overtaken > 10, "{overtaken} inversions in {order:?}");
+
     // A rule for one peer leaves the others alone: B gets a second address, the rule
     // loses everything sent to it and nothing sent to 10.9.0.2.
     add_address(&tb.b, Ipv4Addr::new(10, 9, 0, 3)).expect("a second address in B");

@@ -18,10 +18,12 @@
 //!
 //! netlab takes the second: one read and one write per 64 KiB instead of per 1.5 KiB, and
 //! the container's interfaces keep the offloads they have without the relay. Measured on
-//! this 2-core machine (kernel 6.18, release build, `benches/link_emulator.rs`): bulk TCP
-//! through the relay 12.7 Gbit/s (direct veth 19.6), while the relay's rate for MTU-sized
-//! frames, all that TCP could use with the offloads off, is ~188,000 frames/s, i.e.
-//! ~2.3 Gbit/s: the header is worth a factor of five.
+//! this 2-core machine (kernel 6.18, release build, `benches/link_emulator.rs`, two
+//! runs): bulk TCP through the relay 12.2–12.7 Gbit/s (direct veth 15.7–19.6), while the
+//! relay's rate for MTU-sized frames, all that TCP could use with the offloads off, is
+//! 120,000–188,000 frames/s, i.e. 1.4–2.3 Gbit/s: the header is worth a factor of five or
+//! more. (Where a rule needs per-packet decisions, `segment` cuts super-frames in
+//! software and TCP through the relay measured ~2 Gbit/s.)
 //!
 //! The cost is in corruption: the receiver trusts a `CHECKSUM_PARTIAL` frame without
 //! checking it, so flipping a bit of such a frame would hand the damage to the application.

@@ -289,14 +289,15 @@ fn relay_on_real_namespaces() {
         "corrupt datagrams are dropped"
     );
     assert_eq!(relay.stats().a_to_b.corrupted, 200);
-    // TCP survives 10% corruption with its data intact: it notices and sends again. (Its
-    // ~80 frames are mostly 64 KiB super-frames, dropped whole when chosen; 10% makes
-    // "none chosen" a 1-in-3000 chance.)
+    // TCP survives 2% corruption and 2% loss with its data intact: it notices and sends
+    // again. Its 64 KiB super-frames are cut into ~2,900 wire segments first, so about 58
+    // of them are corrupted (and the relay counts segments, not super-frames).
     relay
         .set(impair(
             Dir::AtoB,
             Impairment {
-                corrupt: 0.1,
+                corrupt: 0.02,
+                loss: 0.02,
                 ..Impairment::default()
             },
         ))
@@ -306,7 +307,69 @@ fn relay_on_real_namespaces() {
         pattern_ok(&data, 4 << 20),
         "TCP data intact despite corruption"
     );
-    assert!(relay.stats().a_to_b.corrupted > 200);
+    let st = relay.stats().a_to_b;
+    assert!(st.corrupted > 200 + 20, "{st:?}");
+    assert!(st.lost_random > 20, "{st:?}");
+    assert!(st.passed > st.frames_in, "segments counted: {st:?}");
+
+    // Bursts: losses come in runs (mean 5 frames) and are counted as such.
+    relay
+        .set(Rules {
+            seed: 3,
+            rules: vec![Rule {
+                dir: Dir::AtoB,
+                peers: vec![B_IP.into()],
+                impair: Impairment {
+                    loss: 0.2,
+                    burst: 5.0,
+                    ..Impairment::default()
+                },
+            }],
+        })
+        .unwrap();
+    let before_burst = relay.stats().a_to_b.lost_burst;
+    let got = stream(&tx, &rx, to_b, 5000);
+    let lost: Vec<bool> = (0..5000).map(|i| !got.contains_key(&i)).collect();
+    let runs = lost.windows(2).filter(|w| w[1] && !w[0]).count() + usize::from(lost[0]);
+    let n_lost = lost.iter().filter(|l| **l).count();
+    assert_eq!(
+        relay.stats().a_to_b.lost_burst - before_burst,
+        n_lost as u64
+    );
+    let mean_run = n_lost as f64 / runs as f64;
+    assert!((3.5..7.0).contains(&mean_run), "mean run {mean_run}");
+
+    // Reordering: with 20 ms of delay, a quarter goes at once and overtakes the others.
+    relay
+        .set(impair(
+            Dir::AtoB,
+            Impairment {
+                delay: Duration::from_millis(20),
+                reorder: 0.25,
+                ..Impairment::default()
+            },
+        ))
+        .unwrap();
+    let order = std::thread::scope(|s| {
+        let r = s.spawn(|| {
+            let mut order = Vec::new();
+            let mut buf = [0u8; 64];
+            while let Ok(n) = rx.recv(&mut buf) {
+                if n >= 4 {
+                    order.push(u32::from_be_bytes(buf[..4].try_into().unwrap()));
+                }
+            }
+            order
+        });
+        for i in 0..200u32 {
+            tx.send_to(&i.to_be_bytes(), to_b).unwrap();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        r.join().unwrap()
+    });
+    assert_eq!(order.len(), 200);
+    let overtaken = order.windows(2).filter(|w| w[1] < w[0]).count();
+    assert!(overtaken > 10, "{overtaken} inversions in {order:?}");
 
     // A rule for one peer leaves the others alone: B gets a second address, the rule
     // loses everything sent to it and nothing sent to 10.9.0.2.

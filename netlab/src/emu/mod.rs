@@ -14,6 +14,7 @@
 //! - `hash` and `impair`: the seeded decisions;
 //! - `queue`: the delay queue and the rate pacer;
 //! - `vnet`: the offload header AF_PACKET puts in front of frames (why, and what it costs);
+//!   `segment`: cutting TCP super-frames into wire packets where decisions are per packet;
 //! - `relay`: the threads; `stats`: their counters.
 //!
 //! # What is reproducible
@@ -27,8 +28,11 @@
 //!   same bit flipped), and each gets the same jitter, whatever other traffic runs beside
 //!   it and however fast it is sent; a burst's state is per flow too;
 //! - but a stream is the same only if its frames are: TCP's retransmissions are new frames
-//!   with new indexes (so which *bytes* a TCP connection loses depends on its timing), as
-//!   are segments that GSO merged differently (a super-frame is one frame here);
+//!   with new indexes (so which *bytes* a TCP connection loses depends on its timing).
+//!   Under a rule that loses, duplicates, reorders or corrupts, TCP super-frames (GSO) are
+//!   cut into the packets a wire would carry before deciding (`segment`), so indexes count
+//!   packets however the sender batched them; under a rule that only delays or limits the
+//!   rate, a super-frame stays one frame (one index, one jitter value);
 //! - not reproducible: exact delivery times (scheduling, the timer's accuracy), the order
 //!   of frames of *different* flows, and drops for a full queue or a rate limit, which
 //!   depend on timing.
@@ -42,6 +46,7 @@ mod impair;
 mod queue;
 mod relay;
 mod rules;
+mod segment;
 mod stats;
 pub mod testbed;
 mod vnet;

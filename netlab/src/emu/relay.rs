@@ -19,6 +19,7 @@ use super::flow;
 use super::impair::{FlowState, Loss, decide};
 use super::queue::{DelayQueue, Pacer};
 use super::rules::{Dir, Rules};
+use super::segment;
 use super::stats::{Counters, Stats};
 use super::vnet::{self, VnetHdr};
 use crate::error::{Error, Result};
@@ -74,6 +75,9 @@ impl Relay {
     /// Relays frames between `a` (the container's side) and `b` (the bridge's side), both
     /// up and in network namespace `net`, with `rules` (checked first). The sockets are
     /// opened on a thread that joined `net`; the relay's own threads need not be there.
+    ///
+    /// `a` and `b` should have no addresses and not be bridge ports: the namespace's own
+    /// stack sees every frame they receive too, and must not answer or forward it.
     pub fn start(net: &OwnedFd, a: &str, b: &str, rules: Rules) -> Result<Relay> {
         rules.validate()?;
         let (sa, sb) = in_netns(net, || {
@@ -168,7 +172,7 @@ struct Worker {
     flows: HashMap<u64, FlowState>,
     queue: DelayQueue<Vec<u8>>,
     buf: Vec<u8>,
-    /// Whether a send error was logged already (logged once, then only counted).
+    /// Whether an error was logged already (logged once, then only counted).
     told: bool,
 }
 
@@ -203,7 +207,10 @@ impl Worker {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::error!("link emulator on {}: {e}", self.rx.ifname());
+                    // An interface that went away: say so once, then idle until dropped.
+                    if !std::mem::replace(&mut self.told, true) {
+                        tracing::error!("link emulator on {}: {e}", self.rx.ifname());
+                    }
                     std::thread::sleep(IDLE);
                     continue;
                 }
@@ -262,6 +269,13 @@ impl Worker {
         }
     }
 
+    /// Sends the frame in `buf[..n]` on unchanged.
+    fn forward(&mut self, n: usize) {
+        let frame = std::mem::take(&mut self.buf);
+        self.send(&frame[..n]);
+        self.buf = frame;
+    }
+
     /// Decides and acts on the frame in `buf[..n]` (virtio_net_hdr first).
     fn handle(&mut self, n: usize) {
         let c = self.counters();
@@ -272,23 +286,16 @@ impl Worker {
         }
         // Without rules nothing is decided: straight back out, no parsing.
         if self.rules.rules.is_empty() {
-            let frame = std::mem::take(&mut self.buf);
-            self.send(&frame[..n]);
-            self.buf = frame;
-            return;
+            return self.forward(n);
         }
         let Some(parsed) = flow::parse(&self.buf[vnet::LEN..n]) else {
-            let frame = std::mem::take(&mut self.buf);
-            self.send(&frame[..n]);
-            self.buf = frame;
-            return;
+            return self.forward(n);
         };
         let id = parsed.key.id();
         if self.flows.len() >= MAX_FLOWS && !self.flows.contains_key(&id) {
             tracing::debug!("link emulator: {MAX_FLOWS} flows, forgetting them all");
             self.flows.clear();
         }
-        let state = self.flows.entry(id).or_default();
         let way = self.way;
         let matched = self.rules.rules.iter().position(|r| {
             r.dir.covers(way)
@@ -300,15 +307,42 @@ impl Worker {
         let Some(ri) = matched else {
             // Unmatched frames still count in their flow, so a rule that starts matching
             // later sees the same indexes as one that matched all along.
-            state.next += 1;
-            let frame = std::mem::take(&mut self.buf);
-            self.send(&frame[..n]);
-            self.buf = frame;
-            return;
+            self.flows.entry(id).or_default().next += 1;
+            return self.forward(n);
         };
         let imp = &self.rules.rules[ri].impair;
-        let fate = decide(imp, self.rules.seed, way, id, state);
-        let c = &self.shared.counters[usize::from(way == Dir::BtoA)];
+        let per_packet =
+            imp.loss > 0.0 || imp.duplicate > 0.0 || imp.reorder > 0.0 || imp.corrupt > 0.0;
+        let hdr = VnetHdr::read(&self.buf).unwrap_or_default();
+        // Decisions about packets are made per packet of the wire, not per super-frame.
+        if per_packet
+            && hdr.is_gso()
+            && let Some(segs) = parsed
+                .l4
+                .and_then(|l4| segment::tcp_segments(&hdr, &self.buf[vnet::LEN..n], l4))
+        {
+            for seg in segs {
+                let mut pkt = vec![0u8; vnet::LEN];
+                pkt.extend_from_slice(&seg);
+                let len = pkt.len();
+                self.impair(ri, id, &parsed, &mut pkt, len);
+            }
+            return;
+        }
+        let mut pkt = std::mem::take(&mut self.buf);
+        self.impair(ri, id, &parsed, &mut pkt, n);
+        self.buf = pkt;
+    }
+
+    /// Applies rule `ri` to the frame in `pkt[..n]` (virtio_net_hdr first) of flow `id`.
+    fn impair(&mut self, ri: usize, id: u64, parsed: &flow::Parsed, pkt: &mut [u8], n: usize) {
+        let rules = self.rules.clone();
+        let imp = &rules.rules[ri].impair;
+        let way = self.way;
+        let state = self.flows.entry(id).or_default();
+        let fate = decide(imp, rules.seed, way, id, state);
+        let shared = self.shared.clone();
+        let c = &shared.counters[usize::from(way == Dir::BtoA)];
         match fate.lost {
             Some(Loss::Random) => {
                 c.lost_random.fetch_add(1, Ordering::Relaxed);
@@ -320,27 +354,26 @@ impl Worker {
             }
             None => {}
         }
-        let Some(mut hdr) = VnetHdr::read(&self.buf) else {
-            return;
-        };
+        let mut hdr = VnetHdr::read(pkt).unwrap_or_default();
         if let Some(bit) = fate.corrupt {
             c.corrupted.fetch_add(1, Ordering::Relaxed);
-            // See `vnet`: a super-frame cannot carry a failing checksum, so it goes whole.
+            // A super-frame that could not be cut (not TCP) cannot carry a failing
+            // checksum (see `vnet`): it goes whole.
             if hdr.is_gso() {
                 return;
             }
-            let frame = &mut self.buf[vnet::LEN..n];
+            let frame = &mut pkt[vnet::LEN..n];
             if !vnet::complete_checksum(&mut hdr, frame) {
                 return;
             }
             let len = frame.len();
             let range = match (parsed.payload, parsed.l4) {
                 (Some(p), _) if p < len => p..len,
-                (_, Some(l4)) => l4..len,
+                (_, Some(l4)) if l4 < len => l4..len,
                 _ => 14.min(len)..len,
             };
             vnet::flip_bit(frame, range, bit);
-            hdr.write(&mut self.buf);
+            hdr.write(pkt);
         }
         let copies = if fate.duplicate {
             c.duplicated.fetch_add(1, Ordering::Relaxed);
@@ -351,31 +384,27 @@ impl Worker {
         if fate.at_once {
             c.reordered.fetch_add(1, Ordering::Relaxed);
         }
-        let limit = imp.limit as usize;
-        let rate = imp.rate;
         let now = Instant::now();
         let ready = now + fate.delay;
-        if !fate.at_once && (ready > now || rate.is_some()) {
-            if self.queue.len() + copies > limit {
+        if !fate.at_once && (ready > now || imp.rate.is_some()) {
+            if self.queue.len() + copies > imp.limit as usize {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             let mut due = ready;
-            if let Some(bps) = rate {
+            if let Some(bps) = imp.rate {
                 let headers = parsed.payload.unwrap_or(n - vnet::LEN);
                 let bytes = hdr.wire_bytes(n - vnet::LEN, headers);
                 let pacer = self.pacers[ri].get_or_insert_with(|| Pacer::new(bps));
                 due = pacer.schedule(ready, bytes * copies);
             }
             for _ in 0..copies {
-                self.queue.push(due, self.buf[..n].to_vec());
+                self.queue.push(due, pkt[..n].to_vec());
             }
             return;
         }
-        let frame = std::mem::take(&mut self.buf);
         for _ in 0..copies {
-            self.send(&frame[..n]);
+            self.send(&pkt[..n]);
         }
-        self.buf = frame;
     }
 }

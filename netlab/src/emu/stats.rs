@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 /// Counts of one direction since the relay started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirStats {
-    /// Frames read from the source interface.
+    /// Frames read from the source interface (a GSO super-frame counts one).
     pub frames_in: u64,
-    /// Frames written to the other interface (duplicates included).
+    /// Frames written to the other interface: duplicates, and each segment of a TCP
+    /// super-frame cut for per-packet decisions, count one each.
     pub passed: u64,
     /// Lost independently (`burst` = 1).
     pub lost_random: u64,
@@ -22,7 +23,7 @@ pub struct DirStats {
     pub duplicated: u64,
     /// Sent at once, ahead of delayed frames.
     pub reordered: u64,
-    /// Given a flipped bit (GSO super-frames: dropped whole, see `emu::vnet`).
+    /// Given a flipped bit (a non-TCP GSO super-frame: dropped whole, see `emu::vnet`).
     pub corrupted: u64,
     /// Frames the kernel refused to take or hand over (see the log for the first).
     pub errors: u64,

@@ -306,12 +306,7 @@ fn the_articles_command_sequence_with_the_cli() {
 // ------------------------------------------------------------------ the article's lab under faults
 
 /// One HTTP exchange as [`http`] does, with how long the answer took.
-fn timed(
-    lab: &Lab,
-    addr: SocketAddr,
-    method: &str,
-    body: Option<&str>,
-) -> (u16, String, Duration) {
+fn timed(lab: &Lab, addr: SocketAddr, method: &str, body: Option<&str>) -> (u16, String, Duration) {
     let t = std::time::Instant::now();
     let (status, body) = http(lab, &host(), addr, method, body);
     (status, body, t.elapsed())
@@ -333,7 +328,10 @@ fn partitioned_from_mongodb_the_web_servers_answer_503_and_recover_when_healed()
         for (method, body) in [("GET", None), ("POST", Some(PHYSICISTS[1]))] {
             let (status, text, took) = timed(&lab, at(ip(&lab, w)), method, body);
             assert_eq!(status, 503, "{method} {w} during the partition: {text}");
-            assert!(took < Duration::from_secs(2), "{method} {w}: 503 after {took:?}");
+            assert!(
+                took < Duration::from_secs(2),
+                "{method} {w}: 503 after {took:?}"
+            );
         }
         let state = lab.inspect(w).unwrap();
         assert_eq!(state.status, netlab::ContainerStatus::Running, "{w}");
@@ -401,5 +399,8 @@ fn three_hundred_ms_to_mongodb_slows_a_get_and_it_still_succeeds() {
     assert!(took >= Duration::from_millis(300), "{took:?}");
     let (status, _, other) = timed(&lab, at(ip(&lab, WEB[1])), "GET", None);
     assert_eq!(status, 200);
-    assert!(other < Duration::from_millis(300), "webserver2 is not delayed: {other:?}");
+    assert!(
+        other < Duration::from_millis(300),
+        "webserver2 is not delayed: {other:?}"
+    );
 }

@@ -617,6 +617,47 @@ fn owner_killed_mid_request_leaves_nothing() {
     assert_clean(&before, &w);
 }
 
+/// Kills the owner while its lab has every kind of fault active: the link emulator
+/// spliced into a cable (its relay threads and veth pair), a partition table, a pulled
+/// cable and a flapping one with their timer threads. Nothing of them may outlive it.
+#[test]
+fn owner_killed_with_active_faults_leaves_nothing() {
+    use std::time::Duration;
+    let _serial = serial();
+    const TOTAL: usize = 4;
+    let lab = lab_name("leak-faults");
+    let mut w = Watched::new(&lab);
+    let before = snapshot(&w);
+
+    let mut owner = Owner::start(&lab, TOTAL);
+    let sup = owner.supervisor();
+    for _ in 0..TOTAL {
+        let (name, inner) = owner.ready();
+        w.record_container(sup, &name, inner);
+    }
+    assert_eq!(owner.next(), "all-ready");
+    let client = Lab::open(&lab).expect("open the owner's lab");
+    for spec in [
+        netlab::FaultSpec::delay("c0", Duration::from_millis(50)).to(&["c1"]),
+        netlab::FaultSpec::loss("c1", 0.1).lasting(Duration::from_secs(600)),
+        netlab::FaultSpec::partition(&["c0"], &["c2"]),
+        netlab::FaultSpec::link_down("c3", "eth0"),
+        netlab::FaultSpec::flap(
+            "c2",
+            "eth0",
+            Duration::from_millis(200),
+            Duration::from_secs(600),
+        ),
+    ] {
+        client.apply_fault(&spec).expect("apply a fault");
+    }
+    assert_eq!(client.faults().expect("faults").len(), 5);
+    drop(client);
+    w.record_lab(sup);
+    owner.kill();
+    assert_clean(&before, &w);
+}
+
 /// A lab made by the CLI (detached, so it does not depend on any owner) whose supervisor
 /// is SIGKILLed.
 #[test]

@@ -206,6 +206,19 @@ impl Impair {
                 "the mean length of a loss burst is between 1 (independent losses) and 1000 frames",
             ));
         }
+        // The Gilbert model's odds of entering a loss run, loss / (burst (1 - loss)), are a
+        // probability only up to this average loss.
+        if self.burst > 1.0 && self.loss > self.burst / (self.burst + 1.0) {
+            return Err(Error::spec(
+                "loss",
+                format!("{}% with --burst {}", self.loss * 100.0, self.burst),
+                format!(
+                    "with runs of {} frames on average the loss is at most {:.1}%; lower the loss or lengthen the runs",
+                    self.burst,
+                    100.0 * self.burst / (self.burst + 1.0)
+                ),
+            ));
+        }
         if self.reorder > 0.0 && self.delay_us == 0 {
             return Err(Error::spec(
                 "reorder",
@@ -848,6 +861,18 @@ mod tests {
             },
         );
         assert!(reorder_only.validate().is_err(), "reorder needs a delay");
+        let bursty = |loss, burst| {
+            FaultSpec::impair(
+                "web",
+                Impair {
+                    loss,
+                    burst,
+                    ..Impair::none()
+                },
+            )
+        };
+        assert!(bursty(0.5, 4.0).validate().is_ok());
+        assert!(bursty(0.9, 4.0).validate().is_err(), "past burst/(burst+1)");
         assert!(d(10).named("bad name!").validate().is_err());
         assert!(
             d(10)

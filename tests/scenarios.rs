@@ -404,3 +404,21 @@ fn three_hundred_ms_to_mongodb_slows_a_get_and_it_still_succeeds() {
         "webserver2 is not delayed: {other:?}"
     );
 }
+
+/// A scenario file's `[[fault]]`s are applied once its services are ready: webserver1 is
+/// 300 ms from MongoDB, webserver2 loses 20% of its frames with it, webserver3 is healthy;
+/// all three still serve the article.
+#[test]
+fn a_scenario_with_faults_brings_them_up_after_its_services() {
+    let (lab, _) = up("faults");
+    let names: Vec<String> = lab.faults().unwrap().into_iter().map(|f| f.name).collect();
+    assert_eq!(names, ["slow-database", "lossy-database"]);
+    for (doc, w) in PHYSICISTS.iter().zip(WEB) {
+        post(&lab, &host(), at(ip(&lab, w)), doc);
+    }
+    for w in WEB {
+        assert_article_lines(&lab, &host(), at(ip(&lab, w)));
+    }
+    let (_, _, slow) = timed(&lab, at(ip(&lab, WEB[0])), "GET", None);
+    assert!(slow >= Duration::from_millis(300), "{slow:?}");
+}

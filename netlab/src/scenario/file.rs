@@ -473,6 +473,7 @@ fn fault_of(cx: &Ctx<'_>, f: &Spanned<RawFault>, names: &HashSet<String>) -> Res
             }
         }
         let spec = FaultSpec::partition(&sides[0], &sides[1]);
+        cx.at(p.span(), spec.validate())?;
         if raw.one_way { spec.one_way() } else { spec }
     } else {
         let Some(c) = &raw.container else {
@@ -519,6 +520,24 @@ fn fault_of(cx: &Ctx<'_>, f: &Spanned<RawFault>, names: &HashSet<String>) -> Res
                     .as_ref()
                     .map_or(fault::DEFAULT_LIMIT, |l| *l.get_ref()),
             };
+            // A value out of range is reported where it is written.
+            if let Err(e) = impair.validate() {
+                let what = match &e {
+                    Error::InvalidSpec { what, .. } => what.as_str(),
+                    _ => "",
+                };
+                let at = match what {
+                    "delay" => raw.delay.as_ref().map(Spanned::span),
+                    "jitter" => raw.jitter.as_ref().map(Spanned::span),
+                    "loss" => raw.loss.as_ref().map(Spanned::span),
+                    "--burst" => raw.burst.as_ref().map(Spanned::span),
+                    "reorder" => raw.reorder.as_ref().map(Spanned::span),
+                    "rate" => raw.rate.as_ref().map(Spanned::span),
+                    w if w.starts_with("queue limit") => raw.limit.as_ref().map(Spanned::span),
+                    _ => None,
+                };
+                return Err(cx.err(at.unwrap_or_else(|| f.span()), e.to_string()));
+            }
             let to = raw.to.iter().map(known).collect::<Result<Vec<_>>>()?;
             let mut spec = FaultSpec::impair(&container, impair)
                 .to(&to)
@@ -696,6 +715,99 @@ address = "10.2.0.11/16"
         assert_eq!(l, 4, "{m}");
         let (l, _, _) = err_at("[lab\n");
         assert_eq!(l, 1);
+    }
+
+    const TWO: &str = "[[container]]\nname = \"web\"\ncommand = \"x\"\n[[container]]\nname = \"db\"\ncommand = \"y\"\n";
+
+    /// `[[fault]]` entries in the CLI's words become the lab's faults, in file order.
+    #[test]
+    fn faults_in_the_clis_words() {
+        let text = format!(
+            "{TWO}[[fault]]\ncontainer = \"web\"\ndelay = \"300ms\"\njitter = \"10ms\"\nto = [\"db\"]\nfor = \"30s\"\nseed = 7\nname = \"slow\"\n\
+             [[fault]]\npartition = [[\"web\"], [\"db\"]]\none-way = true\n\
+             [[fault]]\ncontainer = \"db\"\nlink = \"flap\"\nperiod = \"1s\"\nfor = \"10s\"\n\
+             [[fault]]\ncontainer = \"web\"\nloss = \"20%\"\nburst = 3.0\nrate = \"10mbit\"\ndirection = \"egress\"\n"
+        );
+        let s = parse(&text, Path::new("s.toml")).unwrap();
+        let kinds: Vec<String> = s.faults.iter().map(|f| f.kind.to_string()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "delay 300ms ±10ms on web/eth0 with db",
+                "partition web -> db",
+                "flap db/eth0 every 1s",
+                "loss 20% burst 3, rate 10mbit on web/eth0 (egress)",
+            ]
+        );
+        assert_eq!(s.faults[0].seed, Some(7));
+        assert_eq!(s.faults[0].duration_ms, Some(30_000));
+        assert_eq!(s.faults[0].name.as_deref(), Some("slow"));
+        assert_eq!(s.faults[2].duration_ms, Some(10_000));
+    }
+
+    /// A bad `[[fault]]` is an error at the value, with what to write.
+    #[test]
+    fn bad_faults_point_at_their_value() {
+        let cases: &[(&str, usize, &str)] = &[
+            (
+                "[[fault]]\ncontainer = \"ghost\"\ndelay = \"1ms\"\n",
+                8,
+                "not a container",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\ndelay = \"10h\"\n",
+                9,
+                "delay",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\nloss = \"150%\"\n",
+                9,
+                "between 0% and 100%",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\nrate = \"0mbit\"\n",
+                9,
+                "rate",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\ndelay = \"fast\"\n",
+                9,
+                "unit",
+            ),
+            ("[[fault]]\ncontainer = \"web\"\n", 7, "at least one"),
+            ("[[fault]]\ndelay = \"1ms\"\n", 7, "needs `container"),
+            (
+                "[[fault]]\npartition = [[\"web\"], [\"web\"]]\n",
+                8,
+                "both sides",
+            ),
+            ("[[fault]]\npartition = [[\"web\"]]\n", 8, "two lists"),
+            (
+                "[[fault]]\ncontainer = \"web\"\nlink = \"flap\"\n",
+                9,
+                "bounded",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\nlink = \"sideways\"\n",
+                9,
+                "down",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\ndelay = \"1ms\"\nfrobnicate = 1\n",
+                10,
+                "unknown field",
+            ),
+            (
+                "[[fault]]\ncontainer = \"web\"\nloss = \"90%\"\nburst = 4.0\n",
+                9,
+                "at most",
+            ),
+        ];
+        for (fault, line, needle) in cases {
+            let (l, _, m) = err_at(&format!("{TWO}{fault}"));
+            assert_eq!(l, *line, "{fault}: {m}");
+            assert!(m.contains(needle), "{fault}: {m}");
+        }
     }
 
     /// Every bad value a file can hold is an error at its place, with what to write, and

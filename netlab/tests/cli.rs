@@ -1249,3 +1249,73 @@ fn exec_terminal_input_and_detach_options() {
         },
     );
 }
+
+/// `netlab fault`, `partition`, `link`, `faults` and `heal` as a user types them: each
+/// fault prints its name, `faults` lists them (also as JSON), `heal` names what it
+/// healed; bad values are usage errors (125) that say what to write, and apply nothing.
+#[test]
+fn faults_from_the_command_line() {
+    let lab = lab("cli-faults");
+    for n in ["web", "db"] {
+        stdout(netlab(&lab).args(["run", "-d", "--name", n, "sleep", "1000"]));
+    }
+    let help = stdout(netlab(&lab).args(["fault", "--help"]));
+    for word in ["delay", "loss", "rate", "--to", "--seed", "netlab faults"] {
+        assert!(help.contains(word), "fault --help lacks {word}: {help}");
+    }
+    let name = |args: &[&str]| stdout(netlab(&lab).args(args)).trim().to_string();
+    assert_eq!(
+        name(&[
+            "fault", "delay", "web", "100ms", "--jitter", "10ms", "--to", "db", "--seed", "7"
+        ]),
+        "fault-1"
+    );
+    assert_eq!(
+        name(&["partition", "web", "db", "--one-way", "--name", "cut"]),
+        "cut"
+    );
+    assert_eq!(name(&["link", "down", "db", "--for", "1h"]), "fault-3");
+    let table = stdout(netlab(&lab).arg("faults"));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("NAME"), "{table}");
+    assert!(
+        lines[1].contains("delay 100ms ±10ms on web/eth0 with db") && lines[1].contains(" 7 "),
+        "{table}"
+    );
+    assert!(lines[2].contains("partition web -> db"), "{table}");
+    assert!(
+        lines[3].contains("link down db/eth0")
+            && (lines[3].contains("59m") || lines[3].contains(" 1h ")),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(netlab(&lab).args(["faults", "--json"]))).unwrap();
+    assert_eq!(json[0]["spec"]["impair"]["delay_us"], 100_000);
+    assert_eq!(json[0]["seed"], 7);
+    let inspect =
+        stdout(netlab(&lab).args(["inspect", "-f", "{{json .NetworkSettings.Faults}}", "db"]));
+    assert!(inspect.contains("cut: partition web -> db"), "{inspect}");
+
+    assert_eq!(name(&["link", "up", "db"]), "fault-3");
+    let err = fails(netlab(&lab).args(["link", "up", "db"]), 125);
+    assert!(err.contains("no fault keeps db/eth0 down"), "{err}");
+    for (args, needle) in [
+        (&["fault", "loss", "web", "150%"][..], "between 0% and 100%"),
+        (&["fault", "delay", "web", "100"], "unit"),
+        (&["fault", "rate", "web", "0mbit"], "rate"),
+        (&["fault", "delay", "ghost", "1ms"], "no container named"),
+        (
+            &["fault", "delay", "web", "1ms", "--if", "eth9"],
+            "has eth0",
+        ),
+        (&["partition", "web,db", "db"], "both sides"),
+        (&["link", "flap", "web"], "bounded time"),
+        (&["heal", "nothing-of-that-name"], "no active fault"),
+    ] {
+        let err = fails(netlab(&lab).args(args), 125);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert_eq!(stdout(netlab(&lab).arg("heal")), "fault-1\ncut\n");
+    assert_eq!(stdout(netlab(&lab).arg("faults")).lines().count(), 1);
+}

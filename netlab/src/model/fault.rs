@@ -640,9 +640,23 @@ fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `1500us` → `1.5ms`, `2000000` → `2s`.
+/// `1500us` → `1.5ms`, `2000000` → `2s`, `5400000000` → `1h30m`.
 pub fn format_us(us: u64) -> String {
-    if us >= 1_000_000 && us.is_multiple_of(1000) {
+    if us >= 60_000_000 {
+        let (h, rest) = (us / 3_600_000_000, us % 3_600_000_000);
+        let (m, rest) = (rest / 60_000_000, rest % 60_000_000);
+        let mut s = String::new();
+        if h > 0 {
+            s.push_str(&format!("{h}h"));
+        }
+        if m > 0 {
+            s.push_str(&format!("{m}m"));
+        }
+        if rest > 0 {
+            s.push_str(&format!("{}s", trim_float(rest as f64 / 1e6)));
+        }
+        s
+    } else if us >= 1_000_000 && us.is_multiple_of(1000) {
         format!("{}s", trim_float(us as f64 / 1e6))
     } else if us >= 1000 {
         format!("{}ms", trim_float(us as f64 / 1e3))
@@ -920,6 +934,8 @@ mod tests {
         );
         assert_eq!(format_us(1_500), "1.5ms");
         assert_eq!(format_us(2_000_000), "2s");
+        assert_eq!(format_us(5_400_000_000), "1h30m");
+        assert_eq!(format_us(3_599_900_000), "59m59.9s");
     }
 
     #[test]

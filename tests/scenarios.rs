@@ -422,3 +422,68 @@ fn a_scenario_with_faults_brings_them_up_after_its_services() {
     let (_, _, slow) = timed(&lab, at(ip(&lab, WEB[0])), "GET", None);
     assert!(slow >= Duration::from_millis(300), "{slow:?}");
 }
+
+/// The link scenario with its MongoDB outside the lab, as a test harness has it: started
+/// by testkit (through testcontainers with `NETLAB_MONGO=docker`, which CI's Docker step
+/// sets, with the FerretDB image it builds; otherwise the machine's own server on
+/// loopback), and reached by the web servers as `mongodb:27017` through the link, where
+/// the lab's `mongodb` container listens and this process relays ([`Lab::forward`]).
+#[test]
+fn link_with_mongodb_outside_the_lab_through_a_forward() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // testcontainers removes its container on drop, from within a runtime.
+    let _in_runtime = rt.enter();
+    let mongo = rt
+        .block_on(testkit::MongoServer::start())
+        .unwrap_or_else(|e| panic!("a MongoDB-compatible server for this test: {e}"));
+    eprintln!(
+        "MongoDB outside the lab: {} ({})",
+        mongo.addr(),
+        mongo.binary().display()
+    );
+    let mut s = load("link");
+    let db = &mut s.containers[0];
+    assert_eq!(db.spec.name, "mongodb");
+    db.service = None;
+    db.ready = None;
+    db.spec.command = netlab::CommandSpec::Exec(vec!["sleep".into(), "infinity".into()]);
+    // The web servers' readiness needs the database, which the forward brings after `up`.
+    for w in &mut s.containers[1..] {
+        w.ready = None;
+    }
+    let lab_name = format!("s{}-outside", std::process::id());
+    let lab = scenario::up(&s, Some(&lab_name), &mut |_| {}).unwrap();
+    let _forward = lab
+        .forward(
+            &Target::Container("mongodb".into()),
+            "0.0.0.0:27017".parse().unwrap(),
+            mongo.addr(),
+        )
+        .unwrap();
+    for w in WEB {
+        let ready = SocketAddr::new(ip(&lab, w).into(), 8080);
+        wait_until(
+            &format!("{w} to reach MongoDB"),
+            Duration::from_secs(30),
+            || {
+                let Ok(mut c) = lab.connect_tcp(&host(), ready) else {
+                    return false;
+                };
+                let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = c.write_all(b"GET /readyz HTTP/1.0\r\n\r\n");
+                let mut head = String::new();
+                let _ = c.read_to_string(&mut head);
+                head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200")
+            },
+        );
+    }
+    for (doc, w) in PHYSICISTS.iter().zip(WEB) {
+        post(&lab, &host(), at(ip(&lab, w)), doc);
+    }
+    for w in WEB {
+        assert_article_lines(&lab, &host(), at(ip(&lab, w)));
+    }
+}

@@ -669,6 +669,35 @@ impl Lab {
         Ok(std::net::TcpStream::from(fd))
     }
 
+    /// A TCP listener at `addr` inside `target` (the lab host or a container): what
+    /// connects to it there is accepted here, by this process.
+    pub fn listen_tcp(&self, target: &Target, addr: SocketAddr) -> Result<std::net::TcpListener> {
+        let conn = self.connect()?;
+        let (_, mut fds) = self.call_on(
+            &conn,
+            &Request::Listen {
+                target: target.clone(),
+                addr,
+            },
+            &[],
+        )?;
+        let fd = fds.pop().ok_or_else(|| Error::Supervisor {
+            lab: self.name.clone(),
+            problem: "no socket came back".into(),
+        })?;
+        Ok(std::net::TcpListener::from(fd))
+    }
+
+    /// Makes a service of this process's world answer inside the lab: connections to
+    /// `listen` in `target` are relayed to `to`, which this process connects to from its
+    /// own network namespace (a MongoDB that testcontainers started on this machine's
+    /// loopback, say, reached by the lab's containers as `mongodb:27017`). The relay runs
+    /// in this process's threads until the returned guard is dropped; it works for
+    /// rootless labs too.
+    pub fn forward(&self, target: &Target, listen: SocketAddr, to: SocketAddr) -> Result<Forward> {
+        Forward::start(self.listen_tcp(target, listen)?, to)
+    }
+
     /// `pipework BRIDGE [-i IF] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`.
     pub fn pipework(
         &self,
@@ -887,6 +916,91 @@ impl Drop for FaultGuard<'_> {
         {
             // Healed by its duration meanwhile, or the lab is gone: nothing is left.
             tracing::debug!("healing {} on drop: {e}", s.name);
+        }
+    }
+}
+
+/// A relay from a listener in a lab to an address of this process's world
+/// ([`Lab::forward`]); stops accepting, and closes every relayed connection, when dropped.
+#[derive(Debug)]
+pub struct Forward {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    local: SocketAddr,
+    acceptor: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Forward {
+    fn start(listener: std::net::TcpListener, to: SocketAddr) -> Result<Forward> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::kernel_io("getsockname", "forward listener", &e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::kernel_io("fcntl", "forward listener", &e))?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let acceptor = std::thread::Builder::new()
+            .name(format!("forward {local}"))
+            .spawn(move || {
+                let mut open: Vec<std::net::TcpStream> = vec![];
+                while !flag.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((inside, _)) => match relay(inside, to) {
+                            Ok(kept) => open.extend(kept),
+                            Err(e) => tracing::warn!("forward to {to}: {e}"),
+                        },
+                        // Polled: the listener is non-blocking so that the guard's drop is
+                        // seen within this period.
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                        Err(e) => tracing::warn!("forward {local}: accept: {e}"),
+                    }
+                }
+                for s in open {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
+            })
+            .map_err(|e| Error::kernel_io("spawn", "forward thread", &e))?;
+        Ok(Forward {
+            stop,
+            local,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// Where it listens, inside the lab.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// Connects to `to` and copies both ways between it and `inside` on two threads; returns
+/// the two streams kept to shut them down when the forward ends.
+fn relay(inside: std::net::TcpStream, to: SocketAddr) -> std::io::Result<Vec<std::net::TcpStream>> {
+    inside.set_nonblocking(false)?;
+    let outside = std::net::TcpStream::connect_timeout(&to, std::time::Duration::from_secs(5))?;
+    let _ = inside.set_nodelay(true);
+    let _ = outside.set_nodelay(true);
+    let keep = vec![inside.try_clone()?, outside.try_clone()?];
+    for (mut from, mut into) in [
+        (inside.try_clone()?, outside.try_clone()?),
+        (outside, inside),
+    ] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut into);
+            let _ = into.shutdown(std::net::Shutdown::Write);
+        });
+    }
+    Ok(keep)
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.acceptor.take() {
+            let _ = t.join();
         }
     }
 }

@@ -129,7 +129,7 @@ pub mod bench_internals {
     }
 }
 
-pub use client::{ExecOptions, FaultGuard, Lab, Output, netlab_bin, outer_pid};
+pub use client::{ExecOptions, FaultGuard, Forward, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
 pub use model::fault::{
     Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,

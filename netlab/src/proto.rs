@@ -92,6 +92,12 @@ pub enum Request {
         target: Target,
         addr: SocketAddr,
     },
+    /// Opens a TCP listener at `addr` inside `target`; the listening socket is attached to
+    /// the answer.
+    Listen {
+        target: Target,
+        addr: SocketAddr,
+    },
     /// Adds an interface with a static address to a container (pipework).
     Pipework {
         spec: crate::model::pipework::PipeworkSpec,

@@ -940,3 +940,42 @@ fn a_container_has_its_own_hostname_and_resolv_conf() {
         "the machine's file is untouched"
     );
 }
+
+/// A service of this process's world answers inside the lab through a forward: a
+/// container connects to another container's address, and this process relays to its own
+/// loopback; dropping the forward closes it.
+#[test]
+fn a_forward_brings_a_service_of_the_callers_world_into_the_lab() {
+    let lab = lab("forward");
+    lab.run(&sleeper("svc")).unwrap();
+    lab.run(&sleeper("client")).unwrap();
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let outside = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in echo.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = s.try_clone().unwrap();
+                let mut w = s;
+                let _ = std::io::copy(&mut r, &mut w);
+            });
+        }
+    });
+    let svc_ip = lab.inspect("svc").unwrap().ip;
+    let forward = lab
+        .forward(&c("svc"), "0.0.0.0:7777".parse().unwrap(), outside)
+        .unwrap();
+    assert_eq!(forward.listen_addr().port(), 7777);
+    let talk = || {
+        let mut s = lab
+            .connect_tcp(&c("client"), SocketAddr::new(svc_ip.into(), 7777))
+            .ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"hello").ok()?;
+        let mut got = [0u8; 5];
+        s.read_exact(&mut got).ok()?;
+        Some(got)
+    };
+    assert_eq!(talk().as_ref(), Some(b"hello"));
+    drop(forward);
+    assert_eq!(talk(), None, "nothing listens once the forward is dropped");
+}

@@ -402,6 +402,18 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             })?;
             Ok((Response::Ok, vec![OwnedFd::from(stream)]))
         }
+        Request::Listen { target, addr } => {
+            let net = s
+                .lab()
+                .net_fd(&target)?
+                .try_clone()
+                .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))?;
+            let listener = nsfd::in_netns(&net, || {
+                std::net::TcpListener::bind(addr)
+                    .map_err(|e| Error::kernel_io("bind", addr.to_string(), &e))
+            })?;
+            Ok((Response::Ok, vec![OwnedFd::from(listener)]))
+        }
         Request::Pipework { spec } => {
             let iface = s.lab().pipework(spec)?;
             ok(Response::Pipework { iface })

@@ -653,39 +653,31 @@ impl Lab {
     /// `addr`. The socket lives in that namespace, so it works for rootless labs too,
     /// where this process could not enter the namespace itself.
     pub fn connect_tcp(&self, target: &Target, addr: SocketAddr) -> Result<std::net::TcpStream> {
+        self.socket_from(&Request::Connect {
+            target: target.clone(),
+            addr,
+        })
+        .map(std::net::TcpStream::from)
+    }
+
+    /// The socket the supervisor opened for `req` in a namespace of the lab.
+    fn socket_from(&self, req: &Request) -> Result<OwnedFd> {
         let conn = self.connect()?;
-        let (_, mut fds) = self.call_on(
-            &conn,
-            &Request::Connect {
-                target: target.clone(),
-                addr,
-            },
-            &[],
-        )?;
-        let fd = fds.pop().ok_or_else(|| Error::Supervisor {
+        let (_, mut fds) = self.call_on(&conn, req, &[])?;
+        fds.pop().ok_or_else(|| Error::Supervisor {
             lab: self.name.clone(),
             problem: "no socket came back".into(),
-        })?;
-        Ok(std::net::TcpStream::from(fd))
+        })
     }
 
     /// A TCP listener at `addr` inside `target` (the lab host or a container): what
     /// connects to it there is accepted here, by this process.
     pub fn listen_tcp(&self, target: &Target, addr: SocketAddr) -> Result<std::net::TcpListener> {
-        let conn = self.connect()?;
-        let (_, mut fds) = self.call_on(
-            &conn,
-            &Request::Listen {
-                target: target.clone(),
-                addr,
-            },
-            &[],
-        )?;
-        let fd = fds.pop().ok_or_else(|| Error::Supervisor {
-            lab: self.name.clone(),
-            problem: "no socket came back".into(),
-        })?;
-        Ok(std::net::TcpListener::from(fd))
+        self.socket_from(&Request::Listen {
+            target: target.clone(),
+            addr,
+        })
+        .map(std::net::TcpListener::from)
     }
 
     /// Makes a service of this process's world answer inside the lab: connections to

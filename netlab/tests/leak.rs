@@ -389,6 +389,19 @@ impl Owner {
         Self::start_as(lab, &containers.to_string())
     }
 
+    /// An owner with `containers` containers, each recorded in `w` as it becomes ready;
+    /// returns once all are, with the supervisor's PID.
+    fn all_ready(lab: &str, containers: usize, w: &mut Watched) -> (Owner, i32) {
+        let mut owner = Self::start(lab, containers);
+        let sup = owner.supervisor();
+        for _ in 0..containers {
+            let (name, inner) = owner.ready();
+            w.record_container(sup, &name, inner);
+        }
+        assert_eq!(owner.next(), "all-ready");
+        (owner, sup)
+    }
+
     /// `spec` is what follows `LAB:` in [`OWNER_ENV`].
     fn start_as(lab: &str, spec: &str) -> Owner {
         let exe = std::env::current_exe().expect("current_exe");
@@ -567,13 +580,7 @@ fn owner_killed_after_bring_up_leaves_nothing() {
     let mut w = Watched::new(&lab);
     let before = snapshot(&w);
 
-    let mut owner = Owner::start(&lab, TOTAL);
-    let sup = owner.supervisor();
-    for _ in 0..TOTAL {
-        let (name, inner) = owner.ready();
-        w.record_container(sup, &name, inner);
-    }
-    assert_eq!(owner.next(), "all-ready");
+    let (mut owner, sup) = Owner::all_ready(&lab, TOTAL, &mut w);
     // Seen from another client, the lab is really up.
     let running = Lab::open(&lab)
         .expect("open the owner's lab")
@@ -629,13 +636,7 @@ fn owner_killed_with_active_faults_leaves_nothing() {
     let mut w = Watched::new(&lab);
     let before = snapshot(&w);
 
-    let mut owner = Owner::start(&lab, TOTAL);
-    let sup = owner.supervisor();
-    for _ in 0..TOTAL {
-        let (name, inner) = owner.ready();
-        w.record_container(sup, &name, inner);
-    }
-    assert_eq!(owner.next(), "all-ready");
+    let (mut owner, sup) = Owner::all_ready(&lab, TOTAL, &mut w);
     let client = Lab::open(&lab).expect("open the owner's lab");
     for spec in [
         netlab::FaultSpec::delay("c0", Duration::from_millis(50)).to(&["c1"]),

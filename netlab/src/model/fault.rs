@@ -682,32 +682,37 @@ pub fn format_rate(bps: u64) -> String {
 /// A duration as people write it: `100ms`, `1.5s`, `2m`, `250us`, `1h` (a bare number is
 /// refused: its unit would be a guess).
 pub fn parse_duration(what: &str, text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let bad = || {
+    let units = [
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("ms", 1e-3),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("min", 60.0),
+        ("h", 3600.0),
+    ];
+    let secs = scaled(text, &units, 1e9).ok_or_else(|| {
         Error::spec(
             what,
             text,
             "write a number with a unit: us, ms, s, m or h (e.g. 100ms, 1.5s)",
         )
-    };
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let scale = match unit.trim() {
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(bad()),
-    };
-    let secs = n * scale;
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-        return Err(bad());
-    }
+    })?;
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// `NUMBER UNIT` as the number times the unit's scale, when the unit is one of `units`
+/// (case-insensitive) and the result a finite value from 0 to `max`.
+fn scaled(text: &str, units: &[(&str, f64)], max: f64) -> Option<f64> {
+    let t = text.trim().to_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let scale = units.iter().find(|(u, _)| *u == unit.trim())?.1;
+    let v = n * scale;
+    (v.is_finite() && (0.0..=max).contains(&v)).then_some(v)
 }
 
 /// A probability as people write it: `20%` or `0.5%`; a bare number is a percentage too,
@@ -735,34 +740,23 @@ pub fn parse_percent(what: &str, text: &str) -> Result<f64> {
 /// A rate as `tc` writes it: `10mbit`, `500kbit`, `1gbit`, `64bit` (bits per second), or
 /// `1mbps`, `100kbps` (bytes per second). A bare number is refused.
 pub fn parse_rate(what: &str, text: &str) -> Result<u64> {
-    let t = text.trim().to_ascii_lowercase();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let bad = || {
+    let units = [
+        ("bit", 1.0),
+        ("kbit", 1e3),
+        ("mbit", 1e6),
+        ("gbit", 1e9),
+        ("bps", 8.0),
+        ("kbps", 8e3),
+        ("mbps", 8e6),
+        ("gbps", 8e9),
+    ];
+    let bps = scaled(text, &units, 1e15).ok_or_else(|| {
         Error::spec(
             what,
             text,
             "write a rate with tc's units: bit, kbit, mbit, gbit (bits per second) or bps, kbps, mbps, gbps (bytes), e.g. 10mbit",
         )
-    };
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let scale = match unit {
-        "bit" => 1.0,
-        "kbit" => 1e3,
-        "mbit" => 1e6,
-        "gbit" => 1e9,
-        "bps" => 8.0,
-        "kbps" => 8e3,
-        "mbps" => 8e6,
-        "gbps" => 8e9,
-        _ => return Err(bad()),
-    };
-    let bps = n * scale;
-    if !bps.is_finite() || !(0.0..=1e15).contains(&bps) {
-        return Err(bad());
-    }
+    })?;
     let bps = bps.round() as u64;
     RATE.check_value(bps, text)?;
     Ok(bps)

@@ -102,6 +102,17 @@ pub struct Container {
 }
 
 impl Container {
+    /// What a container linking to this one learns of it (its address of now, or the last).
+    pub fn linked(&self) -> Linked<'_> {
+        Linked {
+            name: &self.spec.name,
+            hostname: self.spec.hostname(),
+            ip: self.ip,
+            ports: &self.expose,
+            env: &self.spec.env,
+        }
+    }
+
     /// The waiter of the current (or last) run's end.
     pub fn exit_watch(&self) -> ExitWatch {
         self.exited
@@ -326,13 +337,7 @@ impl Lab {
                     fix: format!("start it first with `netlab start {}`", l.name),
                 });
             }
-            let linked = Linked {
-                name: &target.spec.name,
-                hostname: target.spec.hostname(),
-                ip: target.ip,
-                ports: &target.expose,
-                env: &target.spec.env,
-            };
+            let linked = target.linked();
             env.extend(links::link_env(&spec.name, &l.alias, &linked));
             hosts.push(links::hosts_entry(&l.alias, &linked));
         }

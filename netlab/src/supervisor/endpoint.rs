@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 use super::lab::{Lab, gone, poisoned};
 use crate::error::{Error, Result};
-use crate::model::links::{self, Linked, hosts_file};
+use crate::model::links::{self, hosts_file};
 use crate::model::net::docker_mac;
 use crate::model::{ContainerStatus, Ipv4Net};
 use crate::net;
@@ -176,14 +176,7 @@ impl Lab {
             .collect();
         for l in &c.links {
             if let Some(t) = self.containers.get(&l.name) {
-                let linked = Linked {
-                    name: &t.spec.name,
-                    hostname: t.spec.hostname(),
-                    ip: t.ip,
-                    ports: &t.expose,
-                    env: &t.spec.env,
-                };
-                lines.push(links::hosts_entry(&l.alias, &linked));
+                lines.push(links::hosts_entry(&l.alias, &t.linked()));
             }
         }
         Ok(lines)

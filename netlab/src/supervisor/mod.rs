@@ -391,11 +391,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         Request::Connect { target, addr } => {
             // A copy of the namespace's fd, so that the connection (up to 5 s towards an
             // address that does not answer) is made without the lab lock.
-            let net = s
-                .lab()
-                .net_fd(&target)?
-                .try_clone()
-                .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))?;
+            let net = net_fd_copy(s, &target)?;
             let stream = nsfd::in_netns(&net, || {
                 std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
                     .map_err(|e| Error::kernel_io("connect", addr.to_string(), &e))
@@ -403,11 +399,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             Ok((Response::Ok, vec![OwnedFd::from(stream)]))
         }
         Request::Listen { target, addr } => {
-            let net = s
-                .lab()
-                .net_fd(&target)?
-                .try_clone()
-                .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))?;
+            let net = net_fd_copy(s, &target)?;
             let listener = nsfd::in_netns(&net, || {
                 std::net::TcpListener::bind(addr)
                     .map_err(|e| Error::kernel_io("bind", addr.to_string(), &e))
@@ -447,6 +439,14 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Down => ok(Response::Ok),
     }
+}
+
+/// A copy of the fd of `target`'s network namespace, to work there without the lab lock.
+fn net_fd_copy(s: &Shared, target: &Target) -> Result<OwnedFd> {
+    s.lab()
+        .net_fd(target)?
+        .try_clone()
+        .map_err(|e| Error::kernel_io("dup", "network namespace fd", &e))
 }
 
 /// Step 2 of a `run`, without the lab lock: the container's namespaces, wiring and start.

@@ -504,6 +504,11 @@ fn chapter_04_lan() {
     run_chapter("04-lan.md");
 }
 
+#[test]
+fn chapter_05_faults() {
+    run_chapter("05-faults.md");
+}
+
 /// The README's ```console blocks run like a chapter's. Its setup commands (`vagrant up`,
 /// `scripts/provision`, `curl` from the laptop) are ```sh blocks, which cannot run here:
 /// scripts/check-vagrant validates the Vagrantfile and tests/provision.rs the provisioning.
@@ -515,7 +520,13 @@ fn readme() {
 /// Every chapter in docs/workshop has a test above.
 #[test]
 fn every_chapter_is_tested() {
-    let tested = ["01-link.md", "02-port.md", "03-pipework.md", "04-lan.md"];
+    let tested = [
+        "01-link.md",
+        "02-port.md",
+        "03-pipework.md",
+        "04-lan.md",
+        "05-faults.md",
+    ];
     let mut found: Vec<String> = std::fs::read_dir(repo().join("docs/workshop"))
         .unwrap()
         .flatten()

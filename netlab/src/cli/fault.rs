@@ -135,8 +135,9 @@ pub struct Lasting {
     /// It reverts by itself after this long (30s, 500ms).
     #[arg(long = "for")]
     duration: Option<String>,
-    /// The seed of its random choices: the same seed loses, duplicates and reorders the
-    /// same frames of a stream (a random one is chosen, and shown, otherwise).
+    /// The seed of an impairment's random choices: the same seed loses, duplicates and
+    /// reorders the same frames of a stream (a random one is chosen, and shown,
+    /// otherwise). Partitions and cables make no random choice.
     #[arg(long)]
     seed: Option<u64>,
     /// A name to heal it by (fault-N otherwise).
@@ -495,7 +496,12 @@ fn table(faults: &[FaultState]) -> String {
         rows.push([
             f.name.clone(),
             f.spec.kind.to_string(),
-            f.seed.to_string(),
+            // Only an impairment makes random choices.
+            if matches!(f.spec.kind, FaultKind::Impair { .. }) {
+                f.seed.to_string()
+            } else {
+                "-".into()
+            },
             f.remaining_ms.map_or_else(|| "-".into(), format_ms_rounded),
             frames,
             lost,

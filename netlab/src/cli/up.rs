@@ -22,10 +22,11 @@ pub fn up(lab_name: &str, lab_given: bool, a: UpArgs) -> anyhow::Result<u8> {
     };
     if a.check {
         println!(
-            "{}: lab {name:?} with {} containers and {} pipework interfaces is valid",
+            "{}: lab {name:?} with {} containers, {} pipework interfaces and {} faults is valid",
             a.file.display(),
             s.containers.len(),
-            s.pipework.len()
+            s.pipework.len(),
+            s.faults.len()
         );
         return Ok(0);
     }

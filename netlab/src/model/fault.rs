@@ -273,8 +273,9 @@ pub enum FaultKind {
         /// One down and one up, in milliseconds.
         period_ms: u64,
     },
-    /// The containers of `a` and of `b` cannot reach each other (only `a` → `b` when
-    /// `one_way`: replies from `b` still reach `a`, new traffic from `a` is dropped).
+    /// The containers of `a` and of `b` cannot reach each other; with `one_way`, only what
+    /// `a` sends to `b` is dropped, replies included (no connection tracking), so `b`'s
+    /// UDP and pings reach `a` and get no answer, and TCP fails both ways.
     Partition {
         /// One side.
         a: Vec<String>,

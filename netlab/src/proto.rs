@@ -114,6 +114,10 @@ pub enum Request {
     },
     /// The active faults; answered `Faults`.
     Faults,
+    /// `netlab trace`: one probe, explained; answered `Trace`.
+    Trace {
+        spec: crate::model::trace::TraceSpec,
+    },
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
@@ -158,6 +162,9 @@ pub enum Response {
     },
     Healed {
         names: Vec<String>,
+    },
+    Trace {
+        trace: crate::model::trace::Trace,
     },
     Error {
         error: Error,

@@ -11,6 +11,11 @@ use std::fmt::Write as _;
 /// The tables' name.
 pub const TABLE: &str = "netlab_trace";
 
+/// Where netlab sends a datagram in each traced namespace after the probe (it stays on
+/// `lo`): its trace event comes after every event of the probe, so once `nft monitor`
+/// printed it, it has printed everything of the probe.
+pub const SENTINEL: (std::net::Ipv4Addr, u16) = (std::net::Ipv4Addr::new(127, 0, 0, 9), 9);
+
 /// Which packets are the probe's: its protocol and the ports or ICMP id that netlab chose
 /// before sending it (the kernel bound the source port, so it is known in advance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +60,13 @@ pub fn install(marker: Marker, bridge: bool) -> String {
             s,
             "\tchain {chain} {{\n\t\ttype filter hook {hook} priority -350; policy accept;"
         );
+        if chain == "out" {
+            let _ = writeln!(
+                s,
+                "\t\tip daddr {} udp dport {} meta nftrace set 1",
+                SENTINEL.0, SENTINEL.1
+            );
+        }
         for m in marker.matches() {
             let _ = writeln!(s, "\t\t{m} meta nftrace set 1");
         }

@@ -45,12 +45,17 @@ use crate::sys::rtnl::Rtnl;
 use super::Shared;
 use super::lab::poisoned;
 
-/// How long a TCP or ICMP probe waits for its answer; a UDP probe waits less, as silence
-/// is its normal answer.
-const PATIENCE: Duration = Duration::from_millis(1000);
+/// How long a TCP or ICMP probe waits for its answer: past the first retransmission (TCP
+/// resends a SYN after 1 s), because the very first frame a LAN machine sends through the
+/// lab's switch right after the lab came up was seen lost on this kernel. A UDP probe
+/// waits less, as silence is its normal answer.
+const PATIENCE: Duration = Duration::from_millis(1500);
 const UDP_PATIENCE: Duration = Duration::from_millis(300);
-/// How long the kernel's trace events may take to reach `nft monitor` after the probe.
+/// How long the kernel's trace events may take to reach `nft monitor` after the probe,
+/// when the sentinel cannot be sent.
 const SETTLE: Duration = Duration::from_millis(15);
+/// How long to wait for `nft monitor` to print the sentinel's trace.
+const FLUSH: Duration = Duration::from_secs(2);
 /// Index of the lab host in [`Snapshot::ns`].
 const HOST: usize = 0;
 
@@ -299,6 +304,41 @@ fn start_monitor(snap: &Snapshot, i: usize) -> Result<Monitor> {
     })
 }
 
+/// Waits until monitor `m` has printed every event of the probe: sends the sentinel
+/// datagram in its namespace and waits for its trace line, which the kernel queued after
+/// the probe's.
+fn flush(snap: &Snapshot, m: &Monitor) {
+    let (addr, port) = tables::SENTINEL;
+    let needle = format!("ip daddr {addr} ");
+    let deadline = Instant::now() + FLUSH;
+    let sent = in_netns(&snap.ns[m.ns].net, || {
+        let s = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|s| s.send_to(b"netlab trace: end", (addr, port)).map(|_| s))
+            .map_err(|e| Error::kernel_io("sendto", "trace sentinel", &e))?;
+        Ok(s)
+    });
+    if let Err(e) = sent {
+        tracing::warn!("trace sentinel in {}: {e}", snap.ns[m.ns].label);
+        std::thread::sleep(SETTLE);
+        return;
+    }
+    while Instant::now() < deadline {
+        let seen = m
+            .lines
+            .lock()
+            .map(|v| v.iter().any(|l| l.contains(&needle)))
+            .unwrap_or(true);
+        if seen {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    tracing::warn!(
+        "nft monitor trace in {} did not catch up",
+        snap.ns[m.ns].label
+    );
+}
+
 /// The namespaces' trace lines, grouped per namespace and tagged with their leg.
 type Lines = Vec<Vec<(Leg, TraceLine)>>;
 
@@ -369,7 +409,12 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
         Some(e) => Err(e),
     };
     let probe_ms = started.elapsed().as_millis() as u64;
-    std::thread::sleep(SETTLE);
+    std::thread::scope(|sc| {
+        for m in &mons {
+            let snap = &snap;
+            sc.spawn(move || flush(snap, m));
+        }
+    });
     let mut lines: Vec<Vec<String>> = vec![vec![]; snap.ns.len()];
     for m in mons {
         let _ = kill(Pid::from_raw(m.pid), Signal::SIGTERM);
@@ -422,10 +467,21 @@ fn tag_lines(raw: &[Vec<String>], probe: ProbeKind, sport: u16) -> Lines {
         .map(|ls| {
             let mut legs: HashMap<String, Leg> = HashMap::new();
             let mut out = vec![];
+            let (sentinel, _) = tables::SENTINEL;
+            let sentinel = format!("ip daddr {sentinel} ");
+            let mut skip = std::collections::HashSet::new();
             for l in ls {
                 let Some(t) = parse_trace_line(l) else {
                     continue;
                 };
+                if let TraceWhat::Packet(p) = &t.what
+                    && p.contains(&sentinel)
+                {
+                    skip.insert(t.id.clone());
+                }
+                if skip.contains(&t.id) {
+                    continue;
+                }
                 if let TraceWhat::Packet(p) = &t.what {
                     let leg = match probe {
                         ProbeKind::Icmp if p.contains("echo-reply") => Leg::Reply,
@@ -663,9 +719,15 @@ impl Walk<'_> {
                 break;
             };
             match self.follow(at, &dev, mac)? {
+                // A rule dropped it on the way (a bridge's forward chain): it never got
+                // there.
+                Some(_) if self.drop_rule().is_some() => break,
                 Some(next) => {
                     at = next;
                     self.enter(at);
+                    if self.drop_rule().is_some() {
+                        break;
+                    }
                 }
                 None => break,
             }

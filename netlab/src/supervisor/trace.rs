@@ -348,7 +348,12 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
     let snap = Snapshot::take(s, &spec)?;
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let port = snap.port.unwrap_or(0);
-    let echo_id = (std::process::id() as u16) ^ (started.elapsed().subsec_nanos() as u16) | 1;
+    // An echo identifier of this trace's own (a raw socket gets no kernel-chosen one).
+    let echo_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u16)
+        .unwrap_or(1)
+        | 1;
     let probe = in_netns(&snap.ns[snap.vantage].net, || match spec.probe {
         ProbeKind::Tcp => Probe::ports(false),
         ProbeKind::Udp => Probe::ports(true),

@@ -402,6 +402,11 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
             }
         }
     }
+    // A rule that dropped the probe ends the wait: no answer will come.
+    let dropped = || {
+        mons.iter()
+            .any(|m| m.lines.lock().is_ok_and(|v| v.iter().any(|l| is_drop(l))))
+    };
     let outcome = match first_err {
         None => probe.run(
             snap.dst,
@@ -410,6 +415,7 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
                 ProbeKind::Udp => UDP_PATIENCE,
                 _ => PATIENCE,
             },
+            &dropped,
         ),
         Some(e) => Err(e),
     };
@@ -456,6 +462,13 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
     let mut t = w.explain(&spec, outcome, src_port, probe_ms)?;
     t.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(t)
+}
+
+/// A line of `nft monitor trace` that says a rule or a chain's policy dropped a packet
+/// (not netlab's own trace rules, which never drop).
+fn is_drop(line: &str) -> bool {
+    let l = line.trim_end();
+    (l.ends_with("(verdict drop)") || l.ends_with(" policy drop")) && !l.contains(tables::TABLE)
 }
 
 fn panicked() -> Error {

@@ -92,8 +92,15 @@ impl Probe {
         })
     }
 
-    /// Sends the probe to `dst` (`port` ignored for ICMP) and waits up to `patience`.
-    pub fn run(&self, dst: Ipv4Addr, port: u16, patience: Duration) -> Result<Outcome> {
+    /// Sends the probe to `dst` (`port` ignored for ICMP) and waits up to `patience`, or
+    /// until `give_up` says the answer will not come (asked every few milliseconds).
+    pub fn run(
+        &self,
+        dst: Ipv4Addr,
+        port: u16,
+        patience: Duration,
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<Outcome> {
         let raw = self.fd.as_raw_fd();
         let to = SockaddrIn::from(SocketAddrV4::new(dst, port));
         let deadline = Instant::now() + patience;
@@ -104,7 +111,7 @@ impl Probe {
                     Err(Errno::EINPROGRESS) => {}
                     Err(e) => return Ok(classify(e)),
                 }
-                if !self.wait(PollFlags::POLLOUT, deadline)? {
+                if !self.wait(PollFlags::POLLOUT, deadline, give_up)? {
                     return Ok(Outcome::Silent);
                 }
                 let err = getsockopt(&self.fd, sockopt::SocketError)
@@ -121,7 +128,7 @@ impl Probe {
                 }
                 let mut buf = [0u8; 512];
                 loop {
-                    if !self.wait(PollFlags::POLLIN, deadline)? {
+                    if !self.wait(PollFlags::POLLIN, deadline, give_up)? {
                         return Ok(Outcome::Silent);
                     }
                     match recv(raw, &mut buf, MsgFlags::MSG_DONTWAIT) {
@@ -144,7 +151,7 @@ impl Probe {
                 }
                 let mut buf = [0u8; 1500];
                 loop {
-                    if !self.wait(PollFlags::POLLIN, deadline)? {
+                    if !self.wait(PollFlags::POLLIN, deadline, give_up)? {
                         return Ok(Outcome::Silent);
                     }
                     let n = match recv(raw, &mut buf, MsgFlags::MSG_DONTWAIT) {
@@ -180,14 +187,19 @@ impl Probe {
         }
     }
 
-    /// Waits for `flags` until `deadline`; false when the time is up.
-    fn wait(&self, flags: PollFlags, deadline: Instant) -> Result<bool> {
+    /// Waits for `flags` until `deadline` or `give_up`; false when the time is up.
+    fn wait(
+        &self,
+        flags: PollFlags,
+        deadline: Instant,
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<bool> {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || give_up() {
                 return Ok(false);
             }
-            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let ms = u16::try_from(left.as_millis().clamp(1, 5)).unwrap_or(5);
             let mut fds = [PollFd::new(self.fd.as_fd(), flags)];
             match poll(&mut fds, PollTimeout::from(ms)) {
                 Ok(0) => continue,

@@ -52,10 +52,12 @@ pub struct RouteGet {
     pub local: bool,
 }
 
-fn get_msg(dst: Ipv4Addr, flags: RouteFlags) -> RouteMessage {
-    let mut m = RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(dst, 32)
-        .build();
+fn get_msg(dst: Ipv4Addr, from: Option<Ipv4Addr>, flags: RouteFlags) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(dst, 32);
+    if let Some(f) = from {
+        b = b.source_prefix(f, 32);
+    }
+    let mut m = b.build();
     m.header.flags = flags;
     // A query names no table, protocol or scope of its own.
     m.header.table = 0;
@@ -70,8 +72,14 @@ fn get_msg(dst: Ipv4Addr, flags: RouteFlags) -> RouteMessage {
 /// `ip route get DST`: the kernel's own lookup (`RTM_GETROUTE` with
 /// `RTM_F_LOOKUP_TABLE`), then `ip route get fibmatch DST` for the route that matched.
 pub fn get(nl: &mut dyn Netlink, dst: Ipv4Addr) -> Result<RouteGet> {
+    get_from(nl, dst, None)
+}
+
+/// `ip route get DST from SRC`: the lookup for a packet whose source is already chosen
+/// (a reply, sent from the address the request came to).
+pub fn get_from(nl: &mut dyn Netlink, dst: Ipv4Addr, from: Option<Ipv4Addr>) -> Result<RouteGet> {
     let first = nl.query(Request::change(
-        RouteNetlinkMessage::GetRoute(get_msg(dst, RouteFlags::LookupTable)),
+        RouteNetlinkMessage::GetRoute(get_msg(dst, from, RouteFlags::LookupTable)),
         "ip route get",
         dst.to_string(),
     ))?;
@@ -100,8 +108,17 @@ pub fn get(nl: &mut dyn Netlink, dst: Ipv4Addr) -> Result<RouteGet> {
             _ => {}
         }
     }
+    // A packet whose source is chosen (a reply from a connected socket) keeps it,
+    // whatever the route's preferred source.
+    if from.is_some() {
+        out.src = from;
+    }
     let fib = nl.query(Request::change(
-        RouteNetlinkMessage::GetRoute(get_msg(dst, RouteFlags::LookupTable | RouteFlags::FibMatch)),
+        RouteNetlinkMessage::GetRoute(get_msg(
+            dst,
+            from,
+            RouteFlags::LookupTable | RouteFlags::FibMatch,
+        )),
         "ip route get fibmatch",
         dst.to_string(),
     ))?;

@@ -775,7 +775,7 @@ impl Walk<'_> {
                     ),
                 }
             }
-            self.reply(a)?;
+            self.reply(a, dst)?;
         }
         let dropped = self.drop_rule();
         let place = arrived
@@ -828,9 +828,9 @@ impl Walk<'_> {
         })
     }
 
-    /// The reply: the route back from where the request arrived (to its source as seen
-    /// there), then the rules the reply met, from the destination back to the vantage.
-    fn reply(&mut self, arrived: usize) -> Result<()> {
+    /// The reply: the route back from where the request arrived (`ip route get SRC from
+    /// LOCAL`, to its source as seen there, from the address it came to), then the rules the reply met, from the destination back to the vantage.
+    fn reply(&mut self, arrived: usize, local: Ipv4Addr) -> Result<()> {
         let seen_src = self.lines[arrived].iter().find_map(|(l, t)| match &t.what {
             TraceWhat::Packet(p) if *l == Leg::Request => {
                 field(p, "ip saddr").and_then(|a| a.parse::<Ipv4Addr>().ok())
@@ -838,7 +838,7 @@ impl Walk<'_> {
             _ => None,
         });
         if let Some(src) = seen_src
-            && let Ok(r) = net::route::get(self.nl(arrived)?, src)
+            && let Ok(r) = net::route::get_from(self.nl(arrived)?, src, Some(local))
         {
             let dev = match r.oif {
                 Some(i) => self.name(arrived, i)?,

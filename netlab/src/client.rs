@@ -690,6 +690,17 @@ impl Lab {
         Forward::start(self.listen_tcp(target, listen)?, to)
     }
 
+    /// `netlab trace`: sends one probe (TCP connect, UDP datagram or ICMP echo) from
+    /// `spec.from` to `spec.dest` and explains its path from the kernel's evidence: route
+    /// lookups, neighbour entries, bridge FDB entries, the nft rules it met (from nftables
+    /// tracing), the listening socket and its process, and a [`Verdict`](crate::Verdict).
+    pub fn trace(&self, spec: &crate::model::trace::TraceSpec) -> Result<crate::Trace> {
+        match self.call(&Request::Trace { spec: spec.clone() })? {
+            Response::Trace { trace } => Ok(trace),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
     /// `pipework BRIDGE [-i IF] [-l HOSTIF] CONTAINER IP/PREFIX[@GW] [MAC]`.
     pub fn pipework(
         &self,

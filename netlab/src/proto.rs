@@ -120,6 +120,10 @@ pub enum Request {
     },
     /// The active faults; answered `Faults`.
     Faults,
+    /// `netlab trace`: one probe, explained; answered `Trace`.
+    Trace {
+        spec: crate::model::trace::TraceSpec,
+    },
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
@@ -164,6 +168,9 @@ pub enum Response {
     },
     Healed {
         names: Vec<String>,
+    },
+    Trace {
+        trace: crate::model::trace::Trace,
     },
     Error {
         error: Error,

@@ -11,6 +11,7 @@ mod inspect;
 mod labs;
 mod port;
 mod run;
+mod trace;
 mod up;
 
 use std::process::ExitCode;
@@ -92,6 +93,8 @@ enum Cmd {
     Link(fault::LinkCmd),
     /// List the active faults.
     Faults(fault::FaultsArgs),
+    /// Send one probe and explain its path: routes, ARP, bridges, nft rules, the listener.
+    Trace(trace::TraceArgs),
     #[command(name = "__supervisor", hide = true)]
     Supervisor(SupervisorArgs),
 }
@@ -308,6 +311,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Heal(a) => fault::heal(&lab, a),
         Cmd::Link(c) => fault::link(&lab, c),
         Cmd::Faults(a) => fault::faults(&lab, a),
+        Cmd::Trace(a) => trace::trace(&lab, a),
         Cmd::Supervisor(_) => Ok(0),
     }
 }

@@ -21,6 +21,7 @@
 mod nft;
 pub mod partition;
 mod ruleset;
+pub mod trace;
 
 use std::fmt;
 use std::net::Ipv4Addr;

@@ -77,6 +77,17 @@ impl Nft {
         &self.path
     }
 
+    /// The absolute path of the binary, for commands other than applying a table
+    /// (`nft -a monitor trace`).
+    pub fn binary(&self) -> &Path {
+        &self.path
+    }
+
+    /// `nft -f -` on a script, in the network namespace of the calling thread.
+    pub fn run_script(&self, script: &str, op: &str) -> Result<()> {
+        self.run_payload(&["-f", "-"], script, op)
+    }
+
     /// Checks that the kernel of the current network namespace accepts `nat`'s table,
     /// without changing anything: `nft -c -j -f -` (the kernel validates the whole
     /// transaction, then aborts it). Needs CAP_NET_ADMIN in that namespace.

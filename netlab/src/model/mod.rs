@@ -22,6 +22,7 @@ pub mod resolv;
 pub mod restart;
 pub mod template;
 pub mod time;
+pub mod trace;
 pub mod user;
 
 pub use command::CommandSpec;

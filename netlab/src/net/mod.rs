@@ -5,4 +5,5 @@
 
 pub mod addr;
 pub mod link;
+pub mod neigh;
 pub mod route;

@@ -15,6 +15,7 @@ mod logs;
 mod pipework;
 pub(crate) mod plan;
 mod publish;
+mod trace;
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -433,6 +434,9 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             s.lab().adopt_uplink(&dev, &from)?;
             ok(Response::Ok)
         }
+        Request::Trace { spec } => ok(Response::Trace {
+            trace: trace::trace(s, spec)?,
+        }),
         Request::Detach => {
             s.owned.store(false, Ordering::SeqCst);
             ok(Response::Ok)

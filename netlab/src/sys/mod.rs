@@ -10,6 +10,7 @@ pub mod fdpass;
 pub mod launch;
 pub mod nsfd;
 pub mod packet;
+pub mod probe;
 pub mod reaper;
 pub mod rtnl;
 pub mod spawn;

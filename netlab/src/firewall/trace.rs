@@ -1,0 +1,122 @@
+//! The temporary tables of `netlab trace`: `table inet netlab_trace` (and, on the lab
+//! host, `table bridge netlab_trace` for frames that are only switched) with chains at the
+//! earliest hooks that set `meta nftrace set 1` on the probe's packets only, so that
+//! `nft monitor trace` reports every rule those packets meet in the namespace.
+//!
+//! They live in the lab's namespaces, so a trace killed half-way leaves them only until
+//! the lab ends; the next trace replaces them (`add table; delete table` first).
+
+use std::fmt::Write as _;
+
+/// The tables' name.
+pub const TABLE: &str = "netlab_trace";
+
+/// Where netlab sends a datagram in each traced namespace after the probe (it stays on
+/// `lo`): its trace event comes after every event of the probe, so once `nft monitor`
+/// printed it, it has printed everything of the probe.
+pub const SENTINEL: (std::net::Ipv4Addr, u16) = (std::net::Ipv4Addr::new(127, 0, 0, 9), 9);
+
+/// Which packets are the probe's: its protocol and the ports or ICMP id that netlab chose
+/// before sending it (the kernel bound the source port, so it is known in advance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// TCP or UDP from source port `sport`, and everything back to it; plus ICMP errors
+    /// (a port unreachable answers a UDP probe).
+    Ports {
+        /// `tcp` or `udp`.
+        proto: &'static str,
+        /// The probe's source port.
+        sport: u16,
+    },
+    /// ICMP echo with this identifier, request and reply.
+    Echo {
+        /// The echo identifier.
+        id: u16,
+    },
+}
+
+impl Marker {
+    fn matches(&self) -> Vec<String> {
+        match *self {
+            Marker::Ports { proto, sport } => vec![
+                format!("meta l4proto {proto} th sport {sport}"),
+                format!("meta l4proto {proto} th dport {sport}"),
+                "meta l4proto icmp icmp type { destination-unreachable, time-exceeded }".into(),
+            ],
+            Marker::Echo { id } => vec![format!(
+                "icmp type {{ echo-request, echo-reply }} icmp id {id}"
+            )],
+        }
+    }
+}
+
+/// The `nft -f -` script that installs the trace tables (replacing any left over);
+/// `bridge` adds the bridge-family table, for the lab host.
+pub fn install(marker: Marker, bridge: bool) -> String {
+    let mut s = remove(bridge);
+    let _ = writeln!(s, "table inet {TABLE} {{");
+    for (chain, hook) in [("pre", "prerouting"), ("out", "output")] {
+        let _ = writeln!(
+            s,
+            "\tchain {chain} {{\n\t\ttype filter hook {hook} priority -350; policy accept;"
+        );
+        if chain == "out" {
+            let _ = writeln!(
+                s,
+                "\t\tip daddr {} udp dport {} meta nftrace set 1",
+                SENTINEL.0, SENTINEL.1
+            );
+        }
+        for m in marker.matches() {
+            let _ = writeln!(s, "\t\t{m} meta nftrace set 1");
+        }
+        s.push_str("\t}\n");
+    }
+    s.push_str("}\n");
+    if bridge {
+        let _ = writeln!(s, "table bridge {TABLE} {{");
+        s.push_str(
+            "\tchain pre {\n\t\ttype filter hook prerouting priority -350; policy accept;\n",
+        );
+        for m in marker.matches() {
+            let _ = writeln!(s, "\t\tether type ip {m} meta nftrace set 1");
+        }
+        s.push_str("\t}\n}\n");
+    }
+    s
+}
+
+/// The script that removes the trace tables; harmless when they are gone.
+pub fn remove(bridge: bool) -> String {
+    let mut s = format!("add table inet {TABLE}\ndelete table inet {TABLE}\n");
+    if bridge {
+        let _ = write!(s, "add table bridge {TABLE}\ndelete table bridge {TABLE}\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts() {
+        let s = install(
+            Marker::Ports {
+                proto: "tcp",
+                sport: 40000,
+            },
+            true,
+        );
+        assert!(s.starts_with("add table inet netlab_trace\ndelete table inet netlab_trace\n"));
+        assert!(
+            s.contains("meta l4proto tcp th sport 40000 meta nftrace set 1"),
+            "{s}"
+        );
+        assert!(s.contains("type filter hook output priority -350"), "{s}");
+        assert!(s.contains("table bridge netlab_trace"), "{s}");
+        let e = install(Marker::Echo { id: 7 }, false);
+        assert!(e.contains("icmp id 7 meta nftrace set 1"), "{e}");
+        assert!(!e.contains("bridge"), "{e}");
+    }
+}

@@ -89,6 +89,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod capture;
 mod client;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
 #[allow(dead_code, unreachable_pub)]
@@ -129,8 +130,10 @@ pub mod bench_internals {
     }
 }
 
+pub use capture::{Capture, Captured, Packet};
 pub use client::{ExecOptions, FaultGuard, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
+pub use model::capture::{Filter, Frame, Protocol, TcpFlags};
 pub use model::fault::{
     Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,
 };

@@ -3,6 +3,7 @@
 //! shell; `port`: port, pipework; `labs`: lab, uplink, down), each a thin layer over
 //! [`crate::client::Lab`].
 
+mod capture;
 mod containers;
 mod exec;
 mod fault;
@@ -92,6 +93,8 @@ enum Cmd {
     Link(fault::LinkCmd),
     /// List the active faults.
     Faults(fault::FaultsArgs),
+    /// Capture packets in a container, on the lab host or a LAN machine, like tcpdump.
+    Capture(capture::CaptureArgs),
     #[command(name = "__supervisor", hide = true)]
     Supervisor(SupervisorArgs),
 }
@@ -308,6 +311,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Heal(a) => fault::heal(&lab, a),
         Cmd::Link(c) => fault::link(&lab, c),
         Cmd::Faults(a) => fault::faults(&lab, a),
+        Cmd::Capture(a) => capture::capture(&lab, a),
         Cmd::Supervisor(_) => Ok(0),
     }
 }

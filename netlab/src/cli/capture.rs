@@ -15,7 +15,7 @@ use crate::proto::Target;
 
 const CAPTURE_HELP: &str = "\
 FILTER, in tcpdump's words: host A, src host A, dst host A, net CIDR, port N, src port N,
-dst port N, tcp, udp, icmp, arp, ip, ip6, combined with and, or, not and parentheses;
+dst port N, tcp, udp, icmp, icmp6, arp, ip, ip6, combined with and, or, not and parentheses;
 words side by side mean `and` (`tcp port 80`).
 
 Examples:

@@ -5,11 +5,13 @@
 //! expr    := and ("or" and)*
 //! and     := not (["and"] not)*        juxtaposition means "and": `tcp port 80`
 //! not     := ("not" | "!") not | primary
-//! primary := "(" expr ")" | tcp | udp | icmp | arp | ip | ip6
+//! primary := "(" expr ")" | tcp | udp | icmp | icmp6 | arp | ip | ip6
 //!          | [src | dst] host ADDR | [src | dst] net CIDR | [src | dst] port N
 //! ```
 //! `&&`, `||` are accepted for `and`, `or`. `host` and `net` match IP addresses and ARP's
-//! sender and target; `port` matches TCP and UDP ports; `icmp` matches ICMP and ICMPv6.
+//! sender and target; `port` matches TCP and UDP ports; as in tcpdump, `icmp` is ICMP for
+//! IPv4 and `icmp6` ICMPv6 (which a fresh interface sends on its own: neighbour and router
+//! solicitations).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -18,7 +20,8 @@ use crate::error::{Error, Result};
 use crate::model::capture::frame::{Frame, Protocol};
 
 /// The words a filter may use, for error messages.
-const WORDS: &str = "host, net, port, src, dst, tcp, udp, icmp, arp, ip, ip6, and, or, not, ( )";
+const WORDS: &str =
+    "host, net, port, src, dst, tcp, udp, icmp, icmp6, arp, ip, ip6, and, or, not, ( )";
 
 /// A parsed capture filter; [`Filter::matches`] evaluates it on a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +186,7 @@ impl Parser<'_> {
             "tcp" => Ok(Expr::Proto(Protocol::Tcp)),
             "udp" => Ok(Expr::Proto(Protocol::Udp)),
             "icmp" => Ok(Expr::Proto(Protocol::Icmp)),
+            "icmp6" => Ok(Expr::Proto(Protocol::Icmpv6)),
             "arp" => Ok(Expr::Proto(Protocol::Arp)),
             "ip" => Ok(Expr::Family(4)),
             "ip6" => Ok(Expr::Family(6)),
@@ -260,9 +264,6 @@ fn either<T: Copy>(dir: Dir, src: Option<T>, dst: Option<T>, f: impl Fn(T) -> bo
 impl Expr {
     fn eval(&self, f: &Frame) -> bool {
         match self {
-            Expr::Proto(Protocol::Icmp) => {
-                matches!(f.protocol, Protocol::Icmp | Protocol::Icmpv6)
-            }
             Expr::Proto(p) => f.protocol == *p,
             Expr::Family(4) => f.ethertype == 0x0800,
             Expr::Family(_) => f.ethertype == 0x86dd,
@@ -355,6 +356,7 @@ mod tests {
             ("tcp", &["syn", "http"]),
             ("udp", &["dns"]),
             ("icmp", &["ping"]),
+            ("icmp6", &[]),
             ("arp", &["arp"]),
             ("ip", &["syn", "http", "dns", "ping"]),
             ("ip6", &[]),

@@ -22,9 +22,10 @@ fn netlab(lab: &Lab) -> Command {
     c
 }
 
-/// Where a failing test's captures go.
+/// Where a failing test's captures go (one folder per user: root's and the rootless
+/// run's may share /tmp).
 fn keep_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join("netlab-test-captures")
+    std::env::temp_dir().join(format!("netlab-test-captures-{}", nix::unistd::getuid()))
 }
 
 fn ip(a: [u8; 4]) -> IpAddr {

@@ -207,6 +207,15 @@ pub(crate) struct Session {
     pub description: String,
 }
 
+/// The wall-clock time in nanoseconds since the Unix epoch, the clock of the kernel's
+/// packet timestamps.
+pub(crate) fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
 /// Where a target is, in words: `container web`, `the lab host`, `LAN machine lan`.
 pub(crate) fn place(target: &Target) -> String {
     match target {
@@ -300,21 +309,22 @@ impl Lab {
         let thread = std::thread::Builder::new()
             .name("capture".into())
             .spawn(move || -> Result<()> {
-                let mut stopping = false;
+                // Once asked to stop, take what the kernel received until then, even if
+                // this reader is behind and still finds it queued; nothing later.
+                let mut stop_ns: Option<u64> = None;
                 loop {
-                    // Once asked to stop, take what is queued already, then end.
-                    let wait = if stopping {
-                        Duration::ZERO
-                    } else {
-                        Duration::from_millis(50)
+                    let wait = match stop_ns {
+                        Some(_) => Duration::ZERO,
+                        None => Duration::from_millis(50),
                     };
-                    match reader.next(wait)? {
-                        Some(p) => s.packets.lock().unwrap_or_else(|e| e.into_inner()).push(p),
-                        None if stopping => break,
-                        None => {}
+                    match (reader.next(wait)?, stop_ns) {
+                        (Some(p), Some(end)) if p.ns > end => break,
+                        (Some(p), _) => s.packets.lock().unwrap_or_else(|e| e.into_inner()).push(p),
+                        (None, Some(_)) => break,
+                        (None, None) => {}
                     }
-                    if !stopping && s.stop.load(Ordering::SeqCst) {
-                        stopping = true;
+                    if stop_ns.is_none() && s.stop.load(Ordering::SeqCst) {
+                        stop_ns = Some(now_ns());
                     }
                 }
                 let drops = reader.drops()?;

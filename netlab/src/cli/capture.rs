@@ -125,19 +125,34 @@ pub fn capture(lab: &str, a: CaptureArgs) -> anyhow::Result<u8> {
     );
     let mut out = std::io::stdout().lock();
     let mut captured = 0u64;
+    // `--for`: what the kernel received before the time is up is taken even when this
+    // reader is behind and finds it queued later; the kernel's timestamp tells.
+    let until_ns = a
+        .duration
+        .as_deref()
+        .map(|d| parse_duration("--for", d))
+        .transpose()?
+        .map(|d| crate::capture::now_ns() + d.as_nanos() as u64);
     loop {
-        if stop.load(Ordering::SeqCst) || until.is_some_and(|u| Instant::now() >= u) {
+        if stop.load(Ordering::SeqCst) {
             break;
         }
+        let expired = until.is_some_and(|u| Instant::now() >= u);
         let wait = match until {
+            _ if expired => Duration::ZERO,
             Some(u) => u
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(100)),
             None => Duration::from_millis(100),
         };
-        let Some(p) = reader.next(wait)? else {
-            continue;
+        let p = match reader.next(wait)? {
+            Some(p) => p,
+            None if expired => break,
+            None => continue,
         };
+        if until_ns.is_some_and(|u| p.ns > u) {
+            break;
+        }
         captured += 1;
         match &mut sink {
             Some(s) => s.write(&p)?,

@@ -96,6 +96,17 @@ impl fmt::Display for TcpFlags {
     }
 }
 
+/// An ICMP or ICMPv6 message's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Icmp {
+    /// The type (8 echo request, 0 echo reply; 128 and 129 in ICMPv6).
+    pub kind: u8,
+    /// The code.
+    pub code: u8,
+    /// Identifier and sequence number of an echo request or reply.
+    pub echo: Option<(u16, u16)>,
+}
+
 /// The decoded headers of one Ethernet frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
@@ -123,8 +134,8 @@ pub struct Frame {
     pub payload_len: Option<usize>,
     /// ARP operation (1 request, 2 reply) and the sender's hardware address.
     pub arp: Option<(u16, [u8; 6])>,
-    /// ICMP or ICMPv6 type, code, and for echo messages id and sequence.
-    pub icmp: Option<(u8, u8, Option<(u16, u16)>)>,
+    /// The ICMP or ICMPv6 header.
+    pub icmp: Option<Icmp>,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -259,7 +270,11 @@ impl Frame {
                     let echo = matches!((v6, b[0]), (false, 0 | 8) | (true, 128 | 129))
                         .then(|| Some((be16(b, 4)?, be16(b, 6)?)))
                         .flatten();
-                    self.icmp = Some((b[0], b[1], echo));
+                    self.icmp = Some(Icmp {
+                        kind: b[0],
+                        code: b[1],
+                        echo,
+                    });
                 }
                 self.payload_len = Some(l4_len);
             }
@@ -326,7 +341,15 @@ impl Frame {
                 );
             }
             Protocol::Icmp | Protocol::Icmpv6 => {
-                let (t, code, echo) = self.icmp.unwrap_or((255, 0, None));
+                let Icmp {
+                    kind: t,
+                    code,
+                    echo,
+                } = self.icmp.unwrap_or(Icmp {
+                    kind: 255,
+                    code: 0,
+                    echo: None,
+                });
                 let what = match (self.protocol, t) {
                     (Protocol::Icmp, 8) | (Protocol::Icmpv6, 128) => "echo request".to_string(),
                     (Protocol::Icmp, 0) | (Protocol::Icmpv6, 129) => "echo reply".to_string(),

@@ -10,4 +10,4 @@ pub mod frame;
 pub mod pcapng;
 
 pub use filter::Filter;
-pub use frame::{Frame, Protocol, TcpFlags};
+pub use frame::{Frame, Icmp, Protocol, TcpFlags};

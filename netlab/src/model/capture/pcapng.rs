@@ -114,23 +114,42 @@ impl<W: Write> Writer<W> {
         direction: Option<Direction>,
     ) -> io::Result<()> {
         debug_assert!(interface < self.interfaces, "declare interfaces first");
-        let mut body = Vec::with_capacity(data.len() + 40);
-        body.extend_from_slice(&interface.to_ne_bytes());
-        body.extend_from_slice(&((ns >> 32) as u32).to_ne_bytes());
-        body.extend_from_slice(&(ns as u32).to_ne_bytes());
-        body.extend_from_slice(&(data.len() as u32).to_ne_bytes());
-        body.extend_from_slice(&orig_len.to_ne_bytes());
-        body.extend_from_slice(data);
-        pad(&mut body);
-        if let Some(d) = direction {
-            let flags: u32 = match d {
-                Direction::Inbound => 1,
-                Direction::Outbound => 2,
-            };
-            option(&mut body, EPB_FLAGS, &flags.to_ne_bytes());
-            option(&mut body, OPT_END, &[]);
+        // Written piece by piece (the output is buffered): no copy of the frame per packet.
+        let padded = data.len().div_ceil(4) * 4;
+        let options = if direction.is_some() { 8 + 4 } else { 0 };
+        let total = (12 + 20 + padded + options) as u32;
+        let flags: u32 = match direction {
+            Some(Direction::Inbound) => 1,
+            Some(Direction::Outbound) => 2,
+            None => 0,
+        };
+        let mut head = [0u8; 28];
+        for (i, v) in [
+            EPB,
+            total,
+            interface,
+            (ns >> 32) as u32,
+            ns as u32,
+            data.len() as u32,
+            orig_len,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            head[i * 4..i * 4 + 4].copy_from_slice(&v.to_ne_bytes());
         }
-        self.out.write_all(&block(EPB, &body))
+        self.out.write_all(&head)?;
+        self.out.write_all(data)?;
+        self.out.write_all(&[0u8; 3][..padded - data.len()])?;
+        if direction.is_some() {
+            let mut opt = [0u8; 12];
+            opt[0..2].copy_from_slice(&EPB_FLAGS.to_ne_bytes());
+            opt[2..4].copy_from_slice(&4u16.to_ne_bytes());
+            opt[4..8].copy_from_slice(&flags.to_ne_bytes());
+            // opt_endofopt: code 0, length 0.
+            self.out.write_all(&opt)?;
+        }
+        self.out.write_all(&total.to_ne_bytes())
     }
 
     /// The output, flushed.

@@ -276,7 +276,7 @@ impl Lab {
     }
 
     /// A connection to the lab's supervisor, whose uid is checked before anything is sent.
-    fn connect(&self) -> Result<UnixStream> {
+    pub(crate) fn connect(&self) -> Result<UnixStream> {
         ctl::connect(&self.name, &self.socket, uid())?
             .map(|v| v.stream)
             .ok_or_else(|| Error::LabNotFound {
@@ -284,7 +284,7 @@ impl Lab {
             })
     }
 
-    fn call_on(
+    pub(crate) fn call_on(
         &self,
         conn: &UnixStream,
         req: &Request,
@@ -332,7 +332,7 @@ impl Lab {
         Ok(self.call_on(&self.connect()?, req, &[])?.0)
     }
 
-    fn unexpected(&self, r: Response) -> Error {
+    pub(crate) fn unexpected(&self, r: Response) -> Error {
         Error::Supervisor {
             lab: self.name.clone(),
             problem: format!("unexpected answer {r:?}"),

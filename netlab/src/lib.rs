@@ -60,6 +60,7 @@
 //! | `-p 8080:80`, `--expose 27017`, `--link db:mongo` | [`parse_publish`], [`parse_expose`], [`LinkSpec::parse`] |
 //! | `pipework br1 -i eth1 web 10.2.0.11/16` | [`PipeworkSpec::new`], [`Lab::pipework`] |
 //! | `curl` from the host, a container or a LAN machine | [`Lab::connect_tcp`] with a [`Target`] |
+//! | `tcpdump -i eth0 -w FILE` in a container, on the lab host or a LAN machine | [`Lab::capture`], [`Captured::write_pcapng`] |
 //! | a whole setup as a file | [`scenario::load`], [`scenario::up`]; pictures with [`graph`] |
 //!
 //! Every request is validated before the lab changes anything, and undone if a step fails;
@@ -89,6 +90,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod capture;
 mod client;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
 #[allow(dead_code, unreachable_pub)]
@@ -129,8 +131,10 @@ pub mod bench_internals {
     }
 }
 
+pub use capture::{Capture, Captured, Packet};
 pub use client::{ExecOptions, FaultGuard, Forward, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
+pub use model::capture::{Filter, Frame, Icmp, Protocol, TcpFlags};
 pub use model::fault::{
     Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,
 };

@@ -98,6 +98,12 @@ pub enum Request {
         target: Target,
         addr: SocketAddr,
     },
+    /// Opens a packet socket on interface `iface` of `target` (its main interface when
+    /// `None`, all of them for `any`); answered `Capture`, the socket attached.
+    Capture {
+        target: Target,
+        iface: Option<String>,
+    },
     /// Adds an interface with a static address to a container (pipework).
     Pipework {
         spec: crate::model::pipework::PipeworkSpec,
@@ -171,6 +177,11 @@ pub enum Response {
     },
     Trace {
         trace: crate::model::trace::Trace,
+    },
+    /// The capture socket's interface, and every interface of its namespace (index, name).
+    Capture {
+        iface: String,
+        interfaces: Vec<(u32, String)>,
     },
     Error {
         error: Error,

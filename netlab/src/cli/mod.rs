@@ -3,6 +3,7 @@
 //! shell; `port`: port, pipework; `labs`: lab, uplink, down), each a thin layer over
 //! [`crate::client::Lab`].
 
+mod capture;
 mod containers;
 mod exec;
 mod fault;
@@ -95,6 +96,8 @@ enum Cmd {
     Faults(fault::FaultsArgs),
     /// Send one probe and explain its path: routes, ARP, bridges, nft rules, the listener.
     Trace(trace::TraceArgs),
+    /// Capture packets in a container, on the lab host or a LAN machine, like tcpdump.
+    Capture(capture::CaptureArgs),
     #[command(name = "__supervisor", hide = true)]
     Supervisor(SupervisorArgs),
 }
@@ -312,6 +315,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Link(c) => fault::link(&lab, c),
         Cmd::Faults(a) => fault::faults(&lab, a),
         Cmd::Trace(a) => trace::trace(&lab, a),
+        Cmd::Capture(a) => capture::capture(&lab, a),
         Cmd::Supervisor(_) => Ok(0),
     }
 }

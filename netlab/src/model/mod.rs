@@ -3,6 +3,7 @@
 //! Nothing here touches the kernel, so every rule is unit-tested on plain values; the
 //! supervisor validates a whole request with these types before it changes anything.
 
+pub mod capture;
 pub mod command;
 pub mod container;
 pub mod env;

@@ -2,6 +2,7 @@
 //! namespace, holding every container's namespaces, and answering clients on the lab's
 //! control socket. When it dies, for whatever reason, the kernel removes the whole lab.
 
+mod capture;
 mod container;
 mod endpoint;
 mod exit;
@@ -260,7 +261,9 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
         | Request::Logs { .. }
         | Request::Wait { .. }
         | Request::Pipework { .. } => true,
-        Request::Exec { target, .. } | Request::Connect { target, .. } => {
+        Request::Exec { target, .. }
+        | Request::Connect { target, .. }
+        | Request::Capture { target, .. } => {
             matches!(target, Target::Container(_))
         }
         _ => false,
@@ -283,6 +286,10 @@ fn resolve_names(s: &Shared, req: Request) -> Result<Request> {
             ..
         }
         | Request::Connect {
+            target: Target::Container(name),
+            ..
+        }
+        | Request::Capture {
             target: Target::Container(name),
             ..
         } => *name = lab.resolve(name)?,
@@ -407,6 +414,7 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
             })?;
             Ok((Response::Ok, vec![OwnedFd::from(listener)]))
         }
+        Request::Capture { target, iface } => capture::open(s, &target, iface),
         Request::Pipework { spec } => {
             let iface = s.lab().pipework(spec)?;
             ok(Response::Pipework { iface })

@@ -5,6 +5,7 @@
 //! socket belongs to, which fd must survive `exec`.
 #![allow(unsafe_code)]
 
+pub mod capture;
 pub mod ctl;
 pub mod fdpass;
 pub mod launch;

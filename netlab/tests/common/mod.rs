@@ -79,33 +79,37 @@ pub fn freeze_child(parent: i32, comm: &str, deadline: Duration) -> i32 {
     wait_until(
         &format!("a {comm} child of {parent} to freeze"),
         deadline,
-        || {
-            let pid = child_named(parent, comm)?;
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGSTOP,
-            );
-            // SIGSTOP takes effect asynchronously: look again until it shows, or the
-            // process is gone.
-            let state = |pid: i32| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                stat[stat.rfind(')')? + 1..]
-                    .split_whitespace()
-                    .next()?
-                    .chars()
-                    .next()
-            };
-            let end = Instant::now() + Duration::from_secs(1);
-            while Instant::now() < end {
-                match state(pid) {
-                    Some('T') => return Some(pid),
-                    None | Some('Z') | Some('X') => return None,
-                    _ => std::thread::sleep(Duration::from_millis(1)),
-                }
-            }
-            None
-        },
+        || try_freeze_child(parent, comm),
     )
+}
+
+/// One try of [`freeze_child`]: a child of `parent` named `comm` frozen, if there is one
+/// now that stays long enough to be stopped.
+pub fn try_freeze_child(parent: i32, comm: &str) -> Option<i32> {
+    let pid = child_named(parent, comm)?;
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    );
+    // SIGSTOP takes effect asynchronously: look again until it shows, or the process is
+    // gone.
+    let state = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..]
+            .split_whitespace()
+            .next()?
+            .chars()
+            .next()
+    };
+    let end = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < end {
+        match state(pid) {
+            Some('T') => return Some(pid),
+            None | Some('Z') | Some('X') => return None,
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    None
 }
 
 /// A container that publishes all 65,535 ports (`-p 1-65535:1-65535`): long work for the

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use assert_cmd::Command;
 use common::{http_server, lab, lab_name, shell, sleeper, stdout, wait_http};
 use netlab::{
-    Error, FaultSpec, Lab, LabSpec, LanNode, ProbeKind, StepKind, Target, TraceSpec, Uplink,
+    Error, FaultSpec, Lab, LabSpec, LanNode, Leg, ProbeKind, StepKind, Target, TraceSpec, Uplink,
     Verdict, parse_publish,
 };
 
@@ -38,14 +38,34 @@ fn lan_lab(tag: &str) -> Lab {
 }
 
 fn bridge_ports(t: &netlab::Trace) -> Vec<(String, String)> {
+    leg_bridge_ports(t, Leg::Request)
+}
+
+/// The (bridge, port) pairs the FDB chose for one leg.
+fn leg_bridge_ports(t: &netlab::Trace, leg: Leg) -> Vec<(String, String)> {
     t.steps
         .iter()
+        .filter(|s| s.leg == leg)
         .filter_map(|s| match &s.kind {
             StepKind::Bridge {
                 bridge,
                 port: Some(p),
                 ..
             } => Some((bridge.clone(), p.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reply's neighbour entries: (namespace, next hop, MAC).
+fn reply_neighbours(t: &netlab::Trace) -> Vec<(String, String, Option<String>)> {
+    t.steps
+        .iter()
+        .filter(|s| s.leg == Leg::Reply)
+        .filter_map(|s| match &s.kind {
+            StepKind::Neighbour { addr, mac, .. } => {
+                Some((s.place.clone(), addr.to_string(), mac.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -87,6 +107,29 @@ fn link_container_to_container_over_the_bridge() {
     assert!(
         t.to_string().contains("verdict: delivered to python3 (pid"),
         "{text}"
+    );
+    // The reply: b's neighbour entry for a (a's MAC), and docker0's FDB sending it to
+    // a's veth.
+    let a_now = lab.inspect("a").unwrap();
+    assert_eq!(
+        reply_neighbours(&t),
+        vec![(
+            "container b".to_string(),
+            a_now.ip.to_string(),
+            Some(a_now.mac.clone())
+        )],
+        "{text}"
+    );
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![("docker0".to_string(), a_now.host_veth.clone())],
+        "{text}"
+    );
+    assert!(
+        t.steps.iter().any(|s| s.leg == Leg::Reply
+            && s.place == "container a"
+            && matches!(&s.kind, StepKind::Route { local: true, .. })),
+        "the reply ends local to a\n{text}"
     );
 }
 
@@ -137,11 +180,34 @@ fn port_from_the_lan_the_hosts_loopback_and_hairpin() {
     let web_now = lab.inspect("web").unwrap();
     assert_eq!(web_now.ports[0].to_string(), "8080/tcp -> 0.0.0.0:8080");
     let handles = nat_handles(&lab);
-    for (from, dest) in [
+    let other = lab.inspect("other").unwrap();
+    // The reply, un-NATed by the lab host: the bridges' ports back to the vantage, and
+    // the neighbour entries it used.
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let other_ip = other.ip.to_string();
+    let back = [
+        (
+            pairs(&[("docker0", "eth1"), ("switch", "lan0")]),
+            pairs(&[("container web", "10.2.0.10"), ("lab host", "10.2.0.1")]),
+        ),
+        (vec![], pairs(&[("container web", "10.2.0.10")])),
+        (
+            pairs(&[("docker0", &other.host_veth)]),
+            pairs(&[("container web", "10.2.0.10"), ("lab host", &other_ip)]),
+        ),
+    ];
+    for ((from, dest), (ports, neighs)) in [
         (Target::Node("lan".into()), "10.2.0.10:8080"),
         (Target::Host, "127.0.0.1:8080"),
         (c("other"), "10.2.0.10:8080"),
-    ] {
+    ]
+    .into_iter()
+    .zip(back)
+    {
         let t = lab.trace(&TraceSpec::new(from.clone(), dest)).unwrap();
         let text = show(&t);
         assert_eq!(
@@ -171,6 +237,15 @@ fn port_from_the_lan_the_hosts_loopback_and_hairpin() {
             bridge_ports(&t).contains(&("docker0".into(), web_now.host_veth.clone())),
             "{text}"
         );
+        assert_eq!(leg_bridge_ports(&t, Leg::Reply), ports, "{from:?}: {text}");
+        let got: Vec<(String, String)> = reply_neighbours(&t)
+            .into_iter()
+            .map(|(place, addr, mac)| {
+                assert!(mac.is_some(), "{place} {addr}: {text}");
+                (place, addr)
+            })
+            .collect();
+        assert_eq!(got, neighs, "{from:?}: {text}");
     }
 }
 
@@ -210,6 +285,23 @@ fn pipework_from_the_lan_to_the_containers_second_interface() {
         "{text}"
     );
     assert!(dnat_rule(&t).is_none(), "no NAT on this way\n{text}");
+    // The reply leaves by eth1 too, straight back over docker0 and the LAN's switch.
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![
+            ("docker0".to_string(), "eth1".to_string()),
+            ("switch".to_string(), "lan0".to_string())
+        ],
+        "{text}"
+    );
+    let neighs = reply_neighbours(&t);
+    assert_eq!(neighs.len(), 1, "{text}");
+    assert_eq!(
+        (neighs[0].0.as_str(), neighs[0].1.as_str()),
+        ("container webserver", "10.2.0.1"),
+        "{text}"
+    );
+    assert!(neighs[0].2.is_some(), "{text}");
 }
 
 #[test]

@@ -458,6 +458,7 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
         links: HashMap::new(),
         steps: vec![],
         entered: vec![false; snap.ns.len()],
+        entered_reply: vec![false; snap.ns.len()],
     };
     let mut t = w.explain(&spec, outcome, src_port, probe_ms)?;
     t.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -526,6 +527,8 @@ struct Walk<'a> {
     links: HashMap<(usize, u32), net::link::Link>,
     steps: Vec<Step>,
     entered: Vec<bool>,
+    /// The namespaces whose reply rules are listed already.
+    entered_reply: Vec<bool>,
 }
 
 /// Where a bridge sends a frame.
@@ -595,15 +598,32 @@ impl Walk<'_> {
         }
     }
 
-    /// The bridge `bridge` of namespace `at` forwarding a frame for `mac`.
+    /// The first time leg `leg` enters namespace `at`: for the request, the packet and
+    /// the rules ([`Walk::enter`]); for the reply, the rules it met there.
+    fn enter_leg(&mut self, leg: Leg, at: usize) {
+        match leg {
+            Leg::Request => self.enter(at),
+            Leg::Reply => {
+                if std::mem::replace(&mut self.entered_reply[at], true) {
+                    return;
+                }
+                for k in rules(&self.lines[at], Leg::Reply) {
+                    self.push(Leg::Reply, at, k);
+                }
+            }
+        }
+    }
+
+    /// The bridge `bridge` of namespace `at` forwarding a frame of leg `leg` for `mac`.
     fn bridge_hop(
         &mut self,
+        leg: Leg,
         at: usize,
         bridge: u32,
         mac: [u8; 6],
         from: Option<String>,
     ) -> Result<Hop> {
-        self.enter(at);
+        self.enter_leg(leg, at);
         let entries = net::neigh::fdb(self.nl(at)?, bridge, mac)?;
         let hop = if entries.iter().any(|e| e.permanent) {
             Hop::Local
@@ -619,7 +639,7 @@ impl Walk<'_> {
             Hop::Flood => (None, "flood"),
         };
         self.push(
-            Leg::Request,
+            leg,
             at,
             StepKind::Bridge {
                 bridge: bname,
@@ -632,9 +652,9 @@ impl Walk<'_> {
         Ok(hop)
     }
 
-    /// A frame for `mac` leaves namespace `at` by `dev`: across wires and bridges to the
-    /// namespace whose IP stack takes it, if the FDB says where.
-    fn follow(&mut self, at: usize, dev: &str, mac: [u8; 6]) -> Result<Option<usize>> {
+    /// A frame of leg `leg` for `mac` leaves namespace `at` by `dev`: across wires and
+    /// bridges to the namespace whose IP stack takes it, if the FDB says where.
+    fn follow(&mut self, leg: Leg, at: usize, dev: &str, mac: [u8; 6]) -> Result<Option<usize>> {
         let mut out = (at, dev.to_string());
         for _ in 0..8 {
             let link = self.link_by_name(out.0, &out.1)?;
@@ -642,7 +662,7 @@ impl Walk<'_> {
                 .as_ref()
                 .filter(|l| l.kind.as_deref() == Some("bridge"))
             {
-                match self.bridge_hop(out.0, l.index, mac, None)? {
+                match self.bridge_hop(leg, out.0, l.index, mac, None)? {
                     Hop::Local => return Ok(Some(out.0)),
                     Hop::Port(p) => {
                         out = (out.0, p);
@@ -656,7 +676,7 @@ impl Walk<'_> {
             };
             let pl = self.link_by_name(pns, &pdev)?;
             match pl.and_then(|l| l.master) {
-                Some(b) => match self.bridge_hop(pns, b, mac, Some(pdev))? {
+                Some(b) => match self.bridge_hop(leg, pns, b, mac, Some(pdev))? {
                     Hop::Local => return Ok(Some(pns)),
                     Hop::Port(p) => out = (pns, p),
                     Hop::Flood => return Ok(None),
@@ -736,7 +756,7 @@ impl Walk<'_> {
                 });
                 break;
             };
-            match self.follow(at, &dev, mac)? {
+            match self.follow(Leg::Request, at, &dev, mac)? {
                 // A rule dropped it on the way (a bridge's forward chain): it never got
                 // there.
                 Some(_) if self.drop_rule().is_some() => break,
@@ -775,7 +795,13 @@ impl Walk<'_> {
                     ),
                 }
             }
-            self.reply(a, dst)?;
+            // The vantage's own address: where the reply ends, once un-NATed.
+            let vantage = snap.ns[snap.vantage].label.clone();
+            let origin = self.steps.iter().find_map(|s| match &s.kind {
+                StepKind::Route { src, .. } if s.place == vantage => *src,
+                _ => None,
+            });
+            self.reply(a, dst, origin)?;
         }
         let dropped = self.drop_rule();
         let place = arrived
@@ -828,30 +854,77 @@ impl Walk<'_> {
         })
     }
 
-    /// The reply: the route back from where the request arrived (`ip route get SRC from
-    /// LOCAL`, to its source as seen there, from the address it came to), then the rules the reply met, from the destination back to the vantage.
-    fn reply(&mut self, arrived: usize, local: Ipv4Addr) -> Result<()> {
+    /// The reply, walked like the request with the kernel's answers: from where the
+    /// request arrived, the route back (`ip route get SRC from LOCAL`, to its source as
+    /// seen there, from the address it came to), the neighbour entry of its next hop and
+    /// each bridge's FDB choice for that MAC, namespace by namespace, until it is local to
+    /// the vantage. A namespace that masqueraded the request un-NATs the reply before
+    /// routing it (conntrack, in prerouting): there the reply's destination becomes the
+    /// vantage's own address `origin` again. The rules each namespace's reply met come
+    /// with it; those of namespaces the walk did not reach follow at the end.
+    fn reply(&mut self, arrived: usize, local: Ipv4Addr, origin: Option<Ipv4Addr>) -> Result<()> {
         let seen_src = self.lines[arrived].iter().find_map(|(l, t)| match &t.what {
             TraceWhat::Packet(p) if *l == Leg::Request => {
                 field(p, "ip saddr").and_then(|a| a.parse::<Ipv4Addr>().ok())
             }
             _ => None,
         });
-        if let Some(src) = seen_src
-            && let Ok(r) = net::route::get_from(self.nl(arrived)?, src, Some(local))
-        {
-            let dev = match r.oif {
-                Some(i) => self.name(arrived, i)?,
-                None => "-".into(),
-            };
-            self.push(Leg::Reply, arrived, route_step(src, &r, &dev));
+        self.enter_leg(Leg::Reply, arrived);
+        if let Some(mut dst) = seen_src {
+            let mut at = arrived;
+            let mut from = Some(local);
+            for _ in 0..12 {
+                let Ok(r) = net::route::get_from(self.nl(at)?, dst, from) else {
+                    break;
+                };
+                if r.local
+                    && at != self.snap.vantage
+                    && let Some(o) = origin.filter(|o| *o != dst)
+                {
+                    // Un-NAT before routing: the lookup the kernel makes is for `o`.
+                    dst = o;
+                    from = None;
+                    continue;
+                }
+                let dev = match r.oif {
+                    Some(i) => self.name(at, i)?,
+                    None => "-".into(),
+                };
+                self.push(Leg::Reply, at, route_step(dst, &r, &dev));
+                if r.local {
+                    break;
+                }
+                let nh = r.gateway.unwrap_or(dst);
+                let n = net::neigh::get(self.nl(at)?, r.oif.unwrap_or(0), nh)?;
+                let mac = n
+                    .as_ref()
+                    .filter(|n| !matches!(n.state.as_str(), "INCOMPLETE" | "FAILED"))
+                    .and_then(|n| n.mac);
+                self.push(
+                    Leg::Reply,
+                    at,
+                    StepKind::Neighbour {
+                        addr: nh,
+                        dev: dev.clone(),
+                        mac: mac.map(mac_text),
+                        state: n.map(|n| n.state).unwrap_or_else(|| "none".into()),
+                    },
+                );
+                let Some(mac) = mac else { break };
+                match self.follow(Leg::Reply, at, &dev, mac)? {
+                    Some(next) if next != at => {
+                        at = next;
+                        from = None;
+                        self.enter_leg(Leg::Reply, at);
+                    }
+                    _ => break,
+                }
+            }
         }
         let mut order: Vec<usize> = vec![arrived];
         order.extend((0..self.snap.ns.len()).rev().filter(|i| *i != arrived));
         for i in order {
-            for k in rules(&self.lines[i], Leg::Reply) {
-                self.push(Leg::Reply, i, k);
-            }
+            self.enter_leg(Leg::Reply, i);
         }
         Ok(())
     }

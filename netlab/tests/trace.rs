@@ -493,6 +493,29 @@ fn cli_text_json_exit_codes_and_usage_errors() {
     let t: netlab::Trace = serde_json::from_str(&json).unwrap();
     assert!(t.verdict.delivered(), "{json}");
     assert_eq!(t.from, "lab host");
+    // The picture with the traced path: a's and b's wires to docker0, thick and red.
+    let (a_veth, b_veth) = (
+        lab.inspect("a").unwrap().host_veth,
+        lab.inspect("b").unwrap().host_veth,
+    );
+    let dot = stdout(netlab(&lab).args(["graph", "--trace", "b:8000", "--from", "a"]));
+    for (c, veth) in [("c_a", &a_veth), ("c_b", &b_veth)] {
+        let want = format!(
+            r##"  {c} -> br_docker0 [label="eth0 ↔ {veth}", dir=none, color="#d62728", penwidth=3];"##
+        );
+        assert!(dot.lines().any(|l| l == want), "no {want} in\n{dot}");
+    }
+    assert!(dot.contains(": tcp 172.17.0.2:"), "{dot}");
+    // A saved trace from standard input, in Mermaid: b and docker0 (not a) are traced.
+    let mermaid = stdout(
+        netlab(&lab)
+            .args(["graph", "--format", "mermaid", "--highlight", "-"])
+            .write_stdin(json.clone()),
+    );
+    assert!(
+        mermaid.contains("  class br_docker0,c_b traced\n  linkStyle 1 stroke:#d62728"),
+        "{mermaid}"
+    );
     // Not delivered: exit 1 with the verdict on stdout, like curl's failures.
     let out = netlab(&lab)
         .args(["trace", "--from", "a", "b:8081"])

@@ -6,6 +6,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use common::{http_server, lab, lab_name, shell, sleeper, stdout, wait_http};
@@ -432,6 +433,82 @@ fn verdicts_partition_closed_port_missing_route_unanswered_arp() {
 }
 
 #[test]
+fn observe_the_next_real_flow_of_a_client() {
+    let lab = lab("obs");
+    let a = lab.run(&sleeper("a")).unwrap();
+    let b = lab.run(&shell("b", &http_server(8000))).unwrap();
+    wait_http(&lab, &c("a"), SocketAddr::new(b.ip.into(), 8000));
+    let spec = TraceSpec::new(c("a"), "b:8000").observing(Duration::from_secs(10));
+    let (t, sport) = std::thread::scope(|sc| {
+        let tracer = sc.spawn(|| lab.trace(&spec));
+        // Armed: the supervisor installs the vantage's trace table last, once every
+        // monitor listens.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let tables = lab
+                .exec(&c("a"), &["nft", "list", "tables"])
+                .unwrap()
+                .stdout_str();
+            if tables.contains("netlab_trace") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the trace was never armed");
+            assert!(!tracer.is_finished(), "the trace ended before it was armed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The real client: a connection, a request, the answer.
+        let py = format!(
+            "import socket; s = socket.create_connection(('{}', 8000)); \
+             print(s.getsockname()[1]); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(100)",
+            b.ip
+        );
+        let out = lab.exec(&c("a"), &["python3", "-c", &py]).unwrap();
+        assert_eq!(out.code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let sport: u16 = out.stdout_str().trim().parse().unwrap();
+        (tracer.join().unwrap().unwrap(), sport)
+    });
+    let text = show(&t);
+    assert_eq!(
+        t.probe,
+        format!("tcp {}:{sport} -> {}:8000 (observed)", a.ip, b.ip),
+        "{text}"
+    );
+    let (a_now, b_now) = (lab.inspect("a").unwrap(), lab.inspect("b").unwrap());
+    assert_eq!(
+        t.verdict,
+        Verdict::Delivered {
+            place: "container b".into(),
+            addr: format!("{}:8000", b.ip),
+            process: Some("python3".into()),
+            pid: Some(b_now.pid),
+        },
+        "{text}"
+    );
+    assert!(
+        bridge_ports(&t).contains(&("docker0".into(), b_now.host_veth.clone())),
+        "{text}"
+    );
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![("docker0".to_string(), a_now.host_veth.clone())],
+        "{text}"
+    );
+    // No flow in time: a clear error, and the tables are gone.
+    let started = Instant::now();
+    let e = lab
+        .trace(&TraceSpec::new(c("a"), "b:8000").observing(Duration::from_millis(300)))
+        .unwrap_err();
+    assert!(matches!(e, Error::NoFlow { .. }), "{e:?}");
+    assert!(e.to_string().contains("--for"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let tables = lab
+        .exec(&c("a"), &["nft", "list", "tables"])
+        .unwrap()
+        .stdout_str();
+    assert!(!tables.contains("netlab_trace"), "{tables}");
+}
+
+#[test]
 fn bad_input_is_refused_clearly() {
     let lab = lab("bad");
     lab.run(&sleeper("a")).unwrap();
@@ -533,6 +610,12 @@ fn cli_text_json_exit_codes_and_usage_errors() {
         (vec!["trace", "b:65536"], "1 to 65535"),
         (vec!["trace", "--icmp", "b:80"], "no port"),
         (vec!["trace", "--udp", "--icmp", "b"], "cannot be used with"),
+        (
+            vec!["trace", "--observe", "--icmp", "b"],
+            "cannot be used with",
+        ),
+        (vec!["trace", "--sport", "5", "b:80"], "--observe"),
+        (vec!["trace", "--observe", "--for", "10", "b:80"], "--for"),
     ] {
         let (code, err) = fails(netlab(&lab).args(&args));
         assert_eq!(code, Some(125), "{args:?}: {err}");

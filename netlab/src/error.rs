@@ -244,6 +244,22 @@ pub enum Error {
         /// What happened.
         problem: String,
     },
+    /// `netlab trace --observe` saw no flow of its 5-tuple in time.
+    #[error(
+        "no {proto} flow from {} to {} within {waited_ms} ms; start the client once the trace is armed (the vantage has `table inet netlab_trace`), or wait longer with --for",
+        clip(from),
+        quote(dest)
+    )]
+    NoFlow {
+        /// `tcp` or `udp`.
+        proto: String,
+        /// Where the flow was awaited from (`container web`).
+        from: String,
+        /// `DEST:PORT`.
+        dest: String,
+        /// How long it waited, in milliseconds.
+        waited_ms: u64,
+    },
     /// Plain I/O outside the kernel's networking (files, pipes).
     #[error("{}: {}", clip(op), clip_message(message))]
     Io {
@@ -424,6 +440,12 @@ mod tests {
             Error::Io {
                 op: big.clone(),
                 message: big.clone(),
+            },
+            Error::NoFlow {
+                proto: "tcp".into(),
+                from: big.clone(),
+                dest: big.clone(),
+                waited_ms: 1,
             },
             Error::LabNotFound { lab: big.clone() },
             Error::LabExists { lab: big.clone() },

@@ -144,7 +144,9 @@ pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;
 pub use model::publish::parse_publish;
 pub use model::restart::RestartPolicy;
-pub use model::trace::{DEFAULT_PORT, Leg, ProbeKind, Step, StepKind, Trace, TraceSpec, Verdict};
+pub use model::trace::{
+    DEFAULT_OBSERVE, DEFAULT_PORT, Leg, ProbeKind, Step, StepKind, Trace, TraceSpec, Verdict,
+};
 pub use model::{
     CommandSpec, ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, LabSpec,
     LanNode, PipeworkIf, PortBinding, Proto, Uplink,

@@ -6,11 +6,12 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use common::{http_server, lab, lab_name, shell, sleeper, stdout, wait_http};
 use netlab::{
-    Error, FaultSpec, Lab, LabSpec, LanNode, ProbeKind, StepKind, Target, TraceSpec, Uplink,
+    Error, FaultSpec, Lab, LabSpec, LanNode, Leg, ProbeKind, StepKind, Target, TraceSpec, Uplink,
     Verdict, parse_publish,
 };
 
@@ -38,14 +39,34 @@ fn lan_lab(tag: &str) -> Lab {
 }
 
 fn bridge_ports(t: &netlab::Trace) -> Vec<(String, String)> {
+    leg_bridge_ports(t, Leg::Request)
+}
+
+/// The (bridge, port) pairs the FDB chose for one leg.
+fn leg_bridge_ports(t: &netlab::Trace, leg: Leg) -> Vec<(String, String)> {
     t.steps
         .iter()
+        .filter(|s| s.leg == leg)
         .filter_map(|s| match &s.kind {
             StepKind::Bridge {
                 bridge,
                 port: Some(p),
                 ..
             } => Some((bridge.clone(), p.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reply's neighbour entries: (namespace, next hop, MAC).
+fn reply_neighbours(t: &netlab::Trace) -> Vec<(String, String, Option<String>)> {
+    t.steps
+        .iter()
+        .filter(|s| s.leg == Leg::Reply)
+        .filter_map(|s| match &s.kind {
+            StepKind::Neighbour { addr, mac, .. } => {
+                Some((s.place.clone(), addr.to_string(), mac.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -87,6 +108,29 @@ fn link_container_to_container_over_the_bridge() {
     assert!(
         t.to_string().contains("verdict: delivered to python3 (pid"),
         "{text}"
+    );
+    // The reply: b's neighbour entry for a (a's MAC), and docker0's FDB sending it to
+    // a's veth.
+    let a_now = lab.inspect("a").unwrap();
+    assert_eq!(
+        reply_neighbours(&t),
+        vec![(
+            "container b".to_string(),
+            a_now.ip.to_string(),
+            Some(a_now.mac.clone())
+        )],
+        "{text}"
+    );
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![("docker0".to_string(), a_now.host_veth.clone())],
+        "{text}"
+    );
+    assert!(
+        t.steps.iter().any(|s| s.leg == Leg::Reply
+            && s.place == "container a"
+            && matches!(&s.kind, StepKind::Route { local: true, .. })),
+        "the reply ends local to a\n{text}"
     );
 }
 
@@ -137,11 +181,34 @@ fn port_from_the_lan_the_hosts_loopback_and_hairpin() {
     let web_now = lab.inspect("web").unwrap();
     assert_eq!(web_now.ports[0].to_string(), "8080/tcp -> 0.0.0.0:8080");
     let handles = nat_handles(&lab);
-    for (from, dest) in [
+    let other = lab.inspect("other").unwrap();
+    // The reply, un-NATed by the lab host: the bridges' ports back to the vantage, and
+    // the neighbour entries it used.
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let other_ip = other.ip.to_string();
+    let back = [
+        (
+            pairs(&[("docker0", "eth1"), ("switch", "lan0")]),
+            pairs(&[("container web", "10.2.0.10"), ("lab host", "10.2.0.1")]),
+        ),
+        (vec![], pairs(&[("container web", "10.2.0.10")])),
+        (
+            pairs(&[("docker0", &other.host_veth)]),
+            pairs(&[("container web", "10.2.0.10"), ("lab host", &other_ip)]),
+        ),
+    ];
+    for ((from, dest), (ports, neighs)) in [
         (Target::Node("lan".into()), "10.2.0.10:8080"),
         (Target::Host, "127.0.0.1:8080"),
         (c("other"), "10.2.0.10:8080"),
-    ] {
+    ]
+    .into_iter()
+    .zip(back)
+    {
         let t = lab.trace(&TraceSpec::new(from.clone(), dest)).unwrap();
         let text = show(&t);
         assert_eq!(
@@ -171,6 +238,15 @@ fn port_from_the_lan_the_hosts_loopback_and_hairpin() {
             bridge_ports(&t).contains(&("docker0".into(), web_now.host_veth.clone())),
             "{text}"
         );
+        assert_eq!(leg_bridge_ports(&t, Leg::Reply), ports, "{from:?}: {text}");
+        let got: Vec<(String, String)> = reply_neighbours(&t)
+            .into_iter()
+            .map(|(place, addr, mac)| {
+                assert!(mac.is_some(), "{place} {addr}: {text}");
+                (place, addr)
+            })
+            .collect();
+        assert_eq!(got, neighs, "{from:?}: {text}");
     }
 }
 
@@ -210,6 +286,23 @@ fn pipework_from_the_lan_to_the_containers_second_interface() {
         "{text}"
     );
     assert!(dnat_rule(&t).is_none(), "no NAT on this way\n{text}");
+    // The reply leaves by eth1 too, straight back over docker0 and the LAN's switch.
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![
+            ("docker0".to_string(), "eth1".to_string()),
+            ("switch".to_string(), "lan0".to_string())
+        ],
+        "{text}"
+    );
+    let neighs = reply_neighbours(&t);
+    assert_eq!(neighs.len(), 1, "{text}");
+    assert_eq!(
+        (neighs[0].0.as_str(), neighs[0].1.as_str()),
+        ("container webserver", "10.2.0.1"),
+        "{text}"
+    );
+    assert!(neighs[0].2.is_some(), "{text}");
 }
 
 #[test]
@@ -340,6 +433,82 @@ fn verdicts_partition_closed_port_missing_route_unanswered_arp() {
 }
 
 #[test]
+fn observe_the_next_real_flow_of_a_client() {
+    let lab = lab("obs");
+    let a = lab.run(&sleeper("a")).unwrap();
+    let b = lab.run(&shell("b", &http_server(8000))).unwrap();
+    wait_http(&lab, &c("a"), SocketAddr::new(b.ip.into(), 8000));
+    let spec = TraceSpec::new(c("a"), "b:8000").observing(Duration::from_secs(10));
+    let (t, sport) = std::thread::scope(|sc| {
+        let tracer = sc.spawn(|| lab.trace(&spec));
+        // Armed: the supervisor installs the vantage's trace table last, once every
+        // monitor listens.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let tables = lab
+                .exec(&c("a"), &["nft", "list", "tables"])
+                .unwrap()
+                .stdout_str();
+            if tables.contains("netlab_trace") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the trace was never armed");
+            assert!(!tracer.is_finished(), "the trace ended before it was armed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The real client: a connection, a request, the answer.
+        let py = format!(
+            "import socket; s = socket.create_connection(('{}', 8000)); \
+             print(s.getsockname()[1]); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(100)",
+            b.ip
+        );
+        let out = lab.exec(&c("a"), &["python3", "-c", &py]).unwrap();
+        assert_eq!(out.code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let sport: u16 = out.stdout_str().trim().parse().unwrap();
+        (tracer.join().unwrap().unwrap(), sport)
+    });
+    let text = show(&t);
+    assert_eq!(
+        t.probe,
+        format!("tcp {}:{sport} -> {}:8000 (observed)", a.ip, b.ip),
+        "{text}"
+    );
+    let (a_now, b_now) = (lab.inspect("a").unwrap(), lab.inspect("b").unwrap());
+    assert_eq!(
+        t.verdict,
+        Verdict::Delivered {
+            place: "container b".into(),
+            addr: format!("{}:8000", b.ip),
+            process: Some("python3".into()),
+            pid: Some(b_now.pid),
+        },
+        "{text}"
+    );
+    assert!(
+        bridge_ports(&t).contains(&("docker0".into(), b_now.host_veth.clone())),
+        "{text}"
+    );
+    assert_eq!(
+        leg_bridge_ports(&t, Leg::Reply),
+        vec![("docker0".to_string(), a_now.host_veth.clone())],
+        "{text}"
+    );
+    // No flow in time: a clear error, and the tables are gone.
+    let started = Instant::now();
+    let e = lab
+        .trace(&TraceSpec::new(c("a"), "b:8000").observing(Duration::from_millis(300)))
+        .unwrap_err();
+    assert!(matches!(e, Error::NoFlow { .. }), "{e:?}");
+    assert!(e.to_string().contains("--for"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let tables = lab
+        .exec(&c("a"), &["nft", "list", "tables"])
+        .unwrap()
+        .stdout_str();
+    assert!(!tables.contains("netlab_trace"), "{tables}");
+}
+
+#[test]
 fn bad_input_is_refused_clearly() {
     let lab = lab("bad");
     lab.run(&sleeper("a")).unwrap();
@@ -401,6 +570,29 @@ fn cli_text_json_exit_codes_and_usage_errors() {
     let t: netlab::Trace = serde_json::from_str(&json).unwrap();
     assert!(t.verdict.delivered(), "{json}");
     assert_eq!(t.from, "lab host");
+    // The picture with the traced path: a's and b's wires to docker0, thick and red.
+    let (a_veth, b_veth) = (
+        lab.inspect("a").unwrap().host_veth,
+        lab.inspect("b").unwrap().host_veth,
+    );
+    let dot = stdout(netlab(&lab).args(["graph", "--trace", "b:8000", "--from", "a"]));
+    for (c, veth) in [("c_a", &a_veth), ("c_b", &b_veth)] {
+        let want = format!(
+            r##"  {c} -> br_docker0 [label="eth0 ↔ {veth}", dir=none, color="#d62728", penwidth=3];"##
+        );
+        assert!(dot.lines().any(|l| l == want), "no {want} in\n{dot}");
+    }
+    assert!(dot.contains(": tcp 172.17.0.2:"), "{dot}");
+    // A saved trace from standard input, in Mermaid: b and docker0 (not a) are traced.
+    let mermaid = stdout(
+        netlab(&lab)
+            .args(["graph", "--format", "mermaid", "--highlight", "-"])
+            .write_stdin(json.clone()),
+    );
+    assert!(
+        mermaid.contains("  class br_docker0,c_b traced\n  linkStyle 1 stroke:#d62728"),
+        "{mermaid}"
+    );
     // Not delivered: exit 1 with the verdict on stdout, like curl's failures.
     let out = netlab(&lab)
         .args(["trace", "--from", "a", "b:8081"])
@@ -418,6 +610,12 @@ fn cli_text_json_exit_codes_and_usage_errors() {
         (vec!["trace", "b:65536"], "1 to 65535"),
         (vec!["trace", "--icmp", "b:80"], "no port"),
         (vec!["trace", "--udp", "--icmp", "b"], "cannot be used with"),
+        (
+            vec!["trace", "--observe", "--icmp", "b"],
+            "cannot be used with",
+        ),
+        (vec!["trace", "--sport", "5", "b:80"], "--observe"),
+        (vec!["trace", "--observe", "--for", "10", "b:80"], "--for"),
     ] {
         let (code, err) = fails(netlab(&lab).args(&args));
         assert_eq!(code, Some(125), "{args:?}: {err}");

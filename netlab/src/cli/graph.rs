@@ -2,8 +2,9 @@
 //! Graphviz DOT or Mermaid, or rendered to SVG through Graphviz's `dot`.
 //!
 //! The drawing itself is [`crate::graph`]; this layer only reads the file or asks the lab,
-//! and runs `dot`. Graphviz is optional: DOT and Mermaid need nothing installed, and
-//! `--svg` says how to install Graphviz when `dot` is missing.
+//! and runs `dot`; with `--trace` or `--highlight` it also runs or reads a trace, whose
+//! path [`crate::graph::trace_path`] picks out. Graphviz is optional: DOT and Mermaid need
+//! nothing installed, and `--svg` says how to install Graphviz when `dot` is missing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 use crate::client::Lab;
-use crate::graph::{self, Topology};
+use crate::graph::{self, Highlight, Topology};
+use crate::model::trace::{Trace, TraceSpec};
+use crate::proto::Target;
 use crate::scenario;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,7 +29,12 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  netlab graph scenarios/article.toml --format mermaid\n  \
-netlab graph scenarios/article.toml --svg article.svg\n  netlab --lab demo graph"
+netlab graph scenarios/article.toml --svg article.svg\n  netlab --lab demo graph\n  \
+netlab --lab demo graph --trace 10.2.0.10:8080 --node laptop --svg path.svg\n  \
+netlab trace --from web mongodb:27017 --json > t.json; netlab graph --highlight t.json\n\n\
+A traced path is drawn thick and red: the containers and LAN machines the request was in, \
+the bridges it crossed with the wires of the ports their FDB chose, and the published \
+port whose DNAT rule it met (in Mermaid: class `traced` and a `linkStyle`)."
 )]
 pub struct GraphArgs {
     /// A scenario file to draw; without one, the running lab (--lab) is drawn with the
@@ -38,20 +46,69 @@ pub struct GraphArgs {
     /// Render through Graphviz (`dot -Tsvg`) into this file instead of printing.
     #[arg(long, value_name = "OUT.svg", conflicts_with = "format")]
     svg: Option<PathBuf>,
+    /// Trace DEST[:PORT] now (as `netlab trace` does, TCP) and highlight the request's
+    /// path in the running lab's picture.
+    #[arg(long, value_name = "DEST[:PORT]", conflicts_with_all = ["file", "highlight"])]
+    trace: Option<String>,
+    /// With --trace: the container the probe starts from (default: the lab host).
+    #[arg(long, value_name = "CONTAINER", requires = "trace")]
+    from: Option<String>,
+    /// With --trace: start from a machine of the lab's simulated LAN.
+    #[arg(long, value_name = "NAME", requires = "trace", conflicts_with = "from")]
+    node: Option<String>,
+    /// Highlight the path of a trace saved by `netlab trace --json` (TRACE.json, or - for
+    /// standard input).
+    #[arg(long, value_name = "TRACE.json")]
+    highlight: Option<PathBuf>,
 }
 
 pub fn graph(lab_name: &str, a: GraphArgs) -> anyhow::Result<u8> {
-    let topology: Topology = match &a.file {
+    let mut trace: Option<Trace> = match &a.highlight {
+        None => None,
+        Some(f) if f.as_os_str() == "-" => Some(
+            serde_json::from_reader(std::io::stdin().lock())
+                .context("read a trace (netlab trace --json) from standard input")?,
+        ),
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("read {}", f.display()))?;
+            Some(serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a trace: write one with `netlab trace ... --json > {}`",
+                    f.display(),
+                    f.display()
+                )
+            })?)
+        }
+    };
+    let mut topology: Topology = match &a.file {
         Some(f) => graph::from_scenario(&scenario::load(f)?),
         None => {
             let lab = Lab::open(lab_name)?;
+            if let Some(dest) = &a.trace {
+                let from = match (&a.from, &a.node) {
+                    (Some(c), _) => Target::Container(c.clone()),
+                    (None, Some(n)) => Target::Node(n.clone()),
+                    (None, None) => Target::Host,
+                };
+                let spec = TraceSpec::new(from, dest);
+                spec.parse_dest()?;
+                trace = Some(lab.trace(&spec)?);
+            }
             graph::from_lab(&lab.info()?, &lab.ps(true)?)
         }
     };
+    let highlight = match &trace {
+        Some(t) => {
+            topology.title = format!("{}: {} ({})", topology.title, t.probe, t.verdict);
+            graph::trace_path(&topology, t)
+        }
+        None => Highlight::default(),
+    };
     match (&a.svg, a.format) {
-        (Some(out), _) => render_svg(&graph::to_dot(&topology), out)?,
-        (None, Format::Dot) => print!("{}", graph::to_dot(&topology)),
-        (None, Format::Mermaid) => print!("{}", graph::to_mermaid(&topology)),
+        (Some(out), _) => render_svg(&graph::to_dot_with(&topology, &highlight), out)?,
+        (None, Format::Dot) => print!("{}", graph::to_dot_with(&topology, &highlight)),
+        (None, Format::Mermaid) => print!("{}", graph::to_mermaid_with(&topology, &highlight)),
     }
     Ok(0)
 }

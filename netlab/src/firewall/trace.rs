@@ -33,6 +33,20 @@ pub enum Marker {
         /// The echo identifier.
         id: u16,
     },
+    /// A real flow to observe (`netlab trace --observe`): TCP or UDP to `dport` (or to
+    /// `inner`, the container's port a published port leads to, after DNAT), from `sport`
+    /// when given, and everything back; plus ICMP errors. Other flows to the same port
+    /// are marked too: the supervisor keeps the first one it sees from the vantage.
+    Flow {
+        /// `tcp` or `udp`.
+        proto: &'static str,
+        /// The destination port asked for.
+        dport: u16,
+        /// The container's port behind a published `dport`, when it differs.
+        inner: Option<u16>,
+        /// The source port, when the user named it.
+        sport: Option<u16>,
+    },
 }
 
 impl Marker {
@@ -46,6 +60,26 @@ impl Marker {
             Marker::Echo { id } => vec![format!(
                 "icmp type {{ echo-request, echo-reply }} icmp id {id}"
             )],
+            Marker::Flow {
+                proto,
+                dport,
+                inner,
+                sport,
+            } => {
+                let ports = match inner.filter(|i| *i != dport) {
+                    Some(i) => format!("{{ {dport}, {i} }}"),
+                    None => dport.to_string(),
+                };
+                let (to, back) = match sport {
+                    Some(s) => (format!(" th sport {s}"), format!(" th dport {s}")),
+                    None => (String::new(), String::new()),
+                };
+                vec![
+                    format!("meta l4proto {proto} th dport {ports}{to}"),
+                    format!("meta l4proto {proto} th sport {ports}{back}"),
+                    "meta l4proto icmp icmp type { destination-unreachable, time-exceeded }".into(),
+                ]
+            }
         }
     }
 }
@@ -118,5 +152,33 @@ mod tests {
         let e = install(Marker::Echo { id: 7 }, false);
         assert!(e.contains("icmp id 7 meta nftrace set 1"), "{e}");
         assert!(!e.contains("bridge"), "{e}");
+        let f = install(
+            Marker::Flow {
+                proto: "udp",
+                dport: 8080,
+                inner: Some(80),
+                sport: Some(5000),
+            },
+            false,
+        );
+        for want in [
+            "meta l4proto udp th dport { 8080, 80 } th sport 5000 meta nftrace set 1",
+            "meta l4proto udp th sport { 8080, 80 } th dport 5000 meta nftrace set 1",
+        ] {
+            assert!(f.contains(want), "{f}");
+        }
+        let f = install(
+            Marker::Flow {
+                proto: "tcp",
+                dport: 80,
+                inner: Some(80),
+                sport: None,
+            },
+            false,
+        );
+        assert!(
+            f.contains("\t\tmeta l4proto tcp th dport 80 meta nftrace set 1\n"),
+            "{f}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::highlight::Highlight;
 use super::topology::{EdgeKind, Group, Node, NodeKind, Topology};
 
 /// A DOT string literal.
@@ -34,9 +35,19 @@ fn dot_edge_attrs(kind: EdgeKind) -> &'static str {
     }
 }
 
+/// How a highlighted node or edge is drawn: thick and red (written last, so it wins over
+/// the kind's own colour).
+const HIGHLIGHT: &str = r##", color="#d62728", penwidth=3"##;
+
 /// Graphviz DOT (`dot -Tsvg` draws it): the lab host and the LAN as clusters, wires
 /// without arrowheads, links dashed.
 pub fn to_dot(t: &Topology) -> String {
+    to_dot_with(t, &Highlight::default())
+}
+
+/// [`to_dot`] with the nodes and edges of `h` drawn thick and red (a traced path, see
+/// [`trace_path`](super::trace_path)).
+pub fn to_dot_with(t: &Topology, h: &Highlight) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph netlab {{");
     let _ = writeln!(
@@ -52,10 +63,15 @@ pub fn to_dot(t: &Topology) -> String {
     let node_line = |out: &mut String, indent: &str, n: &Node| {
         let _ = writeln!(
             out,
-            "{indent}{} [label={}, {}];",
+            "{indent}{} [label={}, {}{}];",
             n.id,
             dot_str(&n.lines),
-            dot_node_attrs(n.kind)
+            dot_node_attrs(n.kind),
+            if h.nodes.contains(&n.id) {
+                HIGHLIGHT
+            } else {
+                ""
+            }
         );
     };
     for g in Group::ALL {
@@ -77,7 +93,7 @@ pub fn to_dot(t: &Topology) -> String {
     for n in t.nodes.iter().filter(|n| n.group.is_none()) {
         node_line(&mut out, "  ", n);
     }
-    for e in &t.edges {
+    for (i, e) in t.edges.iter().enumerate() {
         // A DNAT edge is written backwards with its arrowhead at the container, so that
         // the host's ports rank beside the bridge instead of left of the containers.
         let (from, to, back) = match e.kind {
@@ -86,9 +102,10 @@ pub fn to_dot(t: &Topology) -> String {
         };
         let _ = writeln!(
             out,
-            "  {from} -> {to} [label={}, {}{back}];",
+            "  {from} -> {to} [label={}, {}{back}{}];",
             dot_str(&e.lines),
-            dot_edge_attrs(e.kind)
+            dot_edge_attrs(e.kind),
+            if h.edges.contains(&i) { HIGHLIGHT } else { "" }
         );
     }
     let _ = writeln!(out, "}}");
@@ -177,6 +194,27 @@ mod tests {
         for (name, t, dot) in cases {
             assert_eq!(to_dot(&t), dot, "DOT of {name}:\n{}", to_dot(&t));
         }
+    }
+
+    #[test]
+    fn highlighted_nodes_and_edges_are_thick_and_red() {
+        let t = small_lab();
+        let h = Highlight {
+            nodes: ["c_a_b".to_string(), "br_docker0".to_string()].into(),
+            edges: [0, 1].into(),
+        };
+        let dot = to_dot_with(&t, &h);
+        for want in [
+            r##"    br_docker0 [label="docker0\n192.168.5.1/24", shape=box, fillcolor="#ffe0b3", color="#d62728", penwidth=3];"##,
+            r##"  c_a_b [label="a.b\n192.168.5.2/24\nexpose 53/udp", shape=box, style="rounded,filled", fillcolor="#d6e9ff", color="#d62728", penwidth=3];"##,
+            r##"  c_a_b -> br_docker0 [label="eth0 ↔ veth0000000001", dir=none, color="#d62728", penwidth=3];"##,
+            r##"  c_a_b -> p_a_b_53_udp [label="DNAT", color="#3a7d1e", dir=back, color="#d62728", penwidth=3];"##,
+            r##"  c_a_b_2 -> br_docker0 [label="eth0 ↔ veth0000000002", dir=none];"##,
+            r##"    br_br1 [label="br1\nmade by pipework", shape=box, fillcolor="#ffe0b3"];"##,
+        ] {
+            assert!(dot.lines().any(|l| l == want), "no {want}\nin {dot}");
+        }
+        assert_eq!(to_dot_with(&t, &Highlight::default()), to_dot(&t));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::highlight::Highlight;
 use super::topology::{EdgeKind, Group, Node, NodeKind, Topology};
 
 /// Text inside a Mermaid label: quotes and angle brackets as entities (labels are HTML),
@@ -57,6 +58,16 @@ fn mermaid_class(kind: NodeKind) -> &'static str {
 /// Mermaid (`flowchart LR`; GitHub and most Markdown viewers draw it): the lab host and
 /// the LAN as subgraphs, wires as `---`, links as dashed `-.->|alias|`, DNAT as `-->`.
 pub fn to_mermaid(t: &Topology) -> String {
+    to_mermaid_with(t, &Highlight::default())
+}
+
+/// How a highlighted node (`classDef traced`) or edge (`linkStyle`) is drawn.
+const HIGHLIGHT: &str = "stroke:#d62728,stroke-width:3px";
+
+/// [`to_mermaid`] with the nodes of `h` in class `traced` and its edges styled by
+/// `linkStyle` (Mermaid numbers links in the order they are written, which is the order
+/// of [`Topology::edges`]), both thick and red.
+pub fn to_mermaid_with(t: &Topology, h: &Highlight) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "---");
     // A YAML string, quoted so that any file name is one.
@@ -114,6 +125,26 @@ pub fn to_mermaid(t: &Topology) -> String {
             let _ = writeln!(out, "  classDef {class} {style}");
             let _ = writeln!(out, "  class {} {class}", members.join(","));
         }
+    }
+    // The kinds' classes come first, so the traced class's stroke wins.
+    let traced: Vec<&str> = t
+        .nodes
+        .iter()
+        .filter(|n| h.nodes.contains(&n.id))
+        .map(|n| n.id.as_str())
+        .collect();
+    if !traced.is_empty() {
+        let _ = writeln!(out, "  classDef traced {HIGHLIGHT}");
+        let _ = writeln!(out, "  class {} traced", traced.join(","));
+    }
+    let links: Vec<String> = h
+        .edges
+        .iter()
+        .filter(|&&i| i < t.edges.len())
+        .map(|i| i.to_string())
+        .collect();
+    if !links.is_empty() {
+        let _ = writeln!(out, "  linkStyle {} {HIGHLIGHT}", links.join(","));
     }
     out
 }
@@ -219,6 +250,35 @@ flowchart LR
                 to_mermaid(&t)
             );
         }
+    }
+
+    #[test]
+    fn highlighted_nodes_are_a_class_and_edges_a_link_style() {
+        let t = small_lab();
+        let h = Highlight {
+            nodes: ["c_a_b_2".to_string(), "br_docker0".to_string()].into(),
+            edges: [2, 6, 99].into(),
+        };
+        let m = to_mermaid_with(&t, &h);
+        assert!(
+            m.ends_with(
+                "  classDef traced stroke:#d62728,stroke-width:3px\n  \
+                 class br_docker0,c_a_b_2 traced\n  \
+                 linkStyle 2,6 stroke:#d62728,stroke-width:3px\n"
+            ),
+            "{m}"
+        );
+        // Link 2 and 6 as Mermaid counts them: the third and seventh written.
+        let links: Vec<&str> = m.lines().filter(|l| l.contains("|")).collect();
+        assert!(
+            links[2].starts_with("  c_a_b_2 ---|\"eth0 ↔ veth0000000002"),
+            "{m}"
+        );
+        assert!(
+            links[6].starts_with("  p_a_b_80_tcp -->|DNAT| c_a_b_2"),
+            "{m}"
+        );
+        assert_eq!(to_mermaid_with(&t, &Highlight::default()), to_mermaid(&t));
     }
 
     #[test]

@@ -10,17 +10,22 @@
 //! ([`from_lab`]: the addresses and interface names the lab really has). Both go through
 //! one builder, so the two pictures of the same setup differ only in the addresses.
 //!
+//! A picture can highlight the path a [`Trace`](crate::Trace) took ([`trace_path`] gives
+//! the nodes and edges; [`to_dot_with`] and [`to_mermaid_with`] draw them thick and red).
+//!
 //! Everything here is pure and deterministic (nodes and edges in file or creation order),
 //! so the pictures can be snapshot-tested and committed; `netlab graph` does the I/O.
 
 // The data and its builders in topology.rs, one renderer per file; the public paths are
 // the re-exports below.
 mod dot;
+mod highlight;
 mod mermaid;
 mod topology;
 
-pub use dot::to_dot;
-pub use mermaid::to_mermaid;
+pub use dot::{to_dot, to_dot_with};
+pub use highlight::{Highlight, trace_path};
+pub use mermaid::{to_mermaid, to_mermaid_with};
 pub use topology::{Edge, EdgeKind, Group, Node, NodeKind, Topology, from_lab, from_scenario};
 
 /// What the tests of the builders and of both renderers draw: the scenario files, and a

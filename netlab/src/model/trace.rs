@@ -43,9 +43,19 @@ pub struct TraceSpec {
     /// `DEST[:PORT]`: an IPv4 address or a container's name, with the port for TCP and
     /// UDP (80 when absent).
     pub dest: String,
-    /// The probe.
+    /// The probe (with [`TraceSpec::observe`]: the protocol of the flow to wait for).
     pub probe: ProbeKind,
+    /// `--observe`: send no probe; wait up to this many milliseconds for the next real
+    /// flow from the vantage to `DEST:PORT` and explain it (TCP or UDP).
+    #[serde(default)]
+    pub observe: Option<u64>,
+    /// With `observe`: only a flow from this source port.
+    #[serde(default)]
+    pub sport: Option<u16>,
 }
+
+/// How long `netlab trace --observe` waits for a flow when not told.
+pub const DEFAULT_OBSERVE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The port a TCP or UDP trace uses when `DEST` has none.
 pub const DEFAULT_PORT: u16 = 80;
@@ -66,7 +76,22 @@ impl TraceSpec {
             from,
             dest: dest.into(),
             probe: ProbeKind::Tcp,
+            observe: None,
+            sport: None,
         }
+    }
+
+    /// The same trace observing the next real flow for up to `wait` instead of sending a
+    /// probe.
+    pub fn observing(mut self, wait: std::time::Duration) -> TraceSpec {
+        self.observe = Some(wait.as_millis().min(u64::MAX as u128) as u64);
+        self
+    }
+
+    /// The same observing trace, limited to a flow from source port `sport`.
+    pub fn with_sport(mut self, sport: u16) -> TraceSpec {
+        self.sport = Some(sport);
+        self
     }
 
     /// The same trace with another probe.
@@ -76,9 +101,41 @@ impl TraceSpec {
     }
 
     /// Splits `DEST[:PORT]`; refuses an empty destination, a port that is not a number
-    /// from 1 to 65535, and a port on an ICMP trace.
+    /// from 1 to 65535, a port on an ICMP trace, an observed ICMP flow, a source port
+    /// without `observe`, and a wait of zero or over an hour.
     pub fn parse_dest(&self) -> Result<(DestHost, Option<u16>)> {
         let d = self.dest.trim();
+        match (self.observe, self.sport) {
+            (Some(_), _) if self.probe == ProbeKind::Icmp => {
+                return Err(Error::spec(
+                    "trace --observe",
+                    "icmp",
+                    "--observe follows a TCP or UDP flow to DEST:PORT; drop --icmp",
+                ));
+            }
+            (Some(ms), _) if ms == 0 || ms > 3_600_000 => {
+                return Err(Error::spec(
+                    "trace --for",
+                    format!("{ms} ms"),
+                    "wait from 1 ms to 1 hour for a flow, e.g. --for 30s",
+                ));
+            }
+            (None, Some(p)) => {
+                return Err(Error::spec(
+                    "trace --sport",
+                    p.to_string(),
+                    "a source port only narrows an observed flow; add --observe",
+                ));
+            }
+            (Some(_), Some(0)) => {
+                return Err(Error::spec(
+                    "trace --sport",
+                    "0",
+                    "a port is a number from 1 to 65535",
+                ));
+            }
+            _ => {}
+        }
         let (host, port) = match d.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (d, None),
@@ -621,6 +678,42 @@ mod tests {
             let e = t(bad, p).unwrap_err();
             assert!(e.to_string().contains(what), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn observing() {
+        let s = |p| TraceSpec::new(Target::Host, "web:8000").with_probe(p);
+        let sec = std::time::Duration::from_secs(1);
+        assert_eq!(
+            s(ProbeKind::Udp)
+                .observing(sec)
+                .with_sport(5353)
+                .parse_dest()
+                .unwrap(),
+            (DestHost::Container("web".into()), Some(8000))
+        );
+        for (spec, what) in [
+            (
+                TraceSpec::new(Target::Host, "web")
+                    .with_probe(ProbeKind::Icmp)
+                    .observing(sec),
+                "TCP or UDP",
+            ),
+            (s(ProbeKind::Tcp).with_sport(4000), "add --observe"),
+            (s(ProbeKind::Tcp).observing(sec).with_sport(0), "1 to 65535"),
+            (
+                s(ProbeKind::Tcp).observing(std::time::Duration::ZERO),
+                "1 ms to 1 hour",
+            ),
+        ] {
+            let e = spec.parse_dest().unwrap_err();
+            assert!(e.to_string().contains(what), "{spec:?}: {e}");
+        }
+        // Older clients send no `observe` or `sport`.
+        let old: TraceSpec =
+            serde_json::from_str(r#"{"from":{"container":"a"},"dest":"b:80","probe":"tcp"}"#)
+                .unwrap();
+        assert_eq!(old.observe, None);
     }
 
     #[test]

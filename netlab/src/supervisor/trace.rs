@@ -4,16 +4,22 @@
 //! 1. Validate: the vantage and destination exist (a container's name becomes its
 //!    address); snapshot the namespaces and the wires between them (which veth end is in
 //!    which namespace), under the lab lock, then release it.
-//! 2. Bind the probe's socket in the vantage's namespace, so its source port is known, and
-//!    install `table inet netlab_trace` (plus `table bridge netlab_trace` on the lab host)
-//!    marking that flow with `meta nftrace set 1` in every namespace it may cross; start
-//!    `nft -a monitor trace` in each (from a thread that joined it; reaped by the lab's
-//!    reaper, as the supervisor is PID 1).
+//! 2. Bind the probe's socket in the vantage's namespace, so its source port is known; in
+//!    every namespace the flow may cross start `nft -a monitor trace` (from a thread that
+//!    joined it; reaped by the lab's reaper, as the supervisor is PID 1), and once it
+//!    listens install `table inet netlab_trace` (plus `table bridge netlab_trace` on the
+//!    lab host) marking that flow with `meta nftrace set 1`; the vantage's table last.
 //! 3. Send the probe; stop the monitors; remove the tables.
 //! 4. Walk the path with the kernel's answers: `ip route get` in each namespace, the
 //!    neighbour entry of the next hop, the FDB entry of each bridge, across the wires the
 //!    lab made; a DNAT rule seen in the trace moves the destination. At the end, the
 //!    listening socket and its process from `/proc/thread-self/net/*` and `/proc/*/fd`.
+//!    Then the reply, walked the same way back to the vantage (un-NATed where the
+//!    request was masqueraded).
+//!
+//! With `--observe` ([`TraceSpec::observe`]) step 2 binds nothing: the tables mark the
+//! flow's protocol and ports, the first packet from the vantage to `DEST:PORT` names the
+//! flow by its source port, and step 3 waits for that real flow instead of sending one.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -78,6 +84,9 @@ struct Snapshot {
     vantage: usize,
     dst: Ipv4Addr,
     port: Option<u16>,
+    /// The container's port behind a published `port` of the lab host, when the flow may
+    /// be DNATed there.
+    inner: Option<u16>,
     nft: Nft,
     reaper: Arc<Reaper>,
 }
@@ -96,7 +105,7 @@ impl Snapshot {
         owner.insert(lab.spec.bip.addr, HOST);
         let mut vantage = HOST;
         // Where a published port of the destination may lead.
-        let mut publishes: Vec<(usize, Proto, u16)> = vec![];
+        let mut publishes: Vec<(usize, Proto, u16, u16)> = vec![];
         for name in &lab.order {
             let Some(c) = lab.containers.get(name) else {
                 continue;
@@ -120,7 +129,7 @@ impl Snapshot {
                 wires.push(((i, p.ifname.clone()), (HOST, p.host_ifname.clone())));
             }
             for b in &c.ports {
-                publishes.push((i, b.proto, b.host_port.unwrap_or(0)));
+                publishes.push((i, b.proto, b.host_port.unwrap_or(0), b.container_port));
             }
         }
         if let (Some(lan), Some(up)) = (&lab.lan, &lab.spec.uplink) {
@@ -182,14 +191,16 @@ impl Snapshot {
             ns[o].traced = true;
         }
         let local_dest = dst.is_loopback() || dest_owner == Some(HOST) || dest_owner.is_none();
+        let mut inner = None;
         if let (true, Some(p)) = (local_dest, port) {
             let proto = match spec.probe {
                 ProbeKind::Udp => Proto::Udp,
                 _ => Proto::Tcp,
             };
-            for (i, pr, hp) in &publishes {
+            for (i, pr, hp, cp) in &publishes {
                 if *pr == proto && *hp == p {
                     ns[*i].traced = true;
+                    inner = Some(*cp);
                 }
             }
         }
@@ -205,6 +216,7 @@ impl Snapshot {
             vantage,
             dst,
             port,
+            inner,
             nft: Nft::find()?.with_runner(runner),
             reaper,
         })
@@ -342,11 +354,106 @@ fn flush(snap: &Snapshot, m: &Monitor) {
 /// The namespaces' trace lines, grouped per namespace and tagged with their leg.
 type Lines = Vec<Vec<(Leg, TraceLine)>>;
 
+/// Arms a trace: in each traced namespace (one thread each) `nft monitor trace`,
+/// subscribed, then the trace tables; the vantage's tables last, so that once they exist
+/// the whole trace is armed (what a client of `--observe` may wait for). Returns the
+/// monitors that started, and the first error.
+fn arm(snap: &Snapshot, traced: &[usize], marker: Marker) -> (Vec<Monitor>, Option<Error>) {
+    let install = |i: usize| {
+        in_netns(&snap.ns[i].net, || {
+            snap.nft
+                .run_script(&tables::install(marker, i == HOST), "nft trace tables")
+        })
+    };
+    let started: Vec<(Option<Monitor>, Option<Error>)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = traced
+            .iter()
+            .map(|&i| {
+                let install = &install;
+                sc.spawn(move || {
+                    let m = match start_monitor(snap, i) {
+                        Ok(m) => m,
+                        Err(e) => return (None, Some(e)),
+                    };
+                    wait_subscribed(m.pid, Instant::now() + Duration::from_secs(2));
+                    let e = if i == snap.vantage {
+                        None
+                    } else {
+                        install(i).err()
+                    };
+                    (Some(m), e)
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (None, Some(panicked()))))
+            .collect()
+    });
+    let mut mons = vec![];
+    let mut first_err = None;
+    for (m, e) in started {
+        mons.extend(m);
+        if let Some(e) = e {
+            first_err.get_or_insert(e);
+        }
+    }
+    if first_err.is_none()
+        && let Err(e) = install(snap.vantage)
+    {
+        first_err = Some(e);
+    }
+    (mons, first_err)
+}
+
+/// Waits until every monitor printed the flow's events, stops them, and returns the lines
+/// each namespace printed.
+fn collect(snap: &Snapshot, mons: Vec<Monitor>) -> Result<Vec<Vec<String>>> {
+    std::thread::scope(|sc| {
+        for m in &mons {
+            sc.spawn(move || flush(snap, m));
+        }
+    });
+    let mut lines: Vec<Vec<String>> = vec![vec![]; snap.ns.len()];
+    for m in mons {
+        let _ = kill(Pid::from_raw(m.pid), Signal::SIGTERM);
+        let _ = m.reader.join();
+        lines[m.ns] = std::mem::take(&mut *m.lines.lock().map_err(|_| poisoned())?);
+    }
+    Ok(lines)
+}
+
+/// Removes the trace tables from the traced namespaces (a failure is logged: the tables
+/// die with the lab anyway).
+fn disarm(snap: &Snapshot, traced: &[usize]) {
+    std::thread::scope(|sc| {
+        for &i in traced {
+            sc.spawn(move || {
+                let r = in_netns(&snap.ns[i].net, || {
+                    snap.nft
+                        .run_script(&tables::remove(i == HOST), "nft trace tables removal")
+                });
+                if let Err(e) = r {
+                    tracing::warn!("removing the trace tables in {}: {e}", snap.ns[i].label);
+                }
+            });
+        }
+    });
+}
+
+/// Whether a monitor saw a rule drop a packet of the flow.
+fn any_drop(mons: &[Monitor]) -> bool {
+    mons.iter()
+        .any(|m| m.lines.lock().is_ok_and(|v| v.iter().any(|l| is_drop(l))))
+}
+
 /// `Lab::trace`: see the module's comment.
 pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
     let started = Instant::now();
     let snap = Snapshot::take(s, &spec)?;
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(ms) = spec.observe {
+        return observe(&snap, &spec, Duration::from_millis(ms), started);
+    }
     let port = snap.port.unwrap_or(0);
     // An echo identifier of this trace's own (a raw socket gets no kernel-chosen one).
     let echo_id = std::time::SystemTime::now()
@@ -371,42 +478,9 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
         ProbeKind::Icmp => Marker::Echo { id: probe.id },
     };
     let traced: Vec<usize> = (0..snap.ns.len()).filter(|i| snap.ns[*i].traced).collect();
-    // Tables and monitors, one thread per namespace.
-    let monitors: Vec<Result<Monitor>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = traced
-            .iter()
-            .map(|&i| {
-                let snap = &snap;
-                sc.spawn(move || {
-                    in_netns(&snap.ns[i].net, || {
-                        snap.nft
-                            .run_script(&tables::install(marker, i == HOST), "nft trace tables")
-                    })?;
-                    let m = start_monitor(snap, i)?;
-                    wait_subscribed(m.pid, Instant::now() + Duration::from_secs(2));
-                    Ok(m)
-                })
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
-            .collect()
-    });
-    let mut mons = vec![];
-    let mut first_err = None;
-    for m in monitors {
-        match m {
-            Ok(m) => mons.push(m),
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
+    let (mons, first_err) = arm(&snap, &traced, marker);
     // A rule that dropped the probe ends the wait: no answer will come.
-    let dropped = || {
-        mons.iter()
-            .any(|m| m.lines.lock().is_ok_and(|v| v.iter().any(|l| is_drop(l))))
-    };
+    let dropped = || any_drop(&mons);
     let outcome = match first_err {
         None => probe.run(
             snap.dst,
@@ -420,37 +494,13 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
         Some(e) => Err(e),
     };
     let probe_ms = started.elapsed().as_millis() as u64;
-    std::thread::scope(|sc| {
-        for m in &mons {
-            let snap = &snap;
-            sc.spawn(move || flush(snap, m));
-        }
-    });
-    let mut lines: Vec<Vec<String>> = vec![vec![]; snap.ns.len()];
-    for m in mons {
-        let _ = kill(Pid::from_raw(m.pid), Signal::SIGTERM);
-        let _ = m.reader.join();
-        lines[m.ns] = std::mem::take(&mut *m.lines.lock().map_err(|_| poisoned())?);
-    }
+    let lines = collect(&snap, mons)?;
     // The probe's socket closes only now, so its FIN or RST is not in the trace.
     let src_port = probe.id;
     drop(probe);
-    std::thread::scope(|sc| {
-        for &i in &traced {
-            let snap = &snap;
-            sc.spawn(move || {
-                let r = in_netns(&snap.ns[i].net, || {
-                    snap.nft
-                        .run_script(&tables::remove(i == HOST), "nft trace tables removal")
-                });
-                if let Err(e) = r {
-                    tracing::warn!("removing the trace tables in {}: {e}", snap.ns[i].label);
-                }
-            });
-        }
-    });
+    disarm(&snap, &traced);
     let outcome = outcome?;
-    let lines = tag_lines(&lines, spec.probe, src_port);
+    let lines = tag_lines(&lines, spec.probe, src_port, false);
     let mut w = Walk {
         snap: &snap,
         lines: &lines,
@@ -458,10 +508,157 @@ pub(super) fn trace(s: &Shared, spec: TraceSpec) -> Result<Trace> {
         links: HashMap::new(),
         steps: vec![],
         entered: vec![false; snap.ns.len()],
+        entered_reply: vec![false; snap.ns.len()],
     };
     let mut t = w.explain(&spec, outcome, src_port, probe_ms)?;
     t.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(t)
+}
+
+/// `netlab trace --observe`: arms the trace for the flow's protocol and ports (see
+/// [`Marker::Flow`]), waits up to `wait` for the first packet from the vantage to
+/// `DEST:PORT` (its source port names the flow), then for its answer back at the vantage
+/// (or a drop, or [`PATIENCE`]), and explains that flow like a probe's.
+fn observe(snap: &Snapshot, spec: &TraceSpec, wait: Duration, started: Instant) -> Result<Trace> {
+    let proto = match spec.probe {
+        ProbeKind::Udp => "udp",
+        _ => "tcp",
+    };
+    let dport = snap.port.unwrap_or(crate::model::trace::DEFAULT_PORT);
+    let marker = Marker::Flow {
+        proto,
+        dport,
+        inner: snap.inner,
+        sport: spec.sport,
+    };
+    let traced: Vec<usize> = (0..snap.ns.len()).filter(|i| snap.ns[*i].traced).collect();
+    let (mons, first_err) = arm(snap, &traced, marker);
+    let armed = Instant::now();
+    let deadline = armed + wait;
+    let mut flow: Option<(u16, Instant)> = None;
+    let mut answer = None;
+    if first_err.is_none() {
+        tracing::debug!("trace armed: waiting for {proto} to {}:{dport}", snap.dst);
+        let vantage = mons.iter().find(|m| m.ns == snap.vantage);
+        loop {
+            let lines = vantage
+                .and_then(|m| m.lines.lock().ok().map(|v| v.clone()))
+                .unwrap_or_default();
+            if flow.is_none() {
+                flow = first_flow(&lines, proto, snap.dst, dport, spec.sport)
+                    .map(|sp| (sp, Instant::now()));
+            }
+            match flow {
+                Some((sp, seen)) => {
+                    answer = flow_answer(&lines, proto, sp);
+                    if answer.is_some() || any_drop(&mons) || seen.elapsed() > PATIENCE {
+                        break;
+                    }
+                }
+                None if Instant::now() > deadline => break,
+                None => {}
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let waited_ms = armed.elapsed().as_millis() as u64;
+    let lines = collect(snap, mons)?;
+    disarm(snap, &traced);
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let Some((sport, _)) = flow else {
+        return Err(Error::NoFlow {
+            proto: proto.into(),
+            from: snap.ns[snap.vantage].label.clone(),
+            dest: format!("{}:{dport}", snap.dst),
+            waited_ms,
+        });
+    };
+    let outcome = match answer {
+        Some(Answer::Reset) => Outcome::Refused,
+        Some(Answer::Reply) => Outcome::Answered,
+        None => Outcome::Silent,
+    };
+    let lines = tag_lines(&lines, spec.probe, sport, true);
+    let mut w = Walk {
+        snap,
+        lines: &lines,
+        nl: (0..snap.ns.len()).map(|_| None).collect(),
+        links: HashMap::new(),
+        steps: vec![],
+        entered: vec![false; snap.ns.len()],
+        entered_reply: vec![false; snap.ns.len()],
+    };
+    let mut t = w.explain(spec, outcome, sport, waited_ms)?;
+    t.probe = format!("{} (observed)", t.probe);
+    t.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(t)
+}
+
+/// How an observed flow was answered at the vantage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A packet came back (a SYN-ACK, a datagram).
+    Reply,
+    /// A TCP reset or an ICMP unreachable came back.
+    Reset,
+}
+
+/// The source port of the first packet in `lines` (one namespace's `nft monitor trace`)
+/// of `proto` to `dst:dport` (from `sport`, when given).
+fn first_flow(
+    lines: &[String],
+    proto: &str,
+    dst: Ipv4Addr,
+    dport: u16,
+    sport: Option<u16>,
+) -> Option<u16> {
+    let (d, dp) = (dst.to_string(), dport.to_string());
+    lines.iter().find_map(|l| match parse_trace_line(l)?.what {
+        TraceWhat::Packet(p)
+            if field(&p, "ip daddr") == Some(d.as_str())
+                && field(&p, &format!("{proto} dport")) == Some(dp.as_str()) =>
+        {
+            let sp = field(&p, &format!("{proto} sport"))?.parse().ok()?;
+            sport.is_none_or(|s| s == sp).then_some(sp)
+        }
+        _ => None,
+    })
+}
+
+/// The answer to the flow from source port `sport` in `lines`: a packet back to that port
+/// (a reset when its TCP flags have RST), or an ICMP error.
+fn flow_answer(lines: &[String], proto: &str, sport: u16) -> Option<Answer> {
+    let sp = sport.to_string();
+    lines.iter().find_map(|l| match parse_trace_line(l)?.what {
+        TraceWhat::Packet(p) if field(&p, &format!("{proto} dport")) == Some(sp.as_str()) => {
+            Some(if tcp_reset(&p) {
+                Answer::Reset
+            } else {
+                Answer::Reply
+            })
+        }
+        TraceWhat::Packet(p) if p.contains("icmp type destination-unreachable") => {
+            Some(Answer::Reset)
+        }
+        _ => None,
+    })
+}
+
+/// Whether a packet line's TCP flags (`tcp flags == rst | ack`, or `== 0x14` from older
+/// nft) have RST.
+fn tcp_reset(p: &str) -> bool {
+    let Some(i) = p.find("tcp flags == ") else {
+        return false;
+    };
+    let rest = &p[i + 13..];
+    let value = rest.split(" tcp ").next().unwrap_or(rest);
+    value.split(['|', ' ']).any(|w| w == "rst")
+        || value
+            .strip_prefix("0x")
+            .and_then(|h| u8::from_str_radix(h.split_whitespace().next()?, 16).ok())
+            .is_some_and(|f| f & 0x04 != 0)
 }
 
 /// A line of `nft monitor trace` that says a rule or a chain's policy dropped a packet
@@ -479,8 +676,10 @@ fn panicked() -> Error {
 }
 
 /// Parses every namespace's lines and tags each with its leg: a trace id's packet line
-/// says which way its packet went (from the probe's port: request; to it: reply).
-fn tag_lines(raw: &[Vec<String>], probe: ProbeKind, sport: u16) -> Lines {
+/// says which way its packet went (from the probe's port: request; to it: reply). With
+/// `only_flow` (an observed flow: the tables marked every flow to its port), the packets
+/// of other flows are left out: neither from nor to `sport`, nor ICMP.
+fn tag_lines(raw: &[Vec<String>], probe: ProbeKind, sport: u16, only_flow: bool) -> Lines {
     raw.iter()
         .map(|ls| {
             let mut legs: HashMap<String, Leg> = HashMap::new();
@@ -493,7 +692,11 @@ fn tag_lines(raw: &[Vec<String>], probe: ProbeKind, sport: u16) -> Lines {
                     continue;
                 };
                 if let TraceWhat::Packet(p) = &t.what
-                    && p.contains(&sentinel)
+                    && (p.contains(&sentinel)
+                        || (only_flow
+                            && !p.contains(&format!("sport {sport} "))
+                            && !p.contains(&format!("dport {sport} "))
+                            && !p.contains("icmp")))
                 {
                     skip.insert(t.id.clone());
                 }
@@ -526,6 +729,8 @@ struct Walk<'a> {
     links: HashMap<(usize, u32), net::link::Link>,
     steps: Vec<Step>,
     entered: Vec<bool>,
+    /// The namespaces whose reply rules are listed already.
+    entered_reply: Vec<bool>,
 }
 
 /// Where a bridge sends a frame.
@@ -595,15 +800,32 @@ impl Walk<'_> {
         }
     }
 
-    /// The bridge `bridge` of namespace `at` forwarding a frame for `mac`.
+    /// The first time leg `leg` enters namespace `at`: for the request, the packet and
+    /// the rules ([`Walk::enter`]); for the reply, the rules it met there.
+    fn enter_leg(&mut self, leg: Leg, at: usize) {
+        match leg {
+            Leg::Request => self.enter(at),
+            Leg::Reply => {
+                if std::mem::replace(&mut self.entered_reply[at], true) {
+                    return;
+                }
+                for k in rules(&self.lines[at], Leg::Reply) {
+                    self.push(Leg::Reply, at, k);
+                }
+            }
+        }
+    }
+
+    /// The bridge `bridge` of namespace `at` forwarding a frame of leg `leg` for `mac`.
     fn bridge_hop(
         &mut self,
+        leg: Leg,
         at: usize,
         bridge: u32,
         mac: [u8; 6],
         from: Option<String>,
     ) -> Result<Hop> {
-        self.enter(at);
+        self.enter_leg(leg, at);
         let entries = net::neigh::fdb(self.nl(at)?, bridge, mac)?;
         let hop = if entries.iter().any(|e| e.permanent) {
             Hop::Local
@@ -619,7 +841,7 @@ impl Walk<'_> {
             Hop::Flood => (None, "flood"),
         };
         self.push(
-            Leg::Request,
+            leg,
             at,
             StepKind::Bridge {
                 bridge: bname,
@@ -632,9 +854,9 @@ impl Walk<'_> {
         Ok(hop)
     }
 
-    /// A frame for `mac` leaves namespace `at` by `dev`: across wires and bridges to the
-    /// namespace whose IP stack takes it, if the FDB says where.
-    fn follow(&mut self, at: usize, dev: &str, mac: [u8; 6]) -> Result<Option<usize>> {
+    /// A frame of leg `leg` for `mac` leaves namespace `at` by `dev`: across wires and
+    /// bridges to the namespace whose IP stack takes it, if the FDB says where.
+    fn follow(&mut self, leg: Leg, at: usize, dev: &str, mac: [u8; 6]) -> Result<Option<usize>> {
         let mut out = (at, dev.to_string());
         for _ in 0..8 {
             let link = self.link_by_name(out.0, &out.1)?;
@@ -642,7 +864,7 @@ impl Walk<'_> {
                 .as_ref()
                 .filter(|l| l.kind.as_deref() == Some("bridge"))
             {
-                match self.bridge_hop(out.0, l.index, mac, None)? {
+                match self.bridge_hop(leg, out.0, l.index, mac, None)? {
                     Hop::Local => return Ok(Some(out.0)),
                     Hop::Port(p) => {
                         out = (out.0, p);
@@ -656,7 +878,7 @@ impl Walk<'_> {
             };
             let pl = self.link_by_name(pns, &pdev)?;
             match pl.and_then(|l| l.master) {
-                Some(b) => match self.bridge_hop(pns, b, mac, Some(pdev))? {
+                Some(b) => match self.bridge_hop(leg, pns, b, mac, Some(pdev))? {
                     Hop::Local => return Ok(Some(pns)),
                     Hop::Port(p) => out = (pns, p),
                     Hop::Flood => return Ok(None),
@@ -736,7 +958,7 @@ impl Walk<'_> {
                 });
                 break;
             };
-            match self.follow(at, &dev, mac)? {
+            match self.follow(Leg::Request, at, &dev, mac)? {
                 // A rule dropped it on the way (a bridge's forward chain): it never got
                 // there.
                 Some(_) if self.drop_rule().is_some() => break,
@@ -775,7 +997,13 @@ impl Walk<'_> {
                     ),
                 }
             }
-            self.reply(a, dst)?;
+            // The vantage's own address: where the reply ends, once un-NATed.
+            let vantage = snap.ns[snap.vantage].label.clone();
+            let origin = self.steps.iter().find_map(|s| match &s.kind {
+                StepKind::Route { src, .. } if s.place == vantage => *src,
+                _ => None,
+            });
+            self.reply(a, dst, origin)?;
         }
         let dropped = self.drop_rule();
         let place = arrived
@@ -828,30 +1056,77 @@ impl Walk<'_> {
         })
     }
 
-    /// The reply: the route back from where the request arrived (`ip route get SRC from
-    /// LOCAL`, to its source as seen there, from the address it came to), then the rules the reply met, from the destination back to the vantage.
-    fn reply(&mut self, arrived: usize, local: Ipv4Addr) -> Result<()> {
+    /// The reply, walked like the request with the kernel's answers: from where the
+    /// request arrived, the route back (`ip route get SRC from LOCAL`, to its source as
+    /// seen there, from the address it came to), the neighbour entry of its next hop and
+    /// each bridge's FDB choice for that MAC, namespace by namespace, until it is local to
+    /// the vantage. A namespace that masqueraded the request un-NATs the reply before
+    /// routing it (conntrack, in prerouting): there the reply's destination becomes the
+    /// vantage's own address `origin` again. The rules each namespace's reply met come
+    /// with it; those of namespaces the walk did not reach follow at the end.
+    fn reply(&mut self, arrived: usize, local: Ipv4Addr, origin: Option<Ipv4Addr>) -> Result<()> {
         let seen_src = self.lines[arrived].iter().find_map(|(l, t)| match &t.what {
             TraceWhat::Packet(p) if *l == Leg::Request => {
                 field(p, "ip saddr").and_then(|a| a.parse::<Ipv4Addr>().ok())
             }
             _ => None,
         });
-        if let Some(src) = seen_src
-            && let Ok(r) = net::route::get_from(self.nl(arrived)?, src, Some(local))
-        {
-            let dev = match r.oif {
-                Some(i) => self.name(arrived, i)?,
-                None => "-".into(),
-            };
-            self.push(Leg::Reply, arrived, route_step(src, &r, &dev));
+        self.enter_leg(Leg::Reply, arrived);
+        if let Some(mut dst) = seen_src {
+            let mut at = arrived;
+            let mut from = Some(local);
+            for _ in 0..12 {
+                let Ok(r) = net::route::get_from(self.nl(at)?, dst, from) else {
+                    break;
+                };
+                if r.local
+                    && at != self.snap.vantage
+                    && let Some(o) = origin.filter(|o| *o != dst)
+                {
+                    // Un-NAT before routing: the lookup the kernel makes is for `o`.
+                    dst = o;
+                    from = None;
+                    continue;
+                }
+                let dev = match r.oif {
+                    Some(i) => self.name(at, i)?,
+                    None => "-".into(),
+                };
+                self.push(Leg::Reply, at, route_step(dst, &r, &dev));
+                if r.local {
+                    break;
+                }
+                let nh = r.gateway.unwrap_or(dst);
+                let n = net::neigh::get(self.nl(at)?, r.oif.unwrap_or(0), nh)?;
+                let mac = n
+                    .as_ref()
+                    .filter(|n| !matches!(n.state.as_str(), "INCOMPLETE" | "FAILED"))
+                    .and_then(|n| n.mac);
+                self.push(
+                    Leg::Reply,
+                    at,
+                    StepKind::Neighbour {
+                        addr: nh,
+                        dev: dev.clone(),
+                        mac: mac.map(mac_text),
+                        state: n.map(|n| n.state).unwrap_or_else(|| "none".into()),
+                    },
+                );
+                let Some(mac) = mac else { break };
+                match self.follow(Leg::Reply, at, &dev, mac)? {
+                    Some(next) if next != at => {
+                        at = next;
+                        from = None;
+                        self.enter_leg(Leg::Reply, at);
+                    }
+                    _ => break,
+                }
+            }
         }
         let mut order: Vec<usize> = vec![arrived];
         order.extend((0..self.snap.ns.len()).rev().filter(|i| *i != arrived));
         for i in order {
-            for k in rules(&self.lines[i], Leg::Reply) {
-                self.push(Leg::Reply, i, k);
-            }
+            self.enter_leg(Leg::Reply, i);
         }
         Ok(())
     }
@@ -1124,6 +1399,36 @@ fn proc_addr(hex: &str) -> Option<std::net::IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observed_flows() {
+        let lines: Vec<String> = [
+            "trace id 1 inet netlab_trace out packet: oif \"eth0\" ip saddr 10.0.0.2 ip daddr 10.0.0.9 tcp sport 4000 tcp dport 80 tcp flags == syn ",
+            "trace id 2 inet netlab_trace out packet: oif \"eth0\" ip saddr 10.0.0.2 ip daddr 10.0.0.3 tcp sport 4001 tcp dport 80 tcp flags == syn ",
+            "trace id 3 inet netlab_trace pre packet: iif \"eth0\" ip saddr 10.0.0.3 ip daddr 10.0.0.2 tcp sport 80 tcp dport 4001 tcp flags == syn | ack tcp window 65160 ",
+            "trace id 4 inet netlab_trace pre packet: iif \"eth0\" ip saddr 10.0.0.3 ip daddr 10.0.0.2 tcp sport 80 tcp dport 4002 tcp flags == 0x14 tcp window 0 ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let dst: Ipv4Addr = [10, 0, 0, 3].into();
+        assert_eq!(first_flow(&lines, "tcp", dst, 80, None), Some(4001));
+        assert_eq!(first_flow(&lines, "tcp", dst, 80, Some(4001)), Some(4001));
+        assert_eq!(first_flow(&lines, "tcp", dst, 80, Some(5)), None);
+        assert_eq!(first_flow(&lines, "udp", dst, 80, None), None);
+        assert_eq!(first_flow(&lines, "tcp", dst, 81, None), None);
+        assert_eq!(flow_answer(&lines, "tcp", 4001), Some(Answer::Reply));
+        assert_eq!(flow_answer(&lines, "tcp", 4002), Some(Answer::Reset));
+        assert_eq!(flow_answer(&lines, "tcp", 4000), None);
+        assert!(tcp_reset("tcp flags == rst | ack tcp window 0"));
+        assert!(!tcp_reset("tcp flags == syn | ack tcp window 0"));
+        assert!(!tcp_reset("udp sport 5"));
+        // Other flows to the port are left out of an observed flow's lines.
+        let tagged = tag_lines(&[lines], ProbeKind::Tcp, 4001, true);
+        let ids: Vec<&str> = tagged[0].iter().map(|(_, t)| t.id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert_eq!(tagged[0][1].0, Leg::Reply);
+    }
 
     #[test]
     fn proc_net_addresses() {

@@ -72,6 +72,24 @@ fn reply_neighbours(t: &netlab::Trace) -> Vec<(String, String, Option<String>)> 
         .collect()
 }
 
+/// The trace was delivered to b's python3 through b's bridge port.
+fn delivered_to_b(t: &netlab::Trace, b: &netlab::ContainerState, text: &str) {
+    assert_eq!(
+        t.verdict,
+        Verdict::Delivered {
+            place: "container b".into(),
+            addr: format!("{}:8000", b.ip),
+            process: Some("python3".into()),
+            pid: Some(b.pid),
+        },
+        "{text}"
+    );
+    assert!(
+        bridge_ports(t).contains(&("docker0".into(), b.host_veth.clone())),
+        "{text}"
+    );
+}
+
 #[test]
 fn link_container_to_container_over_the_bridge() {
     let lab = lab("link");
@@ -81,20 +99,7 @@ fn link_container_to_container_over_the_bridge() {
     let t = lab.trace(&TraceSpec::new(c("a"), "b:8000")).unwrap();
     let text = show(&t);
     let b_now = lab.inspect("b").unwrap();
-    assert_eq!(
-        t.verdict,
-        Verdict::Delivered {
-            place: "container b".into(),
-            addr: format!("{}:8000", b.ip),
-            process: Some("python3".into()),
-            pid: Some(b_now.pid),
-        },
-        "{text}"
-    );
-    assert!(
-        bridge_ports(&t).contains(&("docker0".into(), b_now.host_veth.clone())),
-        "{text}"
-    );
+    delivered_to_b(&t, &b_now, &text);
     assert!(
         t.steps.iter().any(|s| s.place == "container a"
             && matches!(&s.kind, StepKind::Route { dev, local: false, .. } if dev == "eth0")),
@@ -474,20 +479,7 @@ fn observe_the_next_real_flow_of_a_client() {
         "{text}"
     );
     let (a_now, b_now) = (lab.inspect("a").unwrap(), lab.inspect("b").unwrap());
-    assert_eq!(
-        t.verdict,
-        Verdict::Delivered {
-            place: "container b".into(),
-            addr: format!("{}:8000", b.ip),
-            process: Some("python3".into()),
-            pid: Some(b_now.pid),
-        },
-        "{text}"
-    );
-    assert!(
-        bridge_ports(&t).contains(&("docker0".into(), b_now.host_veth.clone())),
-        "{text}"
-    );
+    delivered_to_b(&t, &b_now, &text);
     assert_eq!(
         leg_bridge_ports(&t, Leg::Reply),
         vec![("docker0".to_string(), a_now.host_veth.clone())],

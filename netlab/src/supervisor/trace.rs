@@ -775,6 +775,34 @@ impl Walk<'_> {
             .unwrap_or_else(|| format!("if{index}")))
     }
 
+    /// `ip neigh show NH dev OIF` in namespace `at` for route `r`'s next hop `nh`, as a step
+    /// of `leg`; the MAC when it is resolved (not INCOMPLETE or FAILED).
+    fn neighbour(
+        &mut self,
+        leg: Leg,
+        at: usize,
+        r: &net::route::RouteGet,
+        nh: Ipv4Addr,
+        dev: &str,
+    ) -> Result<Option<[u8; 6]>> {
+        let n = net::neigh::get(self.nl(at)?, r.oif.unwrap_or(0), nh)?;
+        let mac = n
+            .as_ref()
+            .filter(|n| !matches!(n.state.as_str(), "INCOMPLETE" | "FAILED"))
+            .and_then(|n| n.mac);
+        self.push(
+            leg,
+            at,
+            StepKind::Neighbour {
+                addr: nh,
+                dev: dev.to_string(),
+                mac: mac.map(mac_text),
+                state: n.map(|n| n.state).unwrap_or_else(|| "none".into()),
+            },
+        );
+        Ok(mac)
+    }
+
     fn push(&mut self, leg: Leg, at: usize, kind: StepKind) {
         self.steps.push(Step {
             leg,
@@ -935,22 +963,7 @@ impl Walk<'_> {
                 break;
             }
             let nh = r.gateway.unwrap_or(dst);
-            let oif = r.oif.unwrap_or(0);
-            let n = net::neigh::get(self.nl(at)?, oif, nh)?;
-            let mac = n
-                .as_ref()
-                .filter(|n| !matches!(n.state.as_str(), "INCOMPLETE" | "FAILED"))
-                .and_then(|n| n.mac);
-            self.push(
-                Leg::Request,
-                at,
-                StepKind::Neighbour {
-                    addr: nh,
-                    dev: dev.clone(),
-                    mac: mac.map(mac_text),
-                    state: n.map(|n| n.state).unwrap_or_else(|| "none".into()),
-                },
-            );
+            let mac = self.neighbour(Leg::Request, at, &r, nh, &dev)?;
             let Some(mac) = mac else {
                 stop = Some(Verdict::ArpUnanswered {
                     addr: nh,
@@ -1097,21 +1110,7 @@ impl Walk<'_> {
                     break;
                 }
                 let nh = r.gateway.unwrap_or(dst);
-                let n = net::neigh::get(self.nl(at)?, r.oif.unwrap_or(0), nh)?;
-                let mac = n
-                    .as_ref()
-                    .filter(|n| !matches!(n.state.as_str(), "INCOMPLETE" | "FAILED"))
-                    .and_then(|n| n.mac);
-                self.push(
-                    Leg::Reply,
-                    at,
-                    StepKind::Neighbour {
-                        addr: nh,
-                        dev: dev.clone(),
-                        mac: mac.map(mac_text),
-                        state: n.map(|n| n.state).unwrap_or_else(|| "none".into()),
-                    },
-                );
+                let mac = self.neighbour(Leg::Reply, at, &r, nh, &dev)?;
                 let Some(mac) = mac else { break };
                 match self.follow(Leg::Reply, at, &dev, mac)? {
                     Some(next) if next != at => {

@@ -409,22 +409,7 @@ pub(crate) mod build {
     ) -> Vec<u8> {
         let mut f = eth(0x0800);
         let total = 20 + 20 + payload;
-        f.extend_from_slice(&[
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            0,
-            0x40,
-            0,
-            64,
-            6,
-            0,
-            0,
-        ]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
+        ipv4_header(&mut f, 6, total, src, dst);
         f.extend_from_slice(&sport.to_be_bytes());
         f.extend_from_slice(&dport.to_be_bytes());
         f.extend_from_slice(&7u32.to_be_bytes());
@@ -434,26 +419,19 @@ pub(crate) mod build {
         f
     }
 
+    /// An IPv4 header without options (checksum left 0: the decoder does not check it).
+    fn ipv4_header(f: &mut Vec<u8>, proto: u8, total: usize, src: [u8; 4], dst: [u8; 4]) {
+        let len = (total as u16).to_be_bytes();
+        f.extend_from_slice(&[0x45, 0, len[0], len[1], 0, 0, 0x40, 0, 64, proto, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+    }
+
     /// An Ethernet/IPv4/UDP frame.
     pub fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: usize) -> Vec<u8> {
         let mut f = eth(0x0800);
         let total = 20 + 8 + payload;
-        f.extend_from_slice(&[
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            0,
-            0x40,
-            0,
-            64,
-            17,
-            0,
-            0,
-        ]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
+        ipv4_header(&mut f, 17, total, src, dst);
         f.extend_from_slice(&sport.to_be_bytes());
         f.extend_from_slice(&dport.to_be_bytes());
         f.extend_from_slice(&((8 + payload) as u16).to_be_bytes());

@@ -9,8 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{http_server, http_status, lab, lab_name, shell, sleeper, stdout, wait_http};
-use netlab::{Error, Lab, LabSpec, LanNode, Packet, Protocol, Target, Uplink, parse_publish};
+use common::{http_server, http_status, lab, lan_lab, shell, sleeper, stdout, wait_http};
+use netlab::{Error, Lab, Packet, Protocol, Target, parse_publish};
 
 fn c(name: &str) -> Target {
     Target::Container(name.into())
@@ -112,18 +112,6 @@ fn the_handshake_of_a_get_between_containers_in_the_server() {
         assert_eq!(p.data.len(), p.len);
         assert!(p.time() <= std::time::SystemTime::now());
     }
-}
-
-/// The article's LAN: bridge 10.2.0.10/16 with the uplink enslaved, a LAN machine `lan`
-/// (10.2.0.1), and `web` publishing 8080 → 8000.
-fn lan_lab(tag: &str) -> Lab {
-    let mut spec = LabSpec::new(&lab_name(tag));
-    spec.bip = "10.2.0.10/16".parse().unwrap();
-    spec.ip_range = Some("10.2.1.0/24".parse().unwrap());
-    spec.uplink = Some(Uplink::parse("eth1=10.2.0.10/16").unwrap());
-    spec.lan_nodes = vec![LanNode::parse("lan=10.2.0.1/16").unwrap()];
-    spec.attach_uplink = true;
-    Lab::create(&spec).unwrap()
 }
 
 /// The complete handshakes (SYN, SYN-ACK, ACK, in order) towards `server`: the clients

@@ -9,10 +9,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{http_server, lab, lab_name, shell, sleeper, stdout, wait_http};
+use common::{http_server, lab, lan_lab, shell, sleeper, stdout, wait_http};
 use netlab::{
-    Error, FaultSpec, Lab, LabSpec, LanNode, Leg, ProbeKind, StepKind, Target, TraceSpec, Uplink,
-    Verdict, parse_publish,
+    Error, FaultSpec, Lab, Leg, ProbeKind, StepKind, Target, TraceSpec, Verdict, parse_publish,
 };
 
 fn c(name: &str) -> Target {
@@ -24,18 +23,6 @@ fn show(t: &netlab::Trace) -> String {
     let s = format!("{t}\n{}", serde_json::to_string_pretty(t).unwrap());
     eprintln!("{t}");
     s
-}
-
-/// The article's LAN (see `ways.rs`): bridge 10.2.0.10/16, dynamic addresses from
-/// 10.2.1.0/24, the uplink enslaved to the bridge, a LAN machine `lan` (10.2.0.1).
-fn lan_lab(tag: &str) -> Lab {
-    let mut spec = LabSpec::new(&lab_name(tag));
-    spec.bip = "10.2.0.10/16".parse().unwrap();
-    spec.ip_range = Some("10.2.1.0/24".parse().unwrap());
-    spec.uplink = Some(Uplink::parse("eth1=10.2.0.10/16").unwrap());
-    spec.lan_nodes = vec![LanNode::parse("lan=10.2.0.1/16").unwrap()];
-    spec.attach_uplink = true;
-    Lab::create(&spec).unwrap()
 }
 
 fn bridge_ports(t: &netlab::Trace) -> Vec<(String, String)> {

@@ -5,7 +5,7 @@ mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use common::{http_server, http_status, lab, lab_name, shell, sleeper, wait_http};
+use common::{http_server, http_status, lab, lab_name, lan_lab, shell, sleeper, wait_http};
 use netlab::{
     Error, Lab, LabSpec, LanNode, LinkSpec, PipeworkSpec, Target, Uplink, parse_expose,
     parse_publish,
@@ -17,18 +17,6 @@ fn c(name: &str) -> Target {
 
 fn sa(ip: [u8; 4], port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::from(ip), port))
-}
-
-/// The article's LAN: bridge 10.2.0.10/16 with dynamic addresses from 10.2.1.0/24, the
-/// uplink eth1 (10.2.0.10/16) enslaved to the bridge, and a LAN machine `lan` (10.2.0.1).
-fn lan_lab(tag: &str) -> Lab {
-    let mut spec = LabSpec::new(&lab_name(tag));
-    spec.bip = "10.2.0.10/16".parse().unwrap();
-    spec.ip_range = Some("10.2.1.0/24".parse().unwrap());
-    spec.uplink = Some(Uplink::parse("eth1=10.2.0.10/16").unwrap());
-    spec.lan_nodes = vec![LanNode::parse("lan=10.2.0.1/16").unwrap()];
-    spec.attach_uplink = true;
-    Lab::create(&spec).unwrap()
 }
 
 fn env_of(lab: &Lab, name: &str) -> Vec<String> {

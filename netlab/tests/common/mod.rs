@@ -6,6 +6,18 @@ use std::time::{Duration, Instant};
 use netlab::{CommandSpec, ContainerSpec, Lab, LabSpec};
 pub use testkit::poll::wait_until;
 
+/// The article's LAN: bridge 10.2.0.10/16 with dynamic addresses from 10.2.1.0/24, the
+/// uplink eth1 (10.2.0.10/16) enslaved to the bridge, and a LAN machine `lan` (10.2.0.1).
+pub fn lan_lab(tag: &str) -> Lab {
+    let mut spec = LabSpec::new(&lab_name(tag));
+    spec.bip = "10.2.0.10/16".parse().unwrap();
+    spec.ip_range = Some("10.2.1.0/24".parse().unwrap());
+    spec.uplink = Some(netlab::Uplink::parse("eth1=10.2.0.10/16").unwrap());
+    spec.lan_nodes = vec![netlab::LanNode::parse("lan=10.2.0.1/16").unwrap()];
+    spec.attach_uplink = true;
+    Lab::create(&spec).unwrap()
+}
+
 /// A lab name unique to this test process and `tag`, so tests can run in parallel.
 pub fn lab_name(tag: &str) -> String {
     format!("t{}-{tag}", std::process::id())

@@ -44,6 +44,8 @@
 mod answer;
 mod serve;
 pub mod testns;
+#[cfg(test)]
+mod tests;
 mod zone;
 
 use std::collections::BTreeMap;

@@ -460,3 +460,35 @@ fn a_hundred_stalled_connections_do_not_stall_udp() {
         );
     }
 }
+
+/// Past `in_flight_max` queries waiting for the upstream, the next gets SERVFAIL at once.
+#[test]
+fn queries_in_flight_are_bounded() {
+    need_root();
+    let host = loopback_netns().unwrap();
+    let c = loopback_netns().unwrap();
+    let stub = Stub::start(&host);
+    let limits = Limits {
+        in_flight_max: 2,
+        ..Limits::default()
+    };
+    let server = in_netns(&host, || {
+        DnsServer::start_with(Upstream::Forward(vec![stub.addr]), limits)
+    })
+    .unwrap();
+    server.attach("c", &c, nets(&["front"])).unwrap();
+    let u = udp_client(&c);
+    for id in [1, 2] {
+        u.send(&query("silent.example.", RecordType::A, id))
+            .unwrap();
+    }
+    let start = Instant::now();
+    u.send(&query("silent.example.", RecordType::A, 3)).unwrap();
+    let m = recv_id(&u, 3).unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+}

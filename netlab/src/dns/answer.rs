@@ -496,6 +496,29 @@ mod tests {
             );
             assert!(r.answers.is_empty());
         }
+        // Valid queries with bytes flipped, cut or repeated never panic.
+        let mut edns_query = query("2.0.0.10.in-addr.arpa.", RecordType::PTR);
+        edns_query.set_edns(Edns::new());
+        let seeds = [good.clone(), edns_query.to_vec().unwrap()];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let mut bytes = seeds[round % 2].clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % bytes.len();
+                match next() % 3 {
+                    0 => bytes[at] = next() as u8,
+                    1 => bytes.truncate(at.max(12)),
+                    _ => bytes.extend_from_within(at..),
+                }
+            }
+            let _ = answer(&bytes, &view, Transport::Udp);
+        }
         // Random bytes never panic.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for len in 0..600 {

@@ -20,6 +20,13 @@ use super::testns::loopback_netns;
 use super::{DNS_ADDR, DnsServer, Upstream};
 use crate::sys::nsfd::in_netns;
 
+/// A supervisor may share one server between threads.
+#[test]
+fn the_server_is_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<DnsServer>();
+}
+
 fn need_root() {
     assert!(
         nix::unistd::geteuid().is_root(),
@@ -342,7 +349,7 @@ fn garbage_and_a_stalled_frame() {
     need_root();
     let c = loopback_netns().unwrap();
     let limits = Limits {
-        tcp_idle: Duration::from_millis(300),
+        tcp_idle: Duration::from_millis(500),
         ..Limits::default()
     };
     let server = DnsServer::start_with(Upstream::Refuse, limits).unwrap();
@@ -389,9 +396,9 @@ fn garbage_and_a_stalled_frame() {
     stalled.write_all(&[0xff, 0xff, 1, 2, 3]).unwrap();
     let start = Instant::now();
     assert_eq!(found(&ask_udp(&u, "web.", RecordType::A)), ["10.0.0.2"]);
-    assert!(start.elapsed() < Duration::from_millis(200));
+    assert!(start.elapsed() < Duration::from_millis(400));
     assert!(closed_within(&mut stalled, Duration::from_secs(2)));
-    assert!(start.elapsed() >= Duration::from_millis(250));
+    assert!(start.elapsed() >= Duration::from_millis(450));
     // A client that half-closes still gets its answers, then the server closes.
     let mut half = tcp_client(&c).unwrap();
     send_frame(&mut half, &query("web.", RecordType::A, 3));
@@ -417,7 +424,7 @@ fn connections_beyond_the_limit_are_closed() {
     let mut conns: Vec<TcpStream> = (0..20).map(|_| tcp_client(&c).unwrap()).collect();
     let start = Instant::now();
     assert_eq!(found(&ask_udp(&u, "web.", RecordType::A)), ["10.0.0.2"]);
-    assert!(start.elapsed() < Duration::from_millis(200));
+    assert!(start.elapsed() < Duration::from_millis(500));
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut closed = vec![false; conns.len()];
     while closed.iter().filter(|c| **c).count() < 12 && Instant::now() < deadline {
@@ -453,8 +460,9 @@ fn a_hundred_stalled_connections_do_not_stall_udp() {
     for _ in 0..100 {
         let start = Instant::now();
         assert_eq!(found(&ask_udp(&u, "web.", RecordType::A)), ["10.0.0.2"]);
+        // Far below the 5 s a blocked loop would take, with room for a busy CI machine.
         assert!(
-            start.elapsed() < Duration::from_millis(100),
+            start.elapsed() < Duration::from_millis(500),
             "{:?}",
             start.elapsed()
         );

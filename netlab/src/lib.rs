@@ -95,6 +95,7 @@ mod client;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod emu;
+mod dns;
 mod error;
 // Reached from outside only through `bench_internals`, whose users read the code, so its
 // docs are for maintainers (`cargo doc --document-private-items`).
@@ -140,6 +141,11 @@ pub use model::fault::{
 };
 pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
+pub use model::container::EndpointState;
+pub use model::net::{Ipv6Net, Subnet};
+pub use model::network::{
+    Attachment, DEFAULT_NETWORK, Driver, NetworkMember, NetworkSpec, NetworkState, SubnetSpec,
+};
 pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;
 pub use model::publish::parse_publish;

@@ -14,6 +14,7 @@ pub mod lab;
 pub mod limits;
 pub mod links;
 pub mod names;
+pub mod network;
 pub mod net;
 pub mod pipework;
 pub mod port;

@@ -538,6 +538,7 @@ mod tests {
             ip: "172.17.0.2".parse().unwrap(),
             connected: true,
             faults: vec![],
+            networks: vec![],
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:02".into(),

@@ -408,7 +408,7 @@ impl Lab {
         }
         let c = self.get(container)?;
         if ifname == "eth0" {
-            return Ok(c.host_veth.clone());
+            return Ok(c.host_veth().to_string());
         }
         if let Some(p) = c.pipework.iter().find(|p| &p.ifname == ifname) {
             return Ok(p.host_ifname.clone());
@@ -526,7 +526,7 @@ impl Lab {
         self.containers
             .get(name)
             .filter(|c| c.connected)
-            .map(|c| c.ip)
+            .map(|c| c.ip())
     }
 
     /// Sets the emulator rules of a cable from the impairments on it; a cable left with

@@ -61,7 +61,7 @@ impl Lab {
                     host_ip: b.host_ip,
                     host_port: b.host_port.unwrap_or(0),
                     proto: b.proto,
-                    container_ip: c.ip,
+                    container_ip: c.ip(),
                     container_port: b.container_port,
                 })
             })

@@ -1,0 +1,155 @@
+//! The lab's side of the embedded DNS of user-defined networks: which names each network
+//! has, and which networks each container asks about. The server itself (`crate::dns`)
+//! answers from what the lab tells it here, after every change (run, start, stop,
+//! connect, disconnect, rm), so a change is visible to the very next query.
+//!
+//! A network's names are Docker's: each connected container's name, its aliases on that
+//! network and its short ID, with its addresses there. A stopped container has none, as
+//! with Docker (its endpoint is released).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use super::container::Container;
+use super::lab::Lab;
+use crate::dns::{DnsServer, Upstream};
+use crate::error::Result;
+
+/// The server, started with the first user-defined network, and who it serves.
+#[derive(Default)]
+pub struct Dns {
+    server: Option<DnsServer>,
+    /// Containers whose sockets are open (by name).
+    attached: std::collections::HashSet<String>,
+}
+
+impl Lab {
+    fn dns_server(&mut self) -> Result<&DnsServer> {
+        if self.dns.server.is_none() {
+            let upstream = if self.spec.dns_forward.is_empty() {
+                Upstream::Refuse
+            } else {
+                Upstream::Forward(self.spec.dns_forward.clone())
+            };
+            self.dns.server = Some(DnsServer::start(upstream)?);
+        }
+        Ok(self.dns.server.as_ref().expect("started above"))
+    }
+
+    /// The names of network `net` with their addresses now.
+    pub(super) fn dns_names(&self, net: &str) -> BTreeMap<String, Vec<IpAddr>> {
+        let mut names: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        for c in self.order.iter().filter_map(|n| self.containers.get(n)) {
+            if !c.connected {
+                continue;
+            }
+            let Some(e) = c.endpoint(net) else { continue };
+            let mut addrs = vec![IpAddr::V4(e.ip)];
+            addrs.extend(e.ip6.map(IpAddr::V6));
+            let short = c.id.get(..12).unwrap_or(&c.id).to_string();
+            for name in [c.spec.name.clone(), short]
+                .into_iter()
+                .chain(e.want.aliases.iter().cloned())
+            {
+                let list = names.entry(name.to_ascii_lowercase()).or_default();
+                for a in &addrs {
+                    if !list.contains(a) {
+                        list.push(*a);
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// The user-defined networks of container `c`, in the order of its interfaces.
+    fn dns_view(c: &Container) -> Vec<String> {
+        c.endpoints
+            .iter()
+            .filter(|e| e.view.user)
+            .map(|e| e.network.clone())
+            .collect()
+    }
+
+    /// After container `name` changed (created, started, stopped, connected): its
+    /// networks' names again, its sockets opened if it is on a user-defined network.
+    pub(super) fn refresh_dns_of(&mut self, name: &str) {
+        if let Err(e) = self.try_refresh_dns_of(name) {
+            tracing::warn!(container = %name, "embedded DNS not updated: {e}");
+        }
+    }
+
+    fn try_refresh_dns_of(&mut self, name: &str) -> Result<()> {
+        let Some(c) = self.containers.get(name) else {
+            return Ok(());
+        };
+        let view = Self::dns_view(c);
+        if view.is_empty() && !self.dns.attached.contains(name) {
+            return Ok(());
+        }
+        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> =
+            view.iter().map(|n| (n.clone(), self.dns_names(n))).collect();
+        let net_fd = c.ns.net.try_clone().map_err(|e| {
+            crate::error::Error::kernel_io("dup", "a network namespace", &e)
+        })?;
+        let attached = self.dns.attached.contains(name);
+        let server = self.dns_server()?;
+        for (n, t) in tables {
+            server.set_names(&n, t);
+        }
+        if attached {
+            server.set_networks(name, view);
+        } else {
+            server.attach(name, &net_fd, view)?;
+            self.dns.attached.insert(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// Container `c` (named `name`) was removed: its sockets close, its names go.
+    pub(super) fn forget_dns_container(&mut self, name: &str, c: &Container) {
+        if !self.dns.attached.remove(name) {
+            return;
+        }
+        let nets = Self::dns_view(c);
+        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> =
+            nets.iter().map(|n| (n.clone(), self.dns_names(n))).collect();
+        if let Some(server) = &self.dns.server {
+            server.detach(name);
+            for (n, t) in tables {
+                server.set_names(&n, t);
+            }
+        }
+    }
+
+    /// Container `name` left network `network`: the network's names without it.
+    pub(super) fn forget_dns_member(&mut self, _name: &str, network: &str) {
+        let table = self.dns_names(network);
+        if let Some(server) = &self.dns.server {
+            server.set_names(network, table);
+        }
+    }
+
+    /// Network `network` was removed.
+    pub(super) fn forget_dns_network(&mut self, network: &str) {
+        if let Some(server) = &self.dns.server {
+            server.remove_network(network);
+        }
+    }
+}
+
+/// Parses `--dns-forward IP[:PORT]` (port 53 when absent).
+pub fn parse_forward(text: &str) -> Result<SocketAddr> {
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    text.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            crate::error::Error::spec(
+                "--dns-forward",
+                text,
+                "write IP or IP:PORT of a DNS server the lab host reaches, e.g. 10.2.0.1 or [fd00::1]:5353",
+            )
+        })
+}

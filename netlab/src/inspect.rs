@@ -35,12 +35,15 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
     // and a container may publish all 65,535 ports.
     let mut by_port: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
     let mut requested: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
+    let ipv6 = container.networks.first().is_some_and(|e| e.ip6.is_some());
     for b in &container.ports {
         let host_port = b.host_port.map(|p| p.to_string()).unwrap_or_default();
-        by_port
-            .entry((b.container_port, b.proto))
-            .or_default()
-            .push(json!({"HostIp": b.host_ip_text(), "HostPort": host_port}));
+        for ip in b.listen_texts(ipv6) {
+            by_port
+                .entry((b.container_port, b.proto))
+                .or_default()
+                .push(json!({"HostIp": ip, "HostPort": host_port}));
+        }
         // Docker keeps the address as asked: "" for every address.
         let asked_ip = b.host_ip.map(|i| i.to_string()).unwrap_or_default();
         requested

@@ -623,11 +623,6 @@ impl Lab {
             if c.connected {
                 self.release_endpoints(&c.endpoints);
             }
-            if !c.ports.is_empty()
-                && let Err(e) = self.apply_network_rules()
-            {
-                tracing::warn!("{e}");
-            }
             self.order.retain(|n| n != name);
             self.forget_dns_container(name, &c);
             self.refresh_summary();

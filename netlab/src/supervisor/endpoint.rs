@@ -144,7 +144,6 @@ impl Lab {
         tracing::info!(container = %name, ip = %endpoints.first().map(|e| e.ip).unwrap_or(Ipv4Addr::UNSPECIFIED), "addresses released (the process ended)");
         if publishes {
             self.apply_firewall()?;
-            self.apply_network_rules()?;
         }
         self.refresh_dns_of(name);
         self.refresh_faults();
@@ -216,9 +215,7 @@ impl Lab {
             c.connected = true;
         }
         if publishes
-            && let Err(e) = self
-                .apply_firewall()
-                .and_then(|()| self.apply_network_rules())
+            && let Err(e) = self.apply_firewall()
         {
             self.disconnect_now(name);
             return Err(e);

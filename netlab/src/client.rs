@@ -786,7 +786,8 @@ impl Lab {
 
     /// `docker network rm`: refused while a container is on it.
     pub fn remove_network(&self, name: &str) -> Result<()> {
-        self.call(&Request::NetworkRm { name: name.into() }).map(drop)
+        self.call(&Request::NetworkRm { name: name.into() })
+            .map(drop)
     }
 
     /// `docker network ls`: `bridge`, `host`, `none`, then the lab's own by name.

@@ -160,7 +160,13 @@ fn networks(container: &ContainerState) -> Value {
     let mut map = Map::new();
     for e in &container.networks {
         let live = container.connected;
-        let text = |v: Option<String>| if live { v.unwrap_or_default() } else { String::new() };
+        let text = |v: Option<String>| {
+            if live {
+                v.unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
         let user = e.network != crate::model::network::DEFAULT_NETWORK;
         let aliases: Value = if user {
             let mut a = vec![container.id.get(..12).unwrap_or(&container.id).to_string()];
@@ -464,8 +470,9 @@ mod tests {
         );
         assert!(text.contains("\"A=<&>\""), "no HTML escaping: {text}");
         assert!(
-            text.contains("\n                \"bridge\":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,")
-                && text.contains("\"Gateway\":\"172.17.0.1\",\"IPAddress\":\"172.17.0.3\","),
+            text.contains(
+                "\n                \"bridge\":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,"
+            ) && text.contains("\"Gateway\":\"172.17.0.1\",\"IPAddress\":\"172.17.0.3\","),
             "{text}"
         );
         assert_eq!(article_pipeline(&text), "172.17.0.3");

@@ -93,9 +93,9 @@
 mod capture;
 mod client;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
+mod dns;
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod emu;
-mod dns;
 mod error;
 // Reached from outside only through `bench_internals`, whose users read the code, so its
 // docs are for maintainers (`cargo doc --document-private-items`).
@@ -136,12 +136,12 @@ pub use capture::{Capture, Captured, Packet};
 pub use client::{ExecOptions, FaultGuard, Forward, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
 pub use model::capture::{Filter, Frame, Icmp, Protocol, TcpFlags};
+pub use model::container::EndpointState;
 pub use model::fault::{
     Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,
 };
 pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
-pub use model::container::EndpointState;
 pub use model::net::{Ipv6Net, Subnet};
 pub use model::network::{
     Attachment, DEFAULT_NETWORK, Driver, NetworkMember, NetworkSpec, NetworkState, SubnetSpec,

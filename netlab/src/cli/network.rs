@@ -276,7 +276,10 @@ fn ls(lab: &str, a: LsArgs) -> anyhow::Result<u8> {
         Some(rest) => (true, rest),
         None => (false, format),
     };
-    let body = body.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n");
+    let body = body
+        .trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
     let template = match Template::parse(&body) {
         Ok(t) => t,
         Err(e) => {

@@ -257,13 +257,21 @@ pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
 /// `--ip`: an IPv4 address without prefix.
 pub(crate) fn parse_ip(text: &str) -> crate::error::Result<std::net::Ipv4Addr> {
     text.parse().map_err(|_| {
-        crate::error::Error::spec("--ip", text, "write an IPv4 address without prefix, e.g. 10.78.0.20")
+        crate::error::Error::spec(
+            "--ip",
+            text,
+            "write an IPv4 address without prefix, e.g. 10.78.0.20",
+        )
     })
 }
 
 /// `--ip6`: an IPv6 address without prefix.
 pub(crate) fn parse_ip6(text: &str) -> crate::error::Result<std::net::Ipv6Addr> {
     text.parse().map_err(|_| {
-        crate::error::Error::spec("--ip6", text, "write an IPv6 address without prefix, e.g. fd00:78::20")
+        crate::error::Error::spec(
+            "--ip6",
+            text,
+            "write an IPv6 address without prefix, e.g. fd00:78::20",
+        )
     })
 }

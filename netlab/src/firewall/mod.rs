@@ -121,7 +121,10 @@ impl Firewall for NoFirewall {
     }
 
     fn apply_networks(&self, rules: &networks::NetRules) -> Result<()> {
-        tracing::debug!(bridges = rules.bridges.len(), "no firewall: networks not applied");
+        tracing::debug!(
+            bridges = rules.bridges.len(),
+            "no firewall: networks not applied"
+        );
         Ok(())
     }
 }

@@ -168,7 +168,11 @@ impl NetworkSpec {
         }
         for g in gateways {
             let gw: IpAddr = g.parse().map_err(|_| {
-                Error::spec("--gateway", g, "write an address without prefix, e.g. 10.78.0.1")
+                Error::spec(
+                    "--gateway",
+                    g,
+                    "write an address without prefix, e.g. 10.78.0.1",
+                )
             })?;
             let owner = spec
                 .subnets
@@ -191,9 +195,9 @@ impl NetworkSpec {
             owner.gateway = Some(gw);
         }
         for o in options {
-            let (k, v) = o.split_once('=').ok_or_else(|| {
-                Error::spec("-o", o, "write KEY=VALUE, e.g. parent=eth1")
-            })?;
+            let (k, v) = o
+                .split_once('=')
+                .ok_or_else(|| Error::spec("-o", o, "write KEY=VALUE, e.g. parent=eth1"))?;
             match (k, v) {
                 ("parent", v) => spec.parent = Some(v.to_string()),
                 ("macvlan_mode", "bridge") => {}
@@ -224,12 +228,10 @@ impl NetworkSpec {
     /// Checks the spec on its own; overlaps with the lab's other subnets are the lab's
     /// check ([`overlap`]).
     pub fn validate(&self) -> Result<()> {
-        validate_container_name(&self.name).map_err(|_| {
-            Error::InvalidName {
-                what: "network".into(),
-                name: self.name.clone(),
-                reason: super::names::container_name_rule(),
-            }
+        validate_container_name(&self.name).map_err(|_| Error::InvalidName {
+            what: "network".into(),
+            name: self.name.clone(),
+            reason: super::names::container_name_rule(),
         })?;
         if PREDEFINED.contains(&self.name.as_str()) {
             return Err(Error::spec(
@@ -502,7 +504,15 @@ mod tests {
             }
         }
         NetworkSpec::from_options(
-            "net1", &driver, &subnets, &ranges, &gws, false, ipv6, &opts, &[],
+            "net1",
+            &driver,
+            &subnets,
+            &ranges,
+            &gws,
+            false,
+            ipv6,
+            &opts,
+            &[],
         )
     }
 
@@ -523,26 +533,47 @@ mod tests {
         let v4 = n.v4().unwrap();
         assert_eq!(v4.gateway, Some("10.78.0.254".parse().unwrap()));
         assert_eq!(v4.ip_range, Some(s("10.78.0.128/25")));
-        assert_eq!(gateway_v6(n.v6().unwrap()), Some("fd00:78::1".parse().unwrap()));
+        assert_eq!(
+            gateway_v6(n.v6().unwrap()),
+            Some("fd00:78::1".parse().unwrap())
+        );
         assert_eq!(gateway_v4(v4), Some("10.78.0.254".parse().unwrap()));
     }
 
     #[test]
     fn bad_options_say_what_to_write() {
         for (args, says) in [
-            (&["--subnet", "10.78.0.0/24", "--gateway", "10.79.0.1"][..], "no --subnet contains it"),
+            (
+                &["--subnet", "10.78.0.0/24", "--gateway", "10.79.0.1"][..],
+                "no --subnet contains it",
+            ),
             (&["--gateway", "10.79.0.1"][..], "no --subnet contains it"),
-            (&["--subnet", "10.78.0.0/24", "--ip-range", "10.78.1.0/25"][..], "no --subnet contains it"),
-            (&["--subnet", "10.78.0.0/24", "--gateway", "10.78.0.0"][..], "network or broadcast"),
+            (
+                &["--subnet", "10.78.0.0/24", "--ip-range", "10.78.1.0/25"][..],
+                "no --subnet contains it",
+            ),
+            (
+                &["--subnet", "10.78.0.0/24", "--gateway", "10.78.0.0"][..],
+                "network or broadcast",
+            ),
             (&["--subnet", "fd00:78::/64"][..], "add --ipv6"),
             (&["--ipv6"][..], "needs its IPv6 subnet"),
-            (&["--subnet", "10.78.0.0/24", "--subnet", "10.78.0.0/25"][..], "overlaps the network's other subnet"),
+            (
+                &["--subnet", "10.78.0.0/24", "--subnet", "10.78.0.0/25"][..],
+                "overlaps the network's other subnet",
+            ),
             (&["--subnet", "10.78.0.0/31"][..], "/8 to /30"),
             (&["--driver", "ipvlan"][..], "no ipvlan"),
             (&["--driver", "overlay"][..], "swarm"),
             (&["--driver", "foo"][..], "bridge (the default) and macvlan"),
-            (&["--driver", "macvlan", "--subnet", "10.2.0.0/16"][..], "-o parent=eth1"),
-            (&["--driver", "macvlan", "-o", "parent=eth1"][..], "give the LAN's subnet"),
+            (
+                &["--driver", "macvlan", "--subnet", "10.2.0.0/16"][..],
+                "-o parent=eth1",
+            ),
+            (
+                &["--driver", "macvlan", "-o", "parent=eth1"][..],
+                "give the LAN's subnet",
+            ),
             (&["-o", "parent=eth1"][..], "add --driver macvlan"),
             (&["-o", "mtu=1400"][..], "netlab knows parent"),
             (&["-o", "macvlan_mode=private"][..], "bridge mode"),
@@ -559,13 +590,21 @@ mod tests {
 
     #[test]
     fn the_pool_skips_what_is_used() {
-        assert_eq!(choose_subnet(&[s("172.17.0.0/16")]).unwrap().to_string(), "172.18.0.0/16");
         assert_eq!(
-            choose_subnet(&[s("172.17.0.0/16"), s("172.18.5.0/24")]).unwrap().to_string(),
+            choose_subnet(&[s("172.17.0.0/16")]).unwrap().to_string(),
+            "172.18.0.0/16"
+        );
+        assert_eq!(
+            choose_subnet(&[s("172.17.0.0/16"), s("172.18.5.0/24")])
+                .unwrap()
+                .to_string(),
             "172.19.0.0/16"
         );
         // A /8 over all of 172.16.0.0/12 sends the choice to 192.168.0.0/20.
-        assert_eq!(choose_subnet(&[s("172.0.0.0/8")]).unwrap().to_string(), "192.168.0.0/20");
+        assert_eq!(
+            choose_subnet(&[s("172.0.0.0/8")]).unwrap().to_string(),
+            "192.168.0.0/20"
+        );
         let all: Vec<Subnet> = vec![s("172.0.0.0/8"), s("192.168.0.0/16")];
         assert_eq!(choose_subnet(&all), None);
         let used = vec![(s("10.2.0.0/16"), "the LAN".to_string())];

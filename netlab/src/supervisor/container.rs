@@ -25,17 +25,17 @@ use super::network::Endpoint;
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::command::resolve_program;
+use crate::model::container::EndpointState;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
-use crate::model::network::Driver;
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
+use crate::model::network::Driver;
 use crate::model::publish::check_host_ips;
 use crate::model::user::{self, Ids};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
 };
-use crate::model::container::EndpointState;
 use crate::model::{limits, resolv};
 use crate::net;
 use crate::sys::launch;
@@ -390,7 +390,11 @@ impl Lab {
     /// back by its own bridge port (to itself through the host's published port).
     pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
         let (b, spec) = (&p.builder, p.spec.clone());
-        let ip = p.endpoints.first().map(|e| e.ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let ip = p
+            .endpoints
+            .first()
+            .map(|e| e.ip)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         // Docker's embedded DNS serves the containers of user-defined networks.
         let resolv = if p.endpoints.first().is_some_and(|e| e.view.user) {
@@ -450,8 +454,11 @@ impl Lab {
                 connected: true,
                 spec,
             };
-            let veths: Vec<RefCell<String>> =
-                c.endpoints.iter().map(|_| RefCell::new(String::new())).collect();
+            let veths: Vec<RefCell<String>> = c
+                .endpoints
+                .iter()
+                .map(|_| RefCell::new(String::new()))
+                .collect();
             let wiring = Wiring {
                 container: &c.spec.name,
                 net: &c.ns.net,
@@ -967,7 +974,9 @@ pub fn add_link_step<'a, C: 'a>(
         move |c: &mut C| {
             let (host, _) = sockets(c);
             if w.driver == Driver::Macvlan {
-                return host.batch(vec![net::link::add_macvlan_into(&w.ifname, w.link, net, w.mac)]);
+                return host.batch(vec![net::link::add_macvlan_into(
+                    &w.ifname, w.link, net, w.mac,
+                )]);
             }
             let mut salt = 0;
             loop {
@@ -976,7 +985,8 @@ pub fn add_link_step<'a, C: 'a>(
                 } else {
                     crate::model::names::pipework_host_ifname(container, &w.ifname, salt)
                 };
-                let req = net::link::add_veth_into(&name, &w.ifname, net, Some(w.mac), Some(w.link));
+                let req =
+                    net::link::add_veth_into(&name, &w.ifname, net, Some(w.mac), Some(w.link));
                 match host.batch(vec![req]) {
                     // Another container's veth has that name (names are a hash of the
                     // container's).
@@ -1004,7 +1014,11 @@ pub fn add_link_step<'a, C: 'a>(
 /// lo up`, each interface up with its addresses, and the default routes of the first
 /// interfaces that offer a gateway (IPv4 and IPv6 apart). IPv6 is switched on for the
 /// interfaces that have an IPv6 address (sysctl; new interfaces start without it).
-pub fn inside_requests(nl: &mut dyn Netlink, wires: &[Wire], lo: bool) -> Result<Vec<crate::sys::rtnl::Request>> {
+pub fn inside_requests(
+    nl: &mut dyn Netlink,
+    wires: &[Wire],
+    lo: bool,
+) -> Result<Vec<crate::sys::rtnl::Request>> {
     let mut reqs = vec![];
     if lo {
         reqs.push(net::link::set_up(1, "lo"));
@@ -1042,15 +1056,25 @@ pub fn wiring_plan<'a>(
 ) -> Plan<'a, WiringCtx<'a>> {
     let mut plan: Plan<'a, WiringCtx<'a>> = Plan::new();
     for (wire, veth) in w.wires.iter().zip(veths) {
-        add_link_step(&mut plan, w.container, w.net, wire.clone(), veth, |c: &mut WiringCtx<'_>| {
-            (&mut *c.host, &mut *c.inside)
-        });
+        add_link_step(
+            &mut plan,
+            w.container,
+            w.net,
+            wire.clone(),
+            veth,
+            |c: &mut WiringCtx<'_>| (&mut *c.host, &mut *c.inside),
+        );
     }
-    plan.covered_step("wire the interfaces inside", move |c: &mut WiringCtx<'_>| {
-        let reqs = inside_requests(c.inside, &w.wires, true)?;
-        c.inside.batch(reqs)
-    });
-    if w.hairpin && let Some(veth) = veths.first() {
+    plan.covered_step(
+        "wire the interfaces inside",
+        move |c: &mut WiringCtx<'_>| {
+            let reqs = inside_requests(c.inside, &w.wires, true)?;
+            c.inside.batch(reqs)
+        },
+    );
+    if w.hairpin
+        && let Some(veth) = veths.first()
+    {
         plan.covered_step("hairpin on", move |c: &mut WiringCtx<'_>| {
             let name = veth.borrow().clone();
             if name.is_empty() {

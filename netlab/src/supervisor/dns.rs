@@ -87,11 +87,14 @@ impl Lab {
         if view.is_empty() && !self.dns.attached.contains(name) {
             return Ok(());
         }
-        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> =
-            view.iter().map(|n| (n.clone(), self.dns_names(n))).collect();
-        let net_fd = c.ns.net.try_clone().map_err(|e| {
-            crate::error::Error::kernel_io("dup", "a network namespace", &e)
-        })?;
+        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = view
+            .iter()
+            .map(|n| (n.clone(), self.dns_names(n)))
+            .collect();
+        let net_fd =
+            c.ns.net
+                .try_clone()
+                .map_err(|e| crate::error::Error::kernel_io("dup", "a network namespace", &e))?;
         let attached = self.dns.attached.contains(name);
         let server = self.dns_server()?;
         for (n, t) in tables {
@@ -112,8 +115,10 @@ impl Lab {
             return;
         }
         let nets = Self::dns_view(c);
-        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> =
-            nets.iter().map(|n| (n.clone(), self.dns_names(n))).collect();
+        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = nets
+            .iter()
+            .map(|n| (n.clone(), self.dns_names(n)))
+            .collect();
         if let Some(server) = &self.dns.server {
             server.detach(name);
             for (n, t) in tables {

@@ -214,9 +214,7 @@ impl Lab {
             }
             c.connected = true;
         }
-        if publishes
-            && let Err(e) = self.apply_firewall()
-        {
+        if publishes && let Err(e) = self.apply_firewall() {
             self.disconnect_now(name);
             return Err(e);
         }
@@ -323,8 +321,8 @@ impl Lab {
                     let reqs = if addressed {
                         inside_requests(c.1, std::slice::from_ref(&w2), false)?
                     } else {
-                        let index = net::link::index(c.1, &w2.ifname)?
-                            .ok_or_else(|| gone(&w2.ifname))?;
+                        let index =
+                            net::link::index(c.1, &w2.ifname)?.ok_or_else(|| gone(&w2.ifname))?;
                         vec![net::link::set_up(index, &w2.ifname)]
                     };
                     c.1.batch(reqs)
@@ -344,7 +342,9 @@ impl Lab {
             return Err(Error::spec(
                 "network",
                 network,
-                format!("container {name} is not connected to it; `netlab inspect {name}` lists its networks"),
+                format!(
+                    "container {name} is not connected to it; `netlab inspect {name}` lists its networks"
+                ),
             ));
         };
         let e = c.endpoints[pos].clone();
@@ -355,9 +355,15 @@ impl Lab {
             .filter(|o| o.network != network)
             .map(Wire::of)
             .collect();
-        let lost_gateway = c.endpoints.iter().find_map(|o| o.view.gateway.map(|_| o.network.clone()))
+        let lost_gateway = c
+            .endpoints
+            .iter()
+            .find_map(|o| o.view.gateway.map(|_| o.network.clone()))
             == Some(network.to_string());
-        let lost_gateway6 = c.endpoints.iter().find_map(|o| o.view.gateway6.map(|_| o.network.clone()))
+        let lost_gateway6 = c
+            .endpoints
+            .iter()
+            .find_map(|o| o.view.gateway6.map(|_| o.network.clone()))
             == Some(network.to_string());
         if e.host_veth.is_empty() {
             inside(c, |nl| net::link::delete(nl, &e.ifname))?;
@@ -366,7 +372,10 @@ impl Lab {
         }
         if connected && (lost_gateway || lost_gateway6) {
             let gw = rest.iter().find_map(|w| w.gateway).filter(|_| lost_gateway);
-            let gw6 = rest.iter().find_map(|w| w.gateway6).filter(|_| lost_gateway6);
+            let gw6 = rest
+                .iter()
+                .find_map(|w| w.gateway6)
+                .filter(|_| lost_gateway6);
             let c = self.get(name)?;
             let moved = inside(c, |nl| {
                 let mut reqs = vec![];

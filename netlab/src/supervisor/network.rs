@@ -142,7 +142,10 @@ impl Lab {
             }
         }
         if let Some(a) = self.spec.uplink.as_ref().and_then(|u| u.addr) {
-            used.push((Subnet::V4(a.canonical()), "the lab's LAN (its uplink)".into()));
+            used.push((
+                Subnet::V4(a.canonical()),
+                "the lab's LAN (its uplink)".into(),
+            ));
         }
         for n in &self.spec.lan_nodes {
             used.push((
@@ -186,7 +189,9 @@ impl Lab {
                 return Err(Error::spec(
                     "--subnet",
                     s.subnet.to_string(),
-                    format!("it overlaps {who}; choose a subnet that overlaps nothing in the lab, or leave --subnet out to get a free one"),
+                    format!(
+                        "it overlaps {who}; choose a subnet that overlaps nothing in the lab, or leave --subnet out to get a free one"
+                    ),
                 ));
             }
         }
@@ -217,7 +222,10 @@ impl Lab {
             }
         }
         let id = network_id();
-        let v4 = spec.v4().cloned().ok_or_else(|| unknown_network(&spec.name))?;
+        let v4 = spec
+            .v4()
+            .cloned()
+            .ok_or_else(|| unknown_network(&spec.name))?;
         let gw4 = network::gateway_v4(&v4).ok_or_else(|| unknown_network(&spec.name))?;
         let Subnet::V4(subnet4) = v4.subnet else {
             return Err(unknown_network(&spec.name));
@@ -251,7 +259,12 @@ impl Lab {
         } else {
             format!("the bridge {bridge} of network {}", spec.name)
         };
-        let mut ipam = Ipam::with(&self.spec.name, gw_net, range, Some((gw4, gateway_owner.clone())));
+        let mut ipam = Ipam::with(
+            &self.spec.name,
+            gw_net,
+            range,
+            Some((gw4, gateway_owner.clone())),
+        );
         let mut ipam6 = v6.as_ref().map(|s| {
             let Subnet::V6(n) = s.subnet else {
                 unreachable!("v6() returns an IPv6 subnet")
@@ -268,7 +281,10 @@ impl Lab {
                 .spec
                 .uplink
                 .iter()
-                .filter_map(|u| u.addr.map(|a| (a.addr, format!("the lab host's uplink {}", u.name))))
+                .filter_map(|u| {
+                    u.addr
+                        .map(|a| (a.addr, format!("the lab host's uplink {}", u.name)))
+                })
                 .chain(
                     self.spec
                         .lan_nodes
@@ -324,8 +340,16 @@ impl Lab {
         let known: Vec<String> = net::link::list(&mut self.host)
             .map(|l| {
                 l.into_iter()
+                    .filter(|l| l.master.is_none())
                     .map(|l| l.name)
-                    .filter(|n| n != "lo" && !n.starts_with("br-") && !n.starts_with("nl"))
+                    // Not the containers' veths, pipework's, the link emulator's, the
+                    // networks' bridges: the lab's own interfaces.
+                    .filter(|n| {
+                        n != "lo"
+                            && !["br-", "veth", "vpw", "emu"]
+                                .iter()
+                                .any(|p| n.starts_with(p))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -353,7 +377,9 @@ impl Lab {
         let (b1, b2) = (b.clone(), b.clone());
         plan.step(
             format!("ip link add {b} type bridge"),
-            move |nl: &mut Rtnl| nl.batch(vec![net::link::add_bridge(&b1, Some(docker_mac(gw.addr)))]),
+            move |nl: &mut Rtnl| {
+                nl.batch(vec![net::link::add_bridge(&b1, Some(docker_mac(gw.addr)))])
+            },
             move |nl: &mut Rtnl| net::link::delete(nl, &b2),
         );
         let b3 = b.clone();
@@ -382,7 +408,10 @@ impl Lab {
                 format!("{name} is a pre-defined network and cannot be removed"),
             ));
         }
-        let n = self.networks.get(name).ok_or_else(|| unknown_network(name))?;
+        let n = self
+            .networks
+            .get(name)
+            .ok_or_else(|| unknown_network(name))?;
         let users: Vec<&str> = self
             .order
             .iter()
@@ -492,7 +521,10 @@ impl Lab {
             if want.ip.is_some() || want.ip6.is_some() {
                 return Err(Error::spec(
                     "--ip",
-                    want.ip.map(|i| i.to_string()).or(want.ip6.map(|i| i.to_string())).unwrap_or_default(),
+                    want.ip
+                        .map(|i| i.to_string())
+                        .or(want.ip6.map(|i| i.to_string()))
+                        .unwrap_or_default(),
                     "user specified IP address is supported on user defined networks only; create a network with `netlab network create --subnet ...` and run with --network",
                 ));
             }
@@ -514,7 +546,10 @@ impl Lab {
             return Err(Error::spec(
                 "--ip6",
                 want.ip6.map(|i| i.to_string()).unwrap_or_default(),
-                format!("network {} has no IPv6 subnet; create it with --ipv6 --subnet ...", want.network),
+                format!(
+                    "network {} has no IPv6 subnet; create it with --ipv6 --subnet ...",
+                    want.network
+                ),
             ));
         }
         let subnet = n.spec.v4().map(|s| s.subnet);
@@ -592,7 +627,11 @@ impl Lab {
                 out.push(NetworkMember {
                     name: c.spec.name.clone(),
                     id: c.id.clone(),
-                    mac: if live { format_mac(&e.mac) } else { String::new() },
+                    mac: if live {
+                        format_mac(&e.mac)
+                    } else {
+                        String::new()
+                    },
                     ipv4: if live {
                         format!("{}/{}", e.ip, e.view.prefix)
                     } else {
@@ -646,7 +685,10 @@ impl Lab {
                 },
             }),
             _ => {
-                let n = self.networks.get(name).ok_or_else(|| unknown_network(name))?;
+                let n = self
+                    .networks
+                    .get(name)
+                    .ok_or_else(|| unknown_network(name))?;
                 Ok(NetworkState {
                     id: n.id.clone(),
                     name: n.spec.name.clone(),
@@ -678,7 +720,11 @@ impl Lab {
         match name {
             DEFAULT_NETWORK => self.default_network_id.clone(),
             HOST_NETWORK | NONE_NETWORK => predefined_id(&self.default_network_id, name),
-            _ => self.networks.get(name).map(|n| n.id.clone()).unwrap_or_default(),
+            _ => self
+                .networks
+                .get(name)
+                .map(|n| n.id.clone())
+                .unwrap_or_default(),
         }
     }
 }

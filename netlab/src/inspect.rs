@@ -169,8 +169,9 @@ fn networks(container: &ContainerState) -> Value {
         };
         let user = e.network != crate::model::network::DEFAULT_NETWORK;
         let aliases: Value = if user {
-            let mut a = vec![container.id.get(..12).unwrap_or(&container.id).to_string()];
-            a.extend(e.aliases.iter().cloned());
+            // Docker 20.10's order: the given aliases, then the short ID.
+            let mut a = e.aliases.clone();
+            a.push(container.id.get(..12).unwrap_or(&container.id).to_string());
             json!(a)
         } else {
             Value::Null

@@ -688,9 +688,21 @@ fn owner_killed_with_networks_leaves_nothing() {
         .expect("network spec");
         client.create_network(&spec).expect("create a network");
     };
-    create("dual", "bridge", &["10.78.0.0/24", "fd00:78::/64"], false, &[]);
+    create(
+        "dual",
+        "bridge",
+        &["10.78.0.0/24", "fd00:78::/64"],
+        false,
+        &[],
+    );
     create("inside", "bridge", &[], true, &[]);
-    create("mac", "macvlan", &["10.77.0.0/24"], false, &["parent=docker0"]);
+    create(
+        "mac",
+        "macvlan",
+        &["10.77.0.0/24"],
+        false,
+        &["parent=docker0"],
+    );
     for (name, net) in [("d0", "dual"), ("i0", "inside"), ("m0", "mac")] {
         let mut c = sleeper(name);
         c.networks.push(netlab::Attachment::new(net));

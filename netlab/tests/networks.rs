@@ -100,7 +100,9 @@ fn networks_are_isolated_both_ways_and_a_container_on_two_reaches_both() {
     reachable(&lab, &c("ab"), b1);
     // Each side reaches the lab host's bridge of its own network (the route is there)...
     reachable(&lab, &c("a1"), a.subnets[0].gateway.unwrap());
-    reachable(&lab, &c("b1"), b.subnets[0].gateway.unwrap());
+    // Given without --gateway, its gateway is the first address (not recorded, as Docker).
+    assert_eq!(b.subnets[0].gateway, None);
+    reachable(&lab, &c("b1"), "10.79.0.1".parse().unwrap());
     // ... and nothing of another network, both ways, the default bridge included.
     for (from, to) in [("a1", b1), ("b1", a1), ("d1", a1), ("a1", d1), ("d1", b1)] {
         assert!(!pings(&lab, &c(from), to, 1), "{from} reached {to}");
@@ -125,9 +127,13 @@ fn an_internal_network_has_no_way_out() {
     lab.run(&on(sleeper("i1"), "inside")).unwrap();
     lab.run(&on(sleeper("i2"), "inside")).unwrap();
     lab.run(&sleeper("out")).unwrap();
+    // As with Docker, the route is there (via the network's bridge); the rules keep the
+    // traffic in.
     let routes = lab.exec(&c("i1"), &["ip", "route"]).unwrap().stdout_str();
-    assert!(!routes.contains("default"), "no default route: {routes}");
+    let gw = n.subnets[0].gateway.unwrap();
+    assert!(routes.contains(&format!("default via {gw}")), "{routes}");
     reachable(&lab, &c("i1"), ip_on(&lab, "i2", "inside"));
+    assert!(!pings(&lab, &c("i1"), ip_on(&lab, "out", "bridge"), 1));
     // The lab host reaches it on the network's own bridge, as Docker's host does...
     reachable(&lab, &Target::Host, ip_on(&lab, "i1", "inside"));
     // ... but nothing is forwarded in or out of it.
@@ -135,6 +141,13 @@ fn an_internal_network_has_no_way_out() {
     let st = lab.inspect_network("inside").unwrap();
     assert!(st.internal && st.containers.len() == 2, "{st:?}");
     assert_eq!(n.id, st.id);
+    // Docker lets `--ip` choose only in a subnet the user gave.
+    let mut fixed = sleeper("fixed");
+    let mut a = Attachment::new("inside");
+    a.ip = Some("172.18.0.9".parse().unwrap());
+    fixed.networks.push(a);
+    let e = lab.run(&fixed).unwrap_err().to_string();
+    assert!(e.contains("user configured subnets"), "{e}");
 }
 
 #[test]

@@ -176,7 +176,8 @@ pub fn main() -> ExitCode {
         | Cmd::Start(_)
         | Cmd::Rm(_)
         | Cmd::Inspect(_)
-        | Cmd::Port(_) => Kind::Docker,
+        | Cmd::Port(_)
+        | Cmd::Network(_) => Kind::Docker,
         _ => Kind::Netlab,
     };
     match dispatch(cli) {

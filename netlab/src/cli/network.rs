@@ -356,11 +356,16 @@ pub fn to_docker_json(n: &NetworkState) -> Value {
         options.insert("parent".into(), json!(p));
     }
     if n.name == crate::model::network::DEFAULT_NETWORK {
-        options.insert(
-            "com.docker.network.bridge.default_bridge".into(),
-            json!("true"),
-        );
-        options.insert("com.docker.network.bridge.name".into(), json!(n.bridge));
+        for (k, v) in [
+            ("com.docker.network.bridge.default_bridge", "true"),
+            ("com.docker.network.bridge.enable_icc", "true"),
+            ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+            ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+            ("com.docker.network.bridge.name", n.bridge.as_str()),
+            ("com.docker.network.driver.mtu", "1500"),
+        ] {
+            options.insert(k.into(), json!(v));
+        }
     }
     json!({
         "Name": n.name,
@@ -371,7 +376,8 @@ pub fn to_docker_json(n: &NetworkState) -> Value {
         "EnableIPv6": n.ipv6,
         "IPAM": {
             "Driver": "default",
-            "Options": if n.subnets.is_empty() && n.name != crate::model::network::DEFAULT_NETWORK { Value::Null } else { json!({}) },
+            // Docker's: null for the predefined networks, {} for the user's.
+            "Options": if crate::model::network::PREDEFINED.contains(&n.name.as_str()) { Value::Null } else { json!({}) },
             "Config": config,
         },
         "Internal": n.internal,

@@ -38,6 +38,9 @@ pub struct Network {
     pub ipam: Ipam,
     pub ipam6: Option<Ipam6>,
     pub view: NetView,
+    /// Whether the user gave its IPv4 subnet: only then may `--ip` pick an address in it,
+    /// as in Docker.
+    pub configured: bool,
 }
 
 /// What wiring a container into a network needs to know of it.
@@ -195,7 +198,9 @@ impl Lab {
                 ));
             }
         }
-        if spec.v4().is_none() {
+        // Docker lets `--ip` choose an address only in a subnet the user gave.
+        let configured = spec.v4().is_some();
+        if !configured {
             let subnets: Vec<Subnet> = used.iter().map(|(s, _)| *s).collect();
             let chosen = network::choose_subnet(&subnets).ok_or_else(|| {
                 Error::spec(
@@ -204,22 +209,34 @@ impl Lab {
                     "every subnet of the default pools (172.17-31.0.0/16, 192.168.0.0/16 in /20s) is used in this lab; give one with --subnet",
                 )
             })?;
+            // Docker records the gateway of a subnet it chose (not of one given without).
             spec.subnets.insert(
                 0,
                 SubnetSpec {
                     subnet: Subnet::V4(chosen),
                     ip_range: None,
-                    gateway: None,
+                    gateway: Some(IpAddr::V4(Ipv4Addr::from(u32::from(chosen.network()) + 1))),
                 },
             );
         }
+        if spec.driver == Driver::Macvlan
+            && let Some(other) = self
+                .networks
+                .values()
+                .find(|n| n.spec.driver == Driver::Macvlan && n.spec.parent == spec.parent)
+        {
+            return Err(Error::spec(
+                "-o parent",
+                spec.parent.clone().unwrap_or_default(),
+                format!(
+                    "network {} is already using parent interface {}; put the containers on that network, or remove it first",
+                    other.spec.name,
+                    spec.parent.clone().unwrap_or_default()
+                ),
+            ));
+        }
         for s in spec.subnets.iter_mut() {
             s.subnet = s.subnet.canonical();
-            if s.gateway.is_none() {
-                s.gateway = network::gateway_v4(s)
-                    .map(IpAddr::V4)
-                    .or_else(|| network::gateway_v6(s).map(IpAddr::V6));
-            }
         }
         let id = network_id();
         let v4 = spec
@@ -307,9 +324,11 @@ impl Lab {
             driver: spec.driver,
             link,
             prefix: subnet4.prefix,
-            gateway: (!spec.internal).then_some(gw4),
+            // An internal network's containers get its gateway as their default route too,
+            // as with Docker: the nft rules, not the routes, keep their traffic in.
+            gateway: Some(gw4),
             prefix6,
-            gateway6: gw6.filter(|_| !spec.internal),
+            gateway6: gw6,
             user: true,
         };
         let name = spec.name.clone();
@@ -323,6 +342,7 @@ impl Lab {
                 ipam,
                 ipam6,
                 view,
+                configured,
             },
         );
         if let Err(e) = self.apply_network_rules() {
@@ -542,6 +562,19 @@ impl Lab {
             .networks
             .get_mut(&want.network)
             .ok_or_else(|| unknown_network(&want.network))?;
+        if (want.ip.is_some() || want.ip6.is_some()) && !n.configured {
+            return Err(Error::spec(
+                if want.ip.is_some() { "--ip" } else { "--ip6" },
+                want.ip
+                    .map(|i| i.to_string())
+                    .or(want.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                format!(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets; network {} got its subnet from the pool: create it with --subnet",
+                    want.network
+                ),
+            ));
+        }
         if want.ip6.is_some() && n.ipam6.is_none() {
             return Err(Error::spec(
                 "--ip6",
@@ -651,10 +684,11 @@ impl Lab {
                 name: DEFAULT_NETWORK.into(),
                 driver: Driver::Bridge,
                 created: self.created,
+                // Docker shows the default bridge's subnet without its gateway.
                 subnets: vec![SubnetSpec {
                     subnet: Subnet::V4(self.spec.bip.canonical()),
                     ip_range: self.spec.ip_range.map(Subnet::V4),
-                    gateway: Some(IpAddr::V4(self.spec.bip.addr)),
+                    gateway: None,
                 }],
                 internal: false,
                 ipv6: false,
@@ -706,10 +740,11 @@ impl Lab {
         }
     }
 
-    /// Every network, the predefined ones first, then by name (`network ls`).
+    /// Every network by name, the predefined ones among them (`network ls`'s order).
     pub fn network_states(&self) -> Result<Vec<NetworkState>> {
         let mut names: Vec<String> = network::PREDEFINED.iter().map(|s| s.to_string()).collect();
         names.extend(self.networks.keys().cloned());
+        names.sort();
         names.iter().map(|n| self.network_state(n)).collect()
     }
 }

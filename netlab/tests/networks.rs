@@ -383,9 +383,10 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_half_made() {
     refused(lab.run(&x), "already used by container web");
     x.networks = vec![Attachment::new("nope")];
     refused(lab.run(&x), "no network of that name");
-    let mut linked = on(sleeper("y"), "appnet");
+    let mut linked = sleeper("y");
+    linked.networks.push(Attachment::new("none"));
     linked.links.push(netlab::LinkSpec::parse("web:w").unwrap());
-    refused(lab.run(&linked), "belong to the default bridge");
+    refused(lab.run(&linked), "none network");
     // Nothing was half-made: same interfaces, same networks, no container x or y.
     assert_eq!(footprint(&lab), before);
     assert!(matches!(

@@ -8,7 +8,7 @@
 //! with Docker (its endpoint is released).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use super::container::Container;
 use super::lab::Lab;
@@ -196,20 +196,4 @@ fn links_table(name: &str) -> String {
 
 fn is_links_table(n: &str) -> bool {
     n.starts_with("links/")
-}
-
-/// Parses `--dns-forward IP[:PORT]` (port 53 when absent).
-pub fn parse_forward(text: &str) -> Result<SocketAddr> {
-    if let Ok(sa) = text.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    text.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            crate::error::Error::spec(
-                "--dns-forward",
-                text,
-                "write IP or IP:PORT of a DNS server the lab host reaches, e.g. 10.2.0.1 or [fd00::1]:5353",
-            )
-        })
 }

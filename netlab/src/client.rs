@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::model::fault::{FaultSpec, FaultState};
+use crate::model::network::{Attachment, NetworkSpec, NetworkState};
 use crate::model::{ContainerSpec, ContainerState, LabSpec};
 use crate::proto::{Attach, LabInfo, Request, Response, Target};
 use crate::sys::{ctl, fdpass, launch, terminal};
@@ -759,6 +760,75 @@ impl Lab {
     pub fn faults(&self) -> Result<Vec<FaultState>> {
         match self.call(&Request::Faults)? {
             Response::Faults { faults } => Ok(faults),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker network create`: a network of the lab's own (a bridge, or macvlan devices
+    /// of a parent interface), as the lab made it (with the subnet it chose).
+    ///
+    /// ```no_run
+    /// # fn main() -> netlab::Result<()> {
+    /// # let lab = netlab::Lab::open("default")?;
+    /// use netlab::{Attachment, CommandSpec, ContainerSpec, NetworkSpec};
+    /// lab.create_network(&NetworkSpec::new("appnet"))?;
+    /// let mut db = ContainerSpec::new("mongodb", CommandSpec::Shell("sleep 600".into()));
+    /// db.networks.push(Attachment::new("appnet"));
+    /// lab.run(&db)?; // web servers on appnet reach it as `mongodb` through the DNS
+    /// # Ok(()) }
+    /// ```
+    pub fn create_network(&self, spec: &NetworkSpec) -> Result<NetworkState> {
+        match self.call(&Request::NetworkCreate { spec: spec.clone() })? {
+            Response::Network { network } => Ok(network),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker network rm`: refused while a container is on it.
+    pub fn remove_network(&self, name: &str) -> Result<()> {
+        self.call(&Request::NetworkRm { name: name.into() })
+            .map(drop)
+    }
+
+    /// `docker network ls`: `bridge`, `host`, `none`, then the lab's own by name.
+    pub fn networks(&self) -> Result<Vec<NetworkState>> {
+        match self.call(&Request::NetworkLs)? {
+            Response::Networks { networks } => Ok(networks),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker network inspect` of one network (by name or ID prefix).
+    pub fn inspect_network(&self, name: &str) -> Result<NetworkState> {
+        match self.call(&Request::NetworkInspect { name: name.into() })? {
+            Response::Network { network } => Ok(network),
+            r => Err(self.unexpected(r)),
+        }
+    }
+
+    /// `docker network connect [--ip IP] [--alias A] NET CONTAINER`: a new interface in
+    /// the container (the first free `ethN`) on `attachment.network`.
+    pub fn connect_network(&self, container: &str, attachment: &Attachment) -> Result<()> {
+        self.call(&Request::NetworkConnect {
+            container: container.into(),
+            attachment: attachment.clone(),
+        })
+        .map(drop)
+    }
+
+    /// `docker network disconnect NET CONTAINER`.
+    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        self.call(&Request::NetworkDisconnect {
+            network: network.into(),
+            container: container.into(),
+        })
+        .map(drop)
+    }
+
+    /// `docker network prune`: removes the networks no container is on; returns their names.
+    pub fn prune_networks(&self) -> Result<Vec<String>> {
+        match self.call(&Request::NetworkPrune)? {
+            Response::Pruned { names } => Ok(names),
             r => Err(self.unexpected(r)),
         }
     }

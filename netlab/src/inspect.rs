@@ -35,12 +35,15 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
     // and a container may publish all 65,535 ports.
     let mut by_port: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
     let mut requested: HashMap<(u16, Proto), Vec<Value>> = HashMap::new();
+    let ipv6 = container.networks.first().is_some_and(|e| e.ip6.is_some());
     for b in &container.ports {
         let host_port = b.host_port.map(|p| p.to_string()).unwrap_or_default();
-        by_port
-            .entry((b.container_port, b.proto))
-            .or_default()
-            .push(json!({"HostIp": b.host_ip_text(), "HostPort": host_port}));
+        for ip in b.listen_texts(ipv6) {
+            by_port
+                .entry((b.container_port, b.proto))
+                .or_default()
+                .push(json!({"HostIp": ip, "HostPort": host_port}));
+        }
         // Docker keeps the address as asked: "" for every address.
         let asked_ip = b.host_ip.map(|i| i.to_string()).unwrap_or_default();
         requested
@@ -61,7 +64,13 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             })
             .collect(),
     );
-    let (ip, gateway, prefix, mac) = if container.connected {
+    // The top-level address fields are the default bridge's, as in Docker: empty for a
+    // container whose first network is another.
+    let on_bridge = container
+        .networks
+        .first()
+        .is_some_and(|e| e.network == crate::model::network::DEFAULT_NETWORK);
+    let (ip, gateway, prefix, mac) = if container.connected && on_bridge {
         (
             container.ip.to_string(),
             container.gateway.to_string(),
@@ -110,7 +119,11 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         "Name": format!("/{}", container.name),
         "RestartCount": container.restart_count,
         "HostConfig": {
-            "NetworkMode": "default",
+            "NetworkMode": match container.networks.first().map(|e| e.network.as_str()) {
+                None => crate::model::network::NONE_NETWORK,
+                Some(crate::model::network::DEFAULT_NETWORK) => "default",
+                Some(n) => n,
+            },
             "PortBindings": port_bindings,
             "RestartPolicy": restart_policy(container.restart_policy),
             "AutoRemove": container.auto_remove,
@@ -135,18 +148,61 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
             // netlab's own: the faults acting on its network now (`netlab faults`).
             "Faults": container.faults,
             // The lab's bridge is Docker's default network, which Docker calls "bridge".
-            "Networks": {
-                "bridge": {
-                    "Links": null,
-                    "Aliases": null,
-                    "Gateway": gateway,
-                    "IPAddress": ip,
-                    "IPPrefixLen": prefix,
-                    "MacAddress": mac,
-                },
-            },
+            "Networks": networks(container),
         },
     })
+}
+
+/// `NetworkSettings.Networks`: one entry per endpoint, in Docker's shape (addresses empty
+/// while the container is stopped; on user-defined networks the aliases with the short ID
+/// first, as Docker 20.10 lists them).
+fn networks(container: &ContainerState) -> Value {
+    let mut map = Map::new();
+    for e in &container.networks {
+        let live = container.connected;
+        let text = |v: Option<String>| {
+            if live {
+                v.unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let user = e.network != crate::model::network::DEFAULT_NETWORK;
+        let aliases: Value = if user {
+            // Docker 20.10's order: the given aliases, then the short ID.
+            let mut a = e.aliases.clone();
+            a.push(container.id.get(..12).unwrap_or(&container.id).to_string());
+            json!(a)
+        } else {
+            Value::Null
+        };
+        let ipam = if e.static_ip.is_some() || e.static_ip6.is_some() {
+            json!({
+                "IPv4Address": e.static_ip.map(|i| i.to_string()).unwrap_or_default(),
+                "IPv6Address": e.static_ip6.map(|i| i.to_string()).unwrap_or_default(),
+            })
+        } else {
+            Value::Null
+        };
+        map.insert(
+            e.network.clone(),
+            json!({
+                "IPAMConfig": ipam,
+                "Links": null,
+                "Aliases": aliases,
+                "NetworkID": e.network_id,
+                "Gateway": text(e.gateway.map(|g| g.to_string())),
+                "IPAddress": text(Some(e.ip.to_string())),
+                "IPPrefixLen": if live { e.prefix } else { 0 },
+                "IPv6Gateway": text(e.gateway6.map(|g| g.to_string())),
+                "GlobalIPv6Address": text(e.ip6.map(|g| g.to_string())),
+                "GlobalIPv6PrefixLen": if live && e.ip6.is_some() { e.prefix6 } else { 0 },
+                "MacAddress": text(Some(e.mac.clone())),
+                "Interface": e.ifname,
+            }),
+        );
+    }
+    Value::Object(map)
 }
 
 /// The objects of a document that are Go maps in Docker's types, where a missing key
@@ -267,6 +323,22 @@ mod tests {
             ip: "172.17.0.3".parse().unwrap(),
             connected: true,
             faults: vec![],
+            networks: vec![crate::model::container::EndpointState {
+                network: "bridge".into(),
+                network_id: "b".repeat(64),
+                ifname: "eth0".into(),
+                ip: "172.17.0.3".parse().unwrap(),
+                prefix: 16,
+                gateway: Some("172.17.0.1".parse().unwrap()),
+                ip6: None,
+                prefix6: 0,
+                gateway6: None,
+                mac: "02:42:ac:11:00:03".into(),
+                host_veth: "veth1".into(),
+                aliases: vec![],
+                static_ip: None,
+                static_ip6: None,
+            }],
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:03".into(),
@@ -399,7 +471,9 @@ mod tests {
         );
         assert!(text.contains("\"A=<&>\""), "no HTML escaping: {text}");
         assert!(
-            text.contains("\n                \"bridge\":{\"Links\":null,\"Aliases\":null,\"Gateway\":\"172.17.0.1\",\"IPAddress\":\"172.17.0.3\","),
+            text.contains(
+                "\n                \"bridge\":{\"IPAMConfig\":null,\"Links\":null,\"Aliases\":null,"
+            ) && text.contains("\"Gateway\":\"172.17.0.1\",\"IPAddress\":\"172.17.0.3\","),
             "{text}"
         );
         assert_eq!(article_pipeline(&text), "172.17.0.3");

@@ -92,8 +92,8 @@
 
 mod capture;
 mod client;
-// The lab's embedded DNS server (127.0.0.11 in every container); the networks of a lab
-// drive it. Reached from outside only through `bench_internals`.
+// The lab's embedded DNS server (127.0.0.11 in every container of a user-defined network),
+// driven by `supervisor::dns`; its benchmark reaches it through `bench_internals`.
 pub(crate) mod dns;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
 #[allow(dead_code, unreachable_pub)]
@@ -145,11 +145,16 @@ pub use capture::{Capture, Captured, Packet};
 pub use client::{ExecOptions, FaultGuard, Forward, Lab, Output, netlab_bin, outer_pid};
 pub use error::{Error, Result};
 pub use model::capture::{Filter, Frame, Icmp, Protocol, TcpFlags};
+pub use model::container::EndpointState;
 pub use model::fault::{
     Counters, Direction, Distribution, FaultKind, FaultSpec, FaultState, Impair,
 };
 pub use model::hosts::ExtraHost;
 pub use model::links::LinkSpec;
+pub use model::net::{Ipv6Net, Subnet};
+pub use model::network::{
+    Attachment, DEFAULT_NETWORK, Driver, NetworkMember, NetworkSpec, NetworkState, SubnetSpec,
+};
 pub use model::pipework::PipeworkSpec;
 pub use model::port::parse_expose;
 pub use model::publish::parse_publish;

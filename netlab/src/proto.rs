@@ -130,6 +130,32 @@ pub enum Request {
     Trace {
         spec: crate::model::trace::TraceSpec,
     },
+    /// `network create`; answered `Network`.
+    NetworkCreate {
+        spec: crate::model::network::NetworkSpec,
+    },
+    /// `network rm`; answered `Ok`.
+    NetworkRm {
+        name: String,
+    },
+    /// `network ls`; answered `Networks`.
+    NetworkLs,
+    /// `network inspect`; answered `Network`.
+    NetworkInspect {
+        name: String,
+    },
+    /// `network connect`: `attachment.network` names the network; answered `Ok`.
+    NetworkConnect {
+        container: String,
+        attachment: crate::model::network::Attachment,
+    },
+    /// `network disconnect`; answered `Ok`.
+    NetworkDisconnect {
+        network: String,
+        container: String,
+    },
+    /// `network prune`; answered `Pruned` with the networks removed.
+    NetworkPrune,
     /// The lab stops depending on its owner: it lives until `Down`.
     Detach,
     Down,
@@ -182,6 +208,15 @@ pub enum Response {
     Capture {
         iface: String,
         interfaces: Vec<(u32, String)>,
+    },
+    Network {
+        network: crate::model::network::NetworkState,
+    },
+    Networks {
+        networks: Vec<crate::model::network::NetworkState>,
+    },
+    Pruned {
+        names: Vec<String>,
     },
     Error {
         error: Error,

@@ -659,6 +659,66 @@ fn owner_killed_with_active_faults_leaves_nothing() {
     assert_clean(&before, &w);
 }
 
+/// Kills the owner while its lab has networks of its own: two bridge networks (one dual
+/// stack, one internal), their nft table, a macvlan network (parent docker0) with a macvlan
+/// device in a container, containers on two networks, and the embedded DNS serving them.
+#[test]
+fn owner_killed_with_networks_leaves_nothing() {
+    let _serial = serial();
+    const TOTAL: usize = 2;
+    let lab = lab_name("leak-nets");
+    let mut w = Watched::new(&lab);
+    let before = snapshot(&w);
+
+    let (mut owner, sup) = Owner::all_ready(&lab, TOTAL, &mut w);
+    let client = Lab::open(&lab).expect("open the owner's lab");
+    let create = |name: &str, driver: &str, subnets: &[&str], internal: bool, opts: &[&str]| {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let spec = netlab::NetworkSpec::from_options(
+            name,
+            driver,
+            &s(subnets),
+            &[],
+            &[],
+            internal,
+            subnets.iter().any(|x| x.contains(':')),
+            &s(opts),
+            &[],
+        )
+        .expect("network spec");
+        client.create_network(&spec).expect("create a network");
+    };
+    create(
+        "dual",
+        "bridge",
+        &["10.78.0.0/24", "fd00:78::/64"],
+        false,
+        &[],
+    );
+    create("inside", "bridge", &[], true, &[]);
+    create(
+        "mac",
+        "macvlan",
+        &["10.77.0.0/24"],
+        false,
+        &["parent=docker0"],
+    );
+    for (name, net) in [("d0", "dual"), ("i0", "inside"), ("m0", "mac")] {
+        let mut c = sleeper(name);
+        c.networks.push(netlab::Attachment::new(net));
+        let st = client.run(&c).expect("run on a network");
+        w.record_container(sup, &st.name, st.pid);
+    }
+    client
+        .connect_network("c0", &netlab::Attachment::new("dual"))
+        .expect("connect");
+    assert_eq!(client.networks().expect("networks").len(), 6);
+    drop(client);
+    w.record_lab(sup);
+    owner.kill();
+    assert_clean(&before, &w);
+}
+
 /// A lab made by the CLI (detached, so it does not depend on any owner) whose supervisor
 /// is SIGKILLed.
 #[test]

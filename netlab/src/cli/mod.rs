@@ -10,6 +10,7 @@ mod fault;
 mod graph;
 mod inspect;
 mod labs;
+mod network;
 mod port;
 mod run;
 mod trace;
@@ -81,6 +82,9 @@ enum Cmd {
     /// Create and list labs.
     #[command(subcommand)]
     Lab(labs::LabCmd),
+    /// User-defined networks: create, ls, inspect, rm, connect, disconnect, prune.
+    #[command(subcommand)]
+    Network(network::NetworkCmd),
     /// Draw a scenario file, or the running lab, as Graphviz DOT or Mermaid.
     Graph(graph::GraphArgs),
     /// Impair a container's traffic: delay, loss, duplication, reordering, corruption, rate.
@@ -172,7 +176,8 @@ pub fn main() -> ExitCode {
         | Cmd::Start(_)
         | Cmd::Rm(_)
         | Cmd::Inspect(_)
-        | Cmd::Port(_) => Kind::Docker,
+        | Cmd::Port(_)
+        | Cmd::Network(_) => Kind::Docker,
         _ => Kind::Netlab,
     };
     match dispatch(cli) {
@@ -308,6 +313,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             _ => labs::down(&lab),
         },
         Cmd::Lab(c) => labs::lab(&lab, c),
+        Cmd::Network(c) => network::network(&lab, c),
         Cmd::Graph(a) => graph::graph(&lab, a),
         Cmd::Fault(a) => fault::fault(&lab, *a),
         Cmd::Partition(a) => fault::partition(&lab, a),

@@ -16,10 +16,19 @@ pub fn port(lab: &str, a: PortArgs) -> anyhow::Result<u8> {
     let c = Lab::open(lab)?.inspect(&a.name)?;
     // A stopped container forwards nothing: Docker lists no port for it.
     let ports = if c.connected { &c.ports[..] } else { &[] };
+    // A container with IPv6 on its first network is published on `::` too, as in Docker.
+    let ipv6 = c.networks.first().is_some_and(|e| e.ip6.is_some());
     match a.port {
         None => {
             for b in ports {
-                println!("{b}");
+                for ip in b.listen_texts(ipv6) {
+                    println!(
+                        "{}/{} -> {ip}:{}",
+                        b.container_port,
+                        b.proto.as_str(),
+                        b.host_port.unwrap_or(0)
+                    );
+                }
             }
         }
         Some(p) => {
@@ -32,7 +41,9 @@ pub fn port(lab: &str, a: PortArgs) -> anyhow::Result<u8> {
                 bail!("no public port '{num}/{proto}' published for {}", a.name);
             }
             for b in found {
-                println!("{}:{}", b.host_ip_text(), b.host_port.unwrap_or(0));
+                for ip in b.listen_texts(ipv6) {
+                    println!("{ip}:{}", b.host_port.unwrap_or(0));
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use super::LabSession;
 use crate::model::hosts::ExtraHost;
+use crate::model::network::{Attachment, DEFAULT_NETWORK};
 use crate::model::restart::RestartPolicy;
 use crate::model::{CommandSpec, ContainerSpec, env, port};
 
@@ -58,6 +59,19 @@ pub struct RunArgs {
     /// variables and an /etc/hosts entry).
     #[arg(long = "link", value_name = "NAME[:ALIAS]")]
     link: Vec<String>,
+    /// Connect to a network: `bridge` (the default), `none`, or one made with `netlab
+    /// network create` (its containers find each other by name through its DNS).
+    #[arg(long = "network", alias = "net", value_name = "NETWORK")]
+    network: Option<String>,
+    /// Another name on the network, answered by its DNS (user-defined networks only).
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "ALIAS")]
+    network_alias: Vec<String>,
+    /// A fixed IPv4 address on the network (user-defined networks only).
+    #[arg(long = "ip", value_name = "IPv4")]
+    ip: Option<String>,
+    /// A fixed IPv6 address on the network (IPv6 networks only).
+    #[arg(long = "ip6", value_name = "IPv6")]
+    ip6: Option<String>,
     /// Publish a container port on the lab host: [ip:][hostPort:]containerPort[/proto],
     /// ranges allowed (8000-8002:8000-8002).
     #[arg(short = 'p', long = "publish", value_name = "SPEC")]
@@ -181,6 +195,17 @@ pub fn spec(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
             .extend(crate::model::publish::parse_publish(p)?);
     }
     spec.publish_all = args.publish_all;
+    if args.network.is_some()
+        || !args.network_alias.is_empty()
+        || args.ip.is_some()
+        || args.ip6.is_some()
+    {
+        let mut a = Attachment::new(args.network.as_deref().unwrap_or(DEFAULT_NETWORK));
+        a.aliases = args.network_alias.clone();
+        a.ip = args.ip.as_deref().map(parse_ip).transpose()?;
+        a.ip6 = args.ip6.as_deref().map(parse_ip6).transpose()?;
+        spec.networks.push(a);
+    }
     spec.auto_remove = args.auto_remove;
     spec.interactive = args.interactive;
     spec.tty = args.tty;
@@ -227,4 +252,26 @@ pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
         }
     };
     Ok(u8::try_from(code).unwrap_or(255))
+}
+
+/// `--ip`: an IPv4 address without prefix.
+pub(crate) fn parse_ip(text: &str) -> crate::error::Result<std::net::Ipv4Addr> {
+    text.parse().map_err(|_| {
+        crate::error::Error::spec(
+            "--ip",
+            text,
+            "write an IPv4 address without prefix, e.g. 10.78.0.20",
+        )
+    })
+}
+
+/// `--ip6`: an IPv6 address without prefix.
+pub(crate) fn parse_ip6(text: &str) -> crate::error::Result<std::net::Ipv6Addr> {
+    text.parse().map_err(|_| {
+        crate::error::Error::spec(
+            "--ip6",
+            text,
+            "write an IPv6 address without prefix, e.g. fd00:78::20",
+        )
+    })
 }

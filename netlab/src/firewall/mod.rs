@@ -18,6 +18,7 @@
 //!
 //! [`NoFirewall`] does nothing, for tests of the rest of the lab.
 
+pub mod networks;
 mod nft;
 pub mod partition;
 mod ruleset;
@@ -93,6 +94,9 @@ pub trait Firewall: Send + Sync + fmt::Debug {
 
     /// Makes the lab host's partitions exactly `cuts` (see [`partition`]), atomically.
     fn apply_cuts(&self, cuts: &[partition::Cut]) -> Result<()>;
+
+    /// Makes the lab host's network rules exactly `rules` (see [`networks`]), atomically.
+    fn apply_networks(&self, rules: &networks::NetRules) -> Result<()>;
 }
 
 /// A firewall that does nothing, for tests of the rest of the lab that need no forwarding.
@@ -113,6 +117,14 @@ impl Firewall for NoFirewall {
 
     fn apply_cuts(&self, cuts: &[partition::Cut]) -> Result<()> {
         tracing::debug!(cuts = cuts.len(), "no firewall: partitions not applied");
+        Ok(())
+    }
+
+    fn apply_networks(&self, rules: &networks::NetRules) -> Result<()> {
+        tracing::debug!(
+            bridges = rules.bridges.len(),
+            "no firewall: networks not applied"
+        );
         Ok(())
     }
 }

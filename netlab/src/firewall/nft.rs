@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::ruleset::map_elements;
-use super::{Firewall, LabNat, TABLE, partition, ruleset};
+use super::{Firewall, LabNat, TABLE, networks, partition, ruleset};
 use crate::error::{Error, Result};
 
 /// Where Debian and its relatives install `nft`, tried before PATH.
@@ -163,6 +163,18 @@ impl Firewall for Nft {
             cuts = cuts.len(),
             "applied nft table bridge {}",
             partition::TABLE
+        );
+        Ok(())
+    }
+
+    /// `nft -f -` on [`networks::script`]: one transaction.
+    fn apply_networks(&self, rules: &networks::NetRules) -> Result<()> {
+        self.run_payload(&["-f", "-"], &networks::script(rules), "nft networks")?;
+        tracing::info!(
+            bridges = rules.bridges.len(),
+            ipv6_ports = rules.forwards6.len(),
+            "applied nft table inet {}",
+            networks::TABLE
         );
         Ok(())
     }

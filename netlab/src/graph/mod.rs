@@ -68,6 +68,7 @@ mod fixtures {
             ip: ip.into(),
             connected: true,
             faults: vec![],
+            networks: vec![],
             prefix: 24,
             gateway: [192, 168, 5, 1].into(),
             mac: "02:42:c0:a8:05:02".into(),

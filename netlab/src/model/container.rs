@@ -11,6 +11,7 @@ use super::publish::PortBinding;
 use crate::error::{Error, Result};
 use crate::model::hosts::ExtraHost;
 use crate::model::links::LinkSpec;
+use crate::model::network::{Attachment, DEFAULT_NETWORK, NONE_NETWORK};
 use crate::model::restart::RestartPolicy;
 
 /// A container to start with [`Lab::run`](crate::Lab::run): what `docker run` (and
@@ -62,6 +63,12 @@ pub struct ContainerSpec {
     /// one the lab makes, whose output becomes the logs).
     #[serde(default)]
     pub tty: bool,
+    /// `--network NAME` with `--network-alias`, `--ip`, `--ip6`: the networks it joins,
+    /// its first interface (`eth0`) on the first. Empty: the default `bridge`. Docker's
+    /// `run` takes one network; a scenario may list several, joined before the process
+    /// starts.
+    #[serde(default)]
+    pub networks: Vec<Attachment>,
 }
 
 impl ContainerSpec {
@@ -84,6 +91,26 @@ impl ContainerSpec {
             restart: RestartPolicy::No,
             interactive: false,
             tty: false,
+            networks: vec![],
+        }
+    }
+
+    /// Whether its `--link`s are Docker's legacy links (variables, `/etc/hosts` lines): on
+    /// the default bridge. On a user-defined network a link is a name only this container
+    /// resolves, through the network's DNS, to the linked container's addresses.
+    pub fn legacy_links(&self) -> bool {
+        self.attachments()
+            .first()
+            .is_some_and(|a| a.network == DEFAULT_NETWORK)
+    }
+
+    /// The networks it joins in order: its `networks`, or the default bridge; none for
+    /// `--network none`.
+    pub fn attachments(&self) -> Vec<Attachment> {
+        match self.networks.first() {
+            None => vec![Attachment::new(DEFAULT_NETWORK)],
+            Some(a) if a.network == NONE_NETWORK => vec![],
+            Some(_) => self.networks.clone(),
         }
     }
 
@@ -117,6 +144,23 @@ impl ContainerSpec {
             && !w.starts_with('/')
         {
             return Err(Error::spec("--workdir", w, "give an absolute path"));
+        }
+        for (i, a) in self.networks.iter().enumerate() {
+            a.validate()?;
+            if a.network == NONE_NETWORK && self.networks.len() > 1 {
+                return Err(Error::spec(
+                    "--network",
+                    NONE_NETWORK,
+                    "a container on the none network has no other network; give none alone",
+                ));
+            }
+            if self.networks[..i].iter().any(|b| b.network == a.network) {
+                return Err(Error::spec(
+                    "--network",
+                    &a.network,
+                    "the network is listed twice; give each network once",
+                ));
+            }
         }
         if self.auto_remove && !self.restart.is_none() {
             // Docker's words: "Conflicting options: --restart and --rm".
@@ -264,6 +308,37 @@ pub struct ContainerState {
     /// The active faults that act on it, one line each (`fault-1: delay 100ms on web/eth0`).
     #[serde(default)]
     pub faults: Vec<String>,
+    /// Its endpoints, one per network it is on, in the order of its interfaces; the
+    /// top-level `ip`, `prefix`, `gateway`, `mac` and `host_veth` are the first one's.
+    #[serde(default)]
+    pub networks: Vec<EndpointState>,
+}
+
+/// A container's place on one network, as `inspect` shows it (Docker's
+/// `NetworkSettings.Networks.NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointState {
+    pub network: String,
+    /// The network's ID.
+    pub network_id: String,
+    /// Its interface in the container (`eth0`, ...).
+    pub ifname: String,
+    /// Its IPv4 address while connected, the last one otherwise (see `connected`).
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    /// The gateway it offers; none on an internal network.
+    pub gateway: Option<Ipv4Addr>,
+    pub ip6: Option<std::net::Ipv6Addr>,
+    pub prefix6: u8,
+    pub gateway6: Option<std::net::Ipv6Addr>,
+    pub mac: String,
+    /// The veth's end on the lab host (empty for macvlan).
+    pub host_veth: String,
+    /// `--network-alias`/`--alias`: its other names on this network.
+    pub aliases: Vec<String>,
+    /// Fixed addresses asked for (Docker's `IPAMConfig`).
+    pub static_ip: Option<Ipv4Addr>,
+    pub static_ip6: Option<std::net::Ipv6Addr>,
 }
 
 /// An interface added by [`Lab::pipework`](crate::Lab::pipework), as it was made.

@@ -2,10 +2,10 @@
 //! by name, and never the network, broadcast or bridge address.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::lab::LabSpec;
-use super::net::Ipv4Net;
+use super::net::{Ipv4Net, Ipv6Net};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -19,14 +19,33 @@ pub struct Ipam {
 
 impl Ipam {
     pub fn new(spec: &LabSpec) -> Self {
-        let mut used = BTreeMap::new();
-        used.insert(spec.bip.addr, format!("the bridge {}", spec.bridge));
+        Ipam::with(
+            &spec.name,
+            spec.bip,
+            spec.range(),
+            Some((spec.bip.addr, format!("the bridge {}", spec.bridge))),
+        )
+    }
+
+    /// The addresses of one network: `subnet` (its address is the gateway's when there is
+    /// one), dynamic ones from `range`, `reserved` (the gateway and who it is) never given.
+    pub fn with(
+        lab: &str,
+        subnet: Ipv4Net,
+        range: Ipv4Net,
+        reserved: Option<(Ipv4Addr, String)>,
+    ) -> Self {
         Ipam {
-            lab: spec.name.clone(),
-            subnet: spec.bip,
-            range: spec.range(),
-            used,
+            lab: lab.to_string(),
+            subnet,
+            range,
+            used: reserved.into_iter().collect(),
         }
+    }
+
+    /// Who holds `ip`, if anyone.
+    pub fn owner(&self, ip: Ipv4Addr) -> Option<&str> {
+        self.used.get(&ip).map(String::as_str)
     }
 
     /// The lowest free address of the range, given to `owner`.
@@ -85,6 +104,59 @@ impl Ipam {
     }
 
     pub fn release(&mut self, ip: Ipv4Addr) {
+        self.used.remove(&ip);
+    }
+}
+
+/// The IPv6 addresses of one network: the lowest free one of the range after the network
+/// address, as Docker gives them (`fd00:78::2` after the gateway `fd00:78::1`).
+#[derive(Debug, Clone)]
+pub struct Ipam6 {
+    range: Ipv6Net,
+    used: BTreeMap<Ipv6Addr, String>,
+}
+
+impl Ipam6 {
+    pub fn new(range: Ipv6Net, reserved: Option<(Ipv6Addr, String)>) -> Self {
+        Ipam6 {
+            range: range.canonical(),
+            used: reserved.into_iter().collect(),
+        }
+    }
+
+    pub fn allocate(&mut self, owner: &str) -> Result<Ipv6Addr> {
+        let first = u128::from(self.range.network()) + 1;
+        let last = u128::from(self.range.last());
+        // The used addresses are few: the first gap after them is found in their count.
+        let ip = (first..=last)
+            .take(self.used.len() + 1)
+            .map(Ipv6Addr::from)
+            .find(|ip| !self.used.contains_key(ip))
+            .ok_or_else(|| Error::AddressExhausted {
+                lab: String::new(),
+                range: self.range.to_string(),
+            })?;
+        self.used.insert(ip, owner.to_string());
+        Ok(ip)
+    }
+
+    pub fn claim(&mut self, ip: Ipv6Addr, owner: &str) -> Result<()> {
+        self.check_free(ip)?;
+        self.used.insert(ip, owner.to_string());
+        Ok(())
+    }
+
+    pub fn check_free(&self, ip: Ipv6Addr) -> Result<()> {
+        match self.used.get(&ip) {
+            Some(by) => Err(Error::AddressInUse {
+                addr: ip.to_string(),
+                owner: by.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn release(&mut self, ip: Ipv6Addr) {
         self.used.remove(&ip);
     }
 }

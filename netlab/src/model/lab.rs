@@ -39,6 +39,11 @@ pub struct LabSpec {
     /// uplink to the bridge.
     #[serde(default)]
     pub attach_uplink: bool,
+    /// Where the embedded DNS of user-defined networks sends the names it does not know
+    /// (`--dns-forward IP[:PORT]`, a server the lab host reaches, e.g. on its LAN). None:
+    /// such names are answered REFUSED at once, since a lab has no internet of its own.
+    #[serde(default)]
+    pub dns_forward: Vec<std::net::SocketAddr>,
 }
 
 /// The lab host's interface to a simulated LAN (`--uplink eth1=10.2.0.10/16`), the
@@ -117,6 +122,7 @@ impl LabSpec {
             lan_nodes: vec![],
             uplink_dev: None,
             attach_uplink: false,
+            dns_forward: vec![],
         }
     }
 

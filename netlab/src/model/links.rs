@@ -162,7 +162,10 @@ pub fn hosts_file(ip: std::net::Ipv4Addr, hostname: &str, links: &[String]) -> S
         s.push_str(l);
         s.push('\n');
     }
-    s.push_str(&format!("{ip}\t{hostname}\n"));
+    // A container without a network (`--network none`) has no line of its own.
+    if !ip.is_unspecified() {
+        s.push_str(&format!("{ip}\t{hostname}\n"));
+    }
     s
 }
 

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod links;
 pub mod names;
 pub mod net;
+pub mod network;
 pub mod pipework;
 pub mod port;
 pub mod ps;

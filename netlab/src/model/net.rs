@@ -1,7 +1,8 @@
-//! IPv4 networks as Docker's options write them (`--bip 172.17.0.1/16`).
+//! IP networks as Docker's options write them (`--bip 172.17.0.1/16`, `--subnet
+//! fd00:78::/64`).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,178 @@ impl Ipv4Net {
     }
 }
 
+/// An IPv6 interface address or network with its prefix, e.g. `fd00:78::1/64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Ipv6Net {
+    pub addr: Ipv6Addr,
+    /// The prefix length, 0 to 128.
+    pub prefix: u8,
+}
+
+impl Ipv6Net {
+    fn mask(&self) -> u128 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        }
+    }
+
+    /// The network address (`fd00:78::` for `fd00:78::1/64`).
+    pub fn network(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) & self.mask())
+    }
+
+    /// The last address of the network.
+    pub fn last(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) | !self.mask())
+    }
+
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask() == u128::from(self.addr) & self.mask()
+    }
+
+    pub fn canonical(&self) -> Ipv6Net {
+        Ipv6Net {
+            addr: self.network(),
+            prefix: self.prefix,
+        }
+    }
+
+    /// Parses `ADDR/N`; `what` names the option in the error (`--subnet`).
+    pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
+        let (a, p) = s.split_once('/').ok_or_else(|| {
+            Error::spec(
+                what,
+                s,
+                "write an address with its prefix length, e.g. fd00:78::/64",
+            )
+        })?;
+        let addr = Ipv6Addr::from_str(a)
+            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv6 address")))?;
+        let prefix =
+            p.parse::<u8>().ok().filter(|p| *p <= 128).ok_or_else(|| {
+                Error::spec(what, s, format!("{p:?} is not a prefix length 0-128"))
+            })?;
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl FromStr for Ipv6Net {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse_as("CIDR", s)
+    }
+}
+
+impl fmt::Display for Ipv6Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl TryFrom<String> for Ipv6Net {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Ipv6Net> for String {
+    fn from(n: Ipv6Net) -> String {
+        n.to_string()
+    }
+}
+
+/// A subnet of either family, as `--subnet` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Subnet {
+    V4(Ipv4Net),
+    V6(Ipv6Net),
+}
+
+impl Subnet {
+    /// Parses an IPv4 or IPv6 CIDR; `what` names the option in the error.
+    pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
+        if s.contains(':') {
+            Ipv6Net::parse_as(what, s).map(Subnet::V6)
+        } else {
+            Ipv4Net::parse_as(what, s).map(Subnet::V4)
+        }
+    }
+
+    pub fn canonical(&self) -> Subnet {
+        match self {
+            Subnet::V4(n) => Subnet::V4(n.canonical()),
+            Subnet::V6(n) => Subnet::V6(n.canonical()),
+        }
+    }
+
+    pub fn prefix(&self) -> u8 {
+        match self {
+            Subnet::V4(n) => n.prefix,
+            Subnet::V6(n) => n.prefix,
+        }
+    }
+
+    pub fn is_v6(&self) -> bool {
+        matches!(self, Subnet::V6(_))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self, ip) {
+            (Subnet::V4(n), IpAddr::V4(a)) => n.contains(a),
+            (Subnet::V6(n), IpAddr::V6(a)) => n.contains(a),
+            _ => false,
+        }
+    }
+
+    /// True when the two share an address (one contains the other's network).
+    pub fn overlaps(&self, other: &Subnet) -> bool {
+        match (self, other) {
+            (Subnet::V4(a), Subnet::V4(b)) => a.contains(b.network()) || b.contains(a.network()),
+            (Subnet::V6(a), Subnet::V6(b)) => a.contains(b.network()) || b.contains(a.network()),
+            _ => false,
+        }
+    }
+
+    /// True when every address of `other` lies in `self`.
+    pub fn covers(&self, other: &Subnet) -> bool {
+        other.prefix() >= self.prefix() && self.overlaps(other)
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subnet::V4(n) => n.fmt(f),
+            Subnet::V6(n) => n.fmt(f),
+        }
+    }
+}
+
+impl FromStr for Subnet {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse_as("--subnet", s)
+    }
+}
+
+impl TryFrom<String> for Subnet {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Subnet> for String {
+    fn from(n: Subnet) -> String {
+        n.to_string()
+    }
+}
+
 /// Docker's MAC for a container address: `02:42` followed by the four address bytes, so a
 /// MAC tells which address it carries and never collides inside one subnet.
 pub fn docker_mac(ip: Ipv4Addr) -> [u8; 6] {
@@ -231,6 +404,24 @@ mod tests {
             let got = n.host_address_problem().unwrap_or_default();
             assert!(got.contains(why), "{bad}: {got:?}");
         }
+    }
+
+    #[test]
+    fn ipv6_and_either_family() {
+        let n: Ipv6Net = "fd00:78::1/64".parse().unwrap();
+        assert_eq!(n.network(), "fd00:78::".parse::<Ipv6Addr>().unwrap());
+        assert!(n.contains("fd00:78::ffff".parse().unwrap()));
+        assert!(!n.contains("fd00:79::1".parse().unwrap()));
+        assert_eq!(n.canonical().to_string(), "fd00:78::/64");
+        assert!("fd00::/129".parse::<Ipv6Net>().is_err());
+        let a: Subnet = "10.78.0.0/24".parse().unwrap();
+        let b: Subnet = "10.78.0.128/25".parse().unwrap();
+        let c: Subnet = "10.79.0.0/24".parse().unwrap();
+        let d: Subnet = "fd00:78::/64".parse().unwrap();
+        assert!(a.overlaps(&b) && b.overlaps(&a) && a.covers(&b) && !b.covers(&a));
+        assert!(!a.overlaps(&c) && !a.overlaps(&d));
+        assert!(d.is_v6() && d.contains("fd00:78::2".parse().unwrap()));
+        assert!(!d.contains("10.78.0.2".parse().unwrap()));
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     if !c.connected {
         return vec![];
     }
+    let ipv6 = c.networks.first().is_some_and(|e| e.ip6.is_some());
     let mut bound: HashMap<(u16, Proto), Vec<&super::PortBinding>> = HashMap::new();
     for b in &c.ports {
         bound
@@ -72,11 +73,13 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     let mut out = Vec::with_capacity(c.expose.len().max(c.ports.len()));
     for p in &c.expose {
         match bound.remove(&(p.port, p.proto)) {
-            Some(bs) => out.extend(bs.into_iter().map(|b| ListedPort {
-                ip: Some(b.host_ip_text()),
-                private: b.container_port,
-                public: b.host_port.unwrap_or(0),
-                proto: b.proto,
+            Some(bs) => out.extend(bs.into_iter().flat_map(|b| {
+                b.listen_texts(ipv6).into_iter().map(|ip| ListedPort {
+                    ip: Some(ip),
+                    private: b.container_port,
+                    public: b.host_port.unwrap_or(0),
+                    proto: b.proto,
+                })
             })),
             None => out.push(ListedPort {
                 ip: None,
@@ -89,11 +92,13 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     // Published ports are exposed too; any left over still shows.
     let mut rest: Vec<&super::PortBinding> = bound.into_values().flatten().collect();
     rest.sort_by_key(|b| (b.container_port, b.proto));
-    out.extend(rest.into_iter().map(|b| ListedPort {
-        ip: Some(b.host_ip_text()),
-        private: b.container_port,
-        public: b.host_port.unwrap_or(0),
-        proto: b.proto,
+    out.extend(rest.into_iter().flat_map(|b| {
+        b.listen_texts(ipv6).into_iter().map(|ip| ListedPort {
+            ip: Some(ip),
+            private: b.container_port,
+            public: b.host_port.unwrap_or(0),
+            proto: b.proto,
+        })
     }));
     out
 }
@@ -538,6 +543,7 @@ mod tests {
             ip: "172.17.0.2".parse().unwrap(),
             connected: true,
             faults: vec![],
+            networks: vec![],
             prefix: 16,
             gateway: "172.17.0.1".parse().unwrap(),
             mac: "02:42:ac:11:00:02".into(),

@@ -35,6 +35,17 @@ impl PortBinding {
             .unwrap_or_else(|| "0.0.0.0".into())
     }
 
+    /// The host addresses this binding listens on as Docker lists them: `0.0.0.0`, and `::`
+    /// too when it is published for every address of a container with IPv6 (the lab host
+    /// forwards both families then).
+    pub(crate) fn listen_texts(&self, ipv6: bool) -> Vec<String> {
+        let mut out = vec![self.host_ip_text()];
+        if ipv6 && self.scope().is_none() {
+            out.push("::".into());
+        }
+        out
+    }
+
     /// The one host address this binding listens on; `None` for every address (`0.0.0.0`
     /// counts as every address, as in Docker).
     pub(crate) fn scope(&self) -> Option<Ipv4Addr> {

@@ -32,9 +32,46 @@ pub fn for_default_bridge(host: &str) -> String {
     out
 }
 
+/// The container's file on a user-defined network, as Docker writes it: the host's
+/// `search` and `options` lines, the embedded DNS server as the only nameserver, and
+/// `ndots:0` so that single names go to it as they are.
+pub fn for_user_network(host: &str) -> String {
+    let mut out = String::new();
+    let mut options: Vec<String> = vec![];
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => continue,
+            Some("options") => {
+                options.extend(words.filter(|w| !w.starts_with("ndots:")).map(String::from));
+                continue;
+            }
+            _ => {}
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("nameserver 127.0.0.11\n");
+    options.push("ndots:0".into());
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_networks_ask_the_embedded_dns() {
+        assert_eq!(
+            for_user_network("nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n"),
+            "search lan\nnameserver 127.0.0.11\noptions edns0 trust-ad ndots:0\n"
+        );
+        assert_eq!(
+            for_user_network(""),
+            "nameserver 127.0.0.11\noptions ndots:0\n"
+        );
+    }
 
     #[test]
     fn loopback_and_ipv6_nameservers_go_search_and_options_stay() {

@@ -24,6 +24,23 @@ pub fn add(index: u32, net: Ipv4Net, what: &str) -> Request {
     )
 }
 
+/// `ip -6 addr add ADDR/PREFIX dev INDEX nodad`: usable at once, without the second of
+/// duplicate address detection (the lab's IPAM already guarantees the address is unique).
+pub fn add6(index: u32, addr: std::net::Ipv6Addr, prefix: u8, what: &str) -> Request {
+    let mut msg = AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+        .index(index)
+        .address(addr, prefix)
+        .build();
+    msg.attributes.push(AddressAttribute::Flags(
+        netlink_packet_route::address::AddressFlags::Nodad,
+    ));
+    Request::create(
+        RouteNetlinkMessage::NewAddress(msg),
+        "ip -6 addr add",
+        format!("{addr}/{prefix} dev {what} nodad"),
+    )
+}
+
 /// The IPv4 addresses of link `index` (`ip -4 addr show dev INDEX`), as the kernel
 /// describes them.
 fn show_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<Vec<AddressMessage>> {
@@ -97,6 +114,35 @@ pub fn flush_v4(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<()> {
                 "ip addr del",
                 format!("dev {what}"),
             )
+        })
+        .collect();
+    nl.batch(dels)
+}
+
+/// `ip -6 addr flush scope global dev INDEX`: the IPv6 addresses the lab gave, not the
+/// link-local one the kernel made.
+pub fn flush_v6_global(nl: &mut dyn Netlink, index: u32, what: &str) -> Result<()> {
+    let req = Request::dump(
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        "ip -6 addr show",
+        what,
+    );
+    let dels: Vec<Request> = nl
+        .query(req)?
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a)
+                if a.header.family == AddressFamily::Inet6
+                    && a.header.index == index
+                    && a.header.scope == netlink_packet_route::address::AddressScope::Universe =>
+            {
+                Some(Request::change(
+                    RouteNetlinkMessage::DelAddress(a),
+                    "ip -6 addr del",
+                    format!("dev {what}"),
+                ))
+            }
+            _ => None,
         })
         .collect();
     nl.batch(dels)

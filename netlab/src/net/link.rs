@@ -70,6 +70,25 @@ pub fn add_veth_into(
     )
 }
 
+/// `ip link add link PARENT name NAME netns NS address MAC type macvlan mode bridge`: the
+/// device is created straight in the container's namespace (the kernel finds the parent in
+/// the namespace of the socket), which spares the move between namespaces.
+pub fn add_macvlan_into(name: &str, parent: u32, ns: &OwnedFd, mac: [u8; 6]) -> Request {
+    let msg = rtnetlink::LinkMacVlan::new(
+        name,
+        parent,
+        netlink_packet_route::link::MacVlanMode::Bridge,
+    )
+    .setns_by_fd(ns.as_raw_fd())
+    .address(mac.to_vec())
+    .build();
+    Request::create(
+        RouteNetlinkMessage::NewLink(msg),
+        "ip link add type macvlan",
+        name,
+    )
+}
+
 /// `ip link set dev INDEX up`.
 pub fn set_up(index: u32, what: &str) -> Request {
     Request::change(

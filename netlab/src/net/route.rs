@@ -25,6 +25,18 @@ pub fn add_default(gw: Ipv4Addr) -> Request {
     )
 }
 
+/// `ip -6 route add default via GW`.
+pub fn add_default6(gw: std::net::Ipv6Addr) -> Request {
+    let msg = RouteMessageBuilder::<std::net::Ipv6Addr>::new()
+        .gateway(gw)
+        .build();
+    Request::create(
+        RouteNetlinkMessage::NewRoute(msg),
+        "ip -6 route add default via",
+        gw.to_string(),
+    )
+}
+
 /// `ip route replace default via GW`: pipework's `@GATEWAY`.
 pub fn replace_default(gw: Ipv4Addr) -> Request {
     Request::with_flags(

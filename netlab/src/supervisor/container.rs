@@ -6,7 +6,7 @@
 //! namespace fds, which removes its veth pair and addresses with it.
 
 use std::cell::RefCell;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -21,12 +21,15 @@ use nix::unistd::Pid;
 use super::exit::ExitWatch;
 use super::lifecycle::Event;
 use super::logs::Logs;
+use super::network::Endpoint;
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::command::resolve_program;
+use crate::model::container::EndpointState;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
 use crate::model::net::{docker_mac, format_mac};
+use crate::model::network::Driver;
 use crate::model::publish::check_host_ips;
 use crate::model::user::{self, Ids};
 use crate::model::{
@@ -75,9 +78,9 @@ pub struct Container {
     pub spec: ContainerSpec,
     pub id: String,
     pub env: Vec<(String, String)>,
-    pub ip: Ipv4Addr,
-    pub mac: [u8; 6],
-    pub host_veth: String,
+    /// Its places on networks, in the order of its interfaces (`eth0` first); none on
+    /// `--network none`.
+    pub endpoints: Vec<Endpoint>,
     pub created: u64,
     pub ns: Namespaces,
     /// Who its process runs as (`-u`), resolved when it was created.
@@ -96,18 +99,49 @@ pub struct Container {
     pub expose: Vec<ExposedPort>,
     pub ports: Vec<PortBinding>,
     pub pipework: Vec<PipeworkIf>,
-    /// Whether the container holds its address on the bridge: from its start until its
-    /// process ends, as a Docker endpoint (see `endpoint.rs`); `ip` is the last it had.
+    /// Whether the container holds its addresses on its networks: from its start until
+    /// its process ends, as Docker's endpoints (see `endpoint.rs`); the endpoints keep the
+    /// last ones they had.
     pub connected: bool,
 }
 
 impl Container {
+    /// Its first interface's address (`eth0`'s), the one links, published ports and
+    /// `inspect`'s top level use; unspecified without a network.
+    pub fn ip(&self) -> Ipv4Addr {
+        self.endpoints
+            .first()
+            .map(|e| e.ip)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// Its first interface's MAC.
+    pub fn mac(&self) -> [u8; 6] {
+        self.endpoints.first().map(|e| e.mac).unwrap_or_default()
+    }
+
+    /// The lab host's end of its first interface's veth (empty for macvlan or none).
+    pub fn host_veth(&self) -> &str {
+        self.endpoints
+            .first()
+            .map(|e| e.host_veth.as_str())
+            .unwrap_or("")
+    }
+
+    /// The network of its first interface, `none` when it has none.
+    pub fn primary_network(&self) -> &str {
+        self.endpoints
+            .first()
+            .map(|e| e.network.as_str())
+            .unwrap_or(crate::model::network::NONE_NETWORK)
+    }
+
     /// What a container linking to this one learns of it (its address of now, or the last).
     pub fn linked(&self) -> Linked<'_> {
         Linked {
             name: &self.spec.name,
             hostname: self.spec.hostname(),
-            ip: self.ip,
+            ip: self.ip(),
             ports: &self.expose,
             env: &self.spec.env,
         }
@@ -134,7 +168,7 @@ impl std::fmt::Debug for Container {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Container")
             .field("name", &self.spec.name)
-            .field("ip", &self.ip)
+            .field("ip", &self.ip())
             .finish()
     }
 }
@@ -146,15 +180,14 @@ pub struct Builder {
     pub reaper: Arc<Reaper>,
     /// Where a container's process reports its end (see `lifecycle`).
     pub events: Sender<Event>,
-    pub bridge_index: u32,
-    pub bip: Ipv4Net,
 }
 
 /// A `run` that passed step 1.
 pub struct Prepared {
     pub spec: ContainerSpec,
     pub env: Vec<(String, String)>,
-    pub ip: Ipv4Addr,
+    /// Its endpoints with their addresses taken, `eth0` first.
+    pub endpoints: Vec<Endpoint>,
     /// Its `/etc/hosts` lines before its own: `--add-host`, then the links', as Docker.
     pub hosts_lines: Vec<String>,
     pub user: Option<Ids>,
@@ -163,7 +196,7 @@ pub struct Prepared {
     pub builder: Builder,
 }
 
-fn random_id() -> String {
+pub(super) fn random_id() -> String {
     let mut bytes = [0u8; 32];
     if std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
@@ -190,7 +223,8 @@ impl Lab {
                 name: spec.name.clone(),
             });
         }
-        limits::check_bridge_port(&self.spec.bridge, self.bridge_ports(&self.spec.bridge))?;
+        let attachments = spec.attachments();
+        self.check_attachments(&spec, &attachments)?;
         let (link_env, link_hosts) = self.resolve_links(&spec)?;
         let hosts_lines: Vec<String> = spec
             .extra_hosts
@@ -224,18 +258,16 @@ impl Lab {
         if !ports.is_empty() {
             self.firewall()?;
         }
-        let ip = self.ipam.allocate(&format!("container {}", spec.name))?;
+        let endpoints = self.plan_endpoints(&spec.name, &attachments, &[])?;
         self.pending.insert(spec.name.clone());
         let builder = Builder {
             reaper: self.reaper.clone(),
             events: self.events.clone(),
-            bridge_index: self.bridge_index,
-            bip: self.spec.bip,
         };
         Ok(Prepared {
             spec,
             env,
-            ip,
+            endpoints,
             hosts_lines,
             user,
             expose,
@@ -249,7 +281,7 @@ impl Lab {
     /// Gives back what [`Lab::prepare_run`] reserved, for a run that will not be built.
     pub fn abandon_run(&mut self, prepared: Prepared) {
         self.pending.remove(&prepared.spec.name);
-        self.ipam.release(prepared.ip);
+        self.release_endpoints(&prepared.endpoints);
     }
 
     pub fn finish_run(
@@ -261,7 +293,7 @@ impl Lab {
         let mut c = match built {
             Ok(c) => c,
             Err(e) => {
-                self.ipam.release(prepared.ip);
+                self.release_endpoints(&prepared.endpoints);
                 return Err(e);
             }
         };
@@ -277,8 +309,9 @@ impl Lab {
             format!("record container {name}"),
             move |lab: &mut Lab| {
                 lab.order.push(n1.clone());
-                lab.containers.insert(n1, c);
+                lab.containers.insert(n1.clone(), c);
                 lab.refresh_summary();
+                lab.refresh_dns_of(&n1);
                 Ok(())
             },
             move |lab: &mut Lab| {
@@ -314,7 +347,9 @@ impl Lab {
     /// must exist and run.
     pub(super) fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
         let (mut env, mut hosts) = (vec![], vec![]);
-        for l in &spec.links {
+        // On a user-defined network a link is a DNS name only (see `dns.rs`), and Docker
+        // accepts it whether or not the linked container exists.
+        for l in spec.links.iter().filter(|_| spec.legacy_links()) {
             let target = self
                 .containers
                 .get(&l.name)
@@ -356,7 +391,19 @@ impl Lab {
     /// container that publishes ports: only such a container can send traffic that comes
     /// back by its own bridge port (to itself through the host's published port).
     pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
-        let (b, spec, ip) = (&p.builder, p.spec.clone(), p.ip);
+        let (b, spec) = (&p.builder, p.spec.clone());
+        let ip = p
+            .endpoints
+            .first()
+            .map(|e| e.ip)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        // Docker's embedded DNS serves the containers of user-defined networks.
+        let resolv = if p.endpoints.first().is_some_and(|e| e.view.user) {
+            resolv::for_user_network(&host_resolv)
+        } else {
+            resolv::for_default_bridge(&host_resolv)
+        };
         let hairpin = !p.ports.is_empty();
         let dir = PathBuf::from(STATE_DIR).join(&spec.name);
         std::fs::create_dir_all(&dir)
@@ -367,12 +414,7 @@ impl Lab {
         let files = [
             ("hosts", hosts_file(ip, spec.hostname(), &p.hosts_lines)),
             ("hostname", format!("{}\n", spec.hostname())),
-            (
-                "resolv.conf",
-                resolv::for_default_bridge(
-                    &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-                ),
-            ),
+            ("resolv.conf", resolv),
         ];
         let mut binds = Vec::with_capacity(files.len());
         for (name, text) in files {
@@ -391,7 +433,6 @@ impl Lab {
         };
         // Opened here, in the lab host's namespace, before the thread leaves it.
         let mut host = Rtnl::open()?;
-        let mac = docker_mac(ip);
         nsfd::create(&setup, |ns| {
             // This thread is in the container's namespaces now: what it opens and starts
             // lives there.
@@ -400,9 +441,7 @@ impl Lab {
                 id: random_id(),
                 env: p.env.clone(),
                 user: p.user.clone(),
-                ip,
-                mac,
-                host_veth: String::new(),
+                endpoints: p.endpoints.clone(),
                 created: now(),
                 ns,
                 run: Arc::new(Mutex::new(RunState::default())),
@@ -417,28 +456,28 @@ impl Lab {
                 connected: true,
                 spec,
             };
-            let veth = RefCell::new(String::new());
+            let veths: Vec<RefCell<String>> = c
+                .endpoints
+                .iter()
+                .map(|_| RefCell::new(String::new()))
+                .collect();
             let wiring = Wiring {
                 container: &c.spec.name,
                 net: &c.ns.net,
-                mac,
-                bridge: b.bridge_index,
-                addr: Ipv4Net {
-                    addr: ip,
-                    prefix: b.bip.prefix,
-                },
-                gateway: b.bip.addr,
+                wires: c.endpoints.iter().map(Wire::of).collect(),
                 hairpin,
             };
-            let plan = wiring_plan(&wiring, &veth, || {
+            let plan = wiring_plan(&wiring, &veths, || {
                 start(&b.reaper, &b.events, &c, None, first, false)
             });
             plan.run(&mut WiringCtx {
                 host: &mut host,
                 inside: &mut inside,
             })?;
-            c.host_veth = veth.into_inner();
-            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth, "container up");
+            for (e, v) in c.endpoints.iter_mut().zip(veths) {
+                e.host_veth = v.into_inner();
+            }
+            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth(), "container up");
             Ok(c)
         })
     }
@@ -494,12 +533,16 @@ impl Lab {
             restarting: r.restarting,
             restart_policy: c.spec.restart,
             auto_remove: c.spec.auto_remove,
-            ip: c.ip,
+            ip: c.ip(),
             connected: c.connected && r.status == ContainerStatus::Running,
-            prefix: self.spec.bip.prefix,
-            gateway: self.spec.bip.addr,
-            mac: format_mac(&c.mac),
-            host_veth: c.host_veth.clone(),
+            prefix: c.endpoints.first().map(|e| e.view.prefix).unwrap_or(0),
+            gateway: c
+                .endpoints
+                .first()
+                .and_then(|e| e.view.gateway)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            mac: format_mac(&c.mac()),
+            host_veth: c.host_veth().to_string(),
             created: c.created,
             started: r.started,
             finished: r.finished,
@@ -507,6 +550,26 @@ impl Lab {
             ports: c.ports.clone(),
             pipework: c.pipework.clone(),
             faults: self.faults_on(name),
+            networks: c
+                .endpoints
+                .iter()
+                .map(|e| EndpointState {
+                    network: e.network.clone(),
+                    network_id: self.network_id(&e.network),
+                    ifname: e.ifname.clone(),
+                    ip: e.ip,
+                    prefix: e.view.prefix,
+                    gateway: e.view.gateway,
+                    ip6: e.ip6,
+                    prefix6: e.view.prefix6,
+                    gateway6: e.view.gateway6,
+                    mac: format_mac(&e.mac),
+                    host_veth: e.host_veth.clone(),
+                    aliases: e.want.aliases.clone(),
+                    static_ip: e.want.ip,
+                    static_ip6: e.want.ip6,
+                })
+                .collect(),
         })
     }
 
@@ -550,8 +613,10 @@ impl Lab {
         }
         if let Some(c) = self.containers.remove(name) {
             kill_netns_members(&c.ns.net);
-            if let Err(e) = net::link::delete(&mut self.host, &c.host_veth) {
-                tracing::warn!("{e}");
+            for e in c.endpoints.iter().filter(|e| !e.host_veth.is_empty()) {
+                if let Err(e) = net::link::delete(&mut self.host, &e.host_veth) {
+                    tracing::warn!("{e}");
+                }
             }
             for p in &c.pipework {
                 self.ipam.release(p.addr.addr);
@@ -565,9 +630,10 @@ impl Lab {
                 tracing::warn!("{e}");
             }
             if c.connected {
-                self.ipam.release(c.ip);
+                self.release_endpoints(&c.endpoints);
             }
             self.order.retain(|n| n != name);
+            self.forget_dns_container(name, &c);
             self.refresh_summary();
             let _ = std::fs::remove_dir_all(&c.dir);
             tracing::info!(container = %name, "container removed");
@@ -842,16 +908,46 @@ pub(super) fn exec_failure(e: &std::io::Error, program: &str, path: &str) -> Opt
     }
 }
 
-/// What wiring a new container takes: its veth's ends, MAC and bridge port, `eth0`'s
-/// address and the default route.
+/// One interface to wire: a veth into a bridge, or a macvlan device of a parent.
+#[derive(Debug, Clone)]
+pub struct Wire {
+    pub ifname: String,
+    pub mac: [u8; 6],
+    pub driver: Driver,
+    /// The bridge's index on the lab host, or the macvlan parent's.
+    pub link: u32,
+    pub addr: Ipv4Net,
+    pub gateway: Option<Ipv4Addr>,
+    pub addr6: Option<(Ipv6Addr, u8)>,
+    pub gateway6: Option<Ipv6Addr>,
+}
+
+impl Wire {
+    /// The wire of an endpoint whose addresses are taken.
+    pub fn of(e: &Endpoint) -> Wire {
+        Wire {
+            ifname: e.ifname.clone(),
+            mac: e.mac,
+            driver: e.view.driver,
+            link: e.view.link,
+            addr: Ipv4Net {
+                addr: e.ip,
+                prefix: e.view.prefix,
+            },
+            gateway: e.view.gateway,
+            addr6: e.ip6.map(|a| (a, e.view.prefix6)),
+            gateway6: e.view.gateway6,
+        }
+    }
+}
+
+/// What wiring a new container takes: its interfaces (`eth0` first) and whether its
+/// first veth needs hairpin mode.
 pub struct Wiring<'a> {
     pub container: &'a str,
-    /// The container's network namespace, where the veth's `eth0` end is created.
+    /// The container's network namespace, where the interfaces are created.
     pub net: &'a OwnedFd,
-    pub mac: [u8; 6],
-    pub bridge: u32,
-    pub addr: Ipv4Net,
-    pub gateway: Ipv4Addr,
+    pub wires: Vec<Wire>,
     pub hairpin: bool,
 }
 
@@ -861,29 +957,39 @@ pub struct WiringCtx<'l> {
     pub inside: &'l mut dyn Netlink,
 }
 
-/// A new container's bring-up as a [`Plan`]: `ip link add HOST type veth peer name eth0
-/// netns C address MAC; ip link set HOST master docker0 up` from the lab host, under the
-/// first free host-side name (written to `veth`); then inside, in one batch, `ip link set
-/// lo up; ip link set eth0 up; ip addr add IP/PREFIX dev eth0; ip route add default via
-/// GW`; bridge hairpin mode on the host end of a container that publishes ports (only
-/// such a container can send traffic that comes back by its own bridge port, to itself
-/// through a published port); and `start`. Deleting the veth takes all of it back (the
-/// namespaces go when the container is dropped).
-pub fn wiring_plan<'a>(
-    w: &'a Wiring<'a>,
+/// `ip link add HOST type veth peer name ethN netns C address MAC; ip link set HOST master
+/// BRIDGE up` from the lab host for a bridge network, under the first free host-side name
+/// (written to `veth`); `ip link add link PARENT name ethN netns C address MAC type
+/// macvlan mode bridge` for a macvlan one. Deleting the host end (or the macvlan device
+/// inside) takes it back.
+pub fn add_link_step<'a, C: 'a>(
+    plan: &mut Plan<'a, C>,
+    container: &'a str,
+    net: &'a OwnedFd,
+    w: Wire,
     veth: &'a RefCell<String>,
-    start: impl FnOnce() -> Result<()> + 'a,
-) -> Plan<'a, WiringCtx<'a>> {
-    let mut plan: Plan<'a, WiringCtx<'a>> = Plan::new();
+    sockets: impl Fn(&mut C) -> (&mut dyn Netlink, &mut dyn Netlink) + Copy + 'a,
+) {
+    let ifname = w.ifname.clone();
     plan.step(
-        format!("ip link add veth for {}", w.container),
-        move |c: &mut WiringCtx<'_>| {
+        format!("ip link add {} for {container}", w.ifname),
+        move |c: &mut C| {
+            let (host, _) = sockets(c);
+            if w.driver == Driver::Macvlan {
+                return host.batch(vec![net::link::add_macvlan_into(
+                    &w.ifname, w.link, net, w.mac,
+                )]);
+            }
             let mut salt = 0;
             loop {
-                let name = host_veth_name(w.container, salt);
+                let name = if w.ifname == "eth0" {
+                    host_veth_name(container, salt)
+                } else {
+                    crate::model::names::pipework_host_ifname(container, &w.ifname, salt)
+                };
                 let req =
-                    net::link::add_veth_into(&name, "eth0", w.net, Some(w.mac), Some(w.bridge));
-                match c.host.batch(vec![req]) {
+                    net::link::add_veth_into(&name, &w.ifname, net, Some(w.mac), Some(w.link));
+                match host.batch(vec![req]) {
                     // Another container's veth has that name (names are a hash of the
                     // container's).
                     Err(e) if e.errno() == Some(libc::EEXIST) && salt < 16 => salt += 1,
@@ -895,20 +1001,87 @@ pub fn wiring_plan<'a>(
                 }
             }
         },
-        move |c: &mut WiringCtx<'_>| net::link::delete(c.host, &veth.borrow()),
+        move |c: &mut C| {
+            let (host, inside) = sockets(c);
+            if veth.borrow().is_empty() {
+                net::link::delete(inside, &ifname)
+            } else {
+                net::link::delete(host, &veth.borrow())
+            }
+        },
     );
-    plan.covered_step("wire eth0 inside", move |c: &mut WiringCtx<'_>| {
-        let eth0 = net::link::index(c.inside, "eth0")?.ok_or_else(|| gone("eth0"))?;
-        c.inside.batch(vec![
-            net::link::set_up(1, "lo"),
-            net::link::set_up(eth0, "eth0"),
-            net::addr::add(eth0, w.addr, "eth0"),
-            net::route::add_default(w.gateway),
-        ])
-    });
-    if w.hairpin {
+}
+
+/// The requests that address and route the interfaces inside the container: `ip link set
+/// lo up`, each interface up with its addresses, and the default routes of the first
+/// interfaces that offer a gateway (IPv4 and IPv6 apart). IPv6 is switched on for the
+/// interfaces that have an IPv6 address (sysctl; new interfaces start without it).
+pub fn inside_requests(
+    nl: &mut dyn Netlink,
+    wires: &[Wire],
+    lo: bool,
+) -> Result<Vec<crate::sys::rtnl::Request>> {
+    let mut reqs = vec![];
+    if lo {
+        reqs.push(net::link::set_up(1, "lo"));
+    }
+    for w in wires {
+        let index = net::link::index(nl, &w.ifname)?.ok_or_else(|| gone(&w.ifname))?;
+        if w.addr6.is_some() {
+            super::network::ipv6_on(&w.ifname)?;
+        }
+        reqs.push(net::link::set_up(index, &w.ifname));
+        reqs.push(net::addr::add(index, w.addr, &w.ifname));
+        if let Some((a6, p6)) = w.addr6 {
+            reqs.push(net::addr::add6(index, a6, p6, &w.ifname));
+        }
+    }
+    if let Some(gw) = wires.iter().find_map(|w| w.gateway) {
+        reqs.push(net::route::add_default(gw));
+    }
+    if let Some(gw6) = wires.iter().find_map(|w| w.gateway6) {
+        reqs.push(net::route::add_default6(gw6));
+    }
+    Ok(reqs)
+}
+
+/// A new container's bring-up as a [`Plan`]: each interface's link ([`add_link_step`]),
+/// then inside, in one batch, [`inside_requests`]; bridge hairpin mode on the host end of
+/// the first veth of a container that publishes ports (only such a container can send
+/// traffic that comes back by its own bridge port, to itself through a published port);
+/// and `start`. Deleting the links takes all of it back (the namespaces go when the
+/// container is dropped).
+pub fn wiring_plan<'a>(
+    w: &'a Wiring<'a>,
+    veths: &'a [RefCell<String>],
+    start: impl FnOnce() -> Result<()> + 'a,
+) -> Plan<'a, WiringCtx<'a>> {
+    let mut plan: Plan<'a, WiringCtx<'a>> = Plan::new();
+    for (wire, veth) in w.wires.iter().zip(veths) {
+        add_link_step(
+            &mut plan,
+            w.container,
+            w.net,
+            wire.clone(),
+            veth,
+            |c: &mut WiringCtx<'_>| (&mut *c.host, &mut *c.inside),
+        );
+    }
+    plan.covered_step(
+        "wire the interfaces inside",
+        move |c: &mut WiringCtx<'_>| {
+            let reqs = inside_requests(c.inside, &w.wires, true)?;
+            c.inside.batch(reqs)
+        },
+    );
+    if w.hairpin
+        && let Some(veth) = veths.first()
+    {
         plan.covered_step("hairpin on", move |c: &mut WiringCtx<'_>| {
             let name = veth.borrow().clone();
+            if name.is_empty() {
+                return Ok(());
+            }
             let index = net::link::index(c.host, &name)?.ok_or_else(|| gone(&name))?;
             c.host.batch(vec![net::link::set_hairpin(index, &name)])
         });
@@ -942,13 +1115,19 @@ mod tests {
         let w = Wiring {
             container: "web",
             net: &fd,
-            mac: docker_mac(Ipv4Addr::new(172, 17, 0, 2)),
-            bridge: 1,
-            addr: "172.17.0.2/16".parse().unwrap(),
-            gateway: Ipv4Addr::new(172, 17, 0, 1),
+            wires: vec![Wire {
+                ifname: "eth0".into(),
+                mac: docker_mac(Ipv4Addr::new(172, 17, 0, 2)),
+                driver: Driver::Bridge,
+                link: 1,
+                addr: "172.17.0.2/16".parse().unwrap(),
+                gateway: Some(Ipv4Addr::new(172, 17, 0, 1)),
+                addr6: None,
+                gateway6: None,
+            }],
             hairpin: true,
         };
-        let veth = RefCell::new(String::new());
+        let veth = [RefCell::new(String::new())];
         let started = Cell::new(false);
         let result = wiring_plan(&w, &veth, || {
             if start_fails {

@@ -384,7 +384,8 @@ impl Lab {
         })
     }
 
-    /// The host-side end of a cable: a container's `eth0` veth or pipework veth, or an
+    /// The host-side end of a cable: a container's veth on one of its networks or a
+    /// pipework veth, or an
     /// interface of the lab host itself (its uplink).
     fn cable_end(&mut self, (container, ifname): &Cable) -> Result<String> {
         if container.is_empty() {
@@ -407,13 +408,23 @@ impl Lab {
             return Ok(ifname.clone());
         }
         let c = self.get(container)?;
-        if ifname == "eth0" {
-            return Ok(c.host_veth.clone());
+        if let Some(e) = c.endpoints.iter().find(|e| &e.ifname == ifname) {
+            if e.host_veth.is_empty() {
+                return Err(Error::spec(
+                    "interface",
+                    ifname,
+                    format!(
+                        "it is a macvlan device of the lab host's {}: it has no cable of its own on the lab host to impair or pull; put the fault on the uplink's cable (`--host`) or on another interface",
+                        e.view.name
+                    ),
+                ));
+            }
+            return Ok(e.host_veth.clone());
         }
         if let Some(p) = c.pipework.iter().find(|p| &p.ifname == ifname) {
             return Ok(p.host_ifname.clone());
         }
-        let mut names = vec!["eth0".to_string()];
+        let mut names: Vec<String> = c.endpoints.iter().map(|e| e.ifname.clone()).collect();
         names.extend(c.pipework.iter().map(|p| p.ifname.clone()));
         Err(Error::spec(
             "interface",
@@ -526,7 +537,7 @@ impl Lab {
         self.containers
             .get(name)
             .filter(|c| c.connected)
-            .map(|c| c.ip)
+            .map(|c| c.ip())
     }
 
     /// Sets the emulator rules of a cable from the impairments on it; a cable left with

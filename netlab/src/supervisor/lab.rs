@@ -79,6 +79,17 @@ pub struct Lab {
     pub extra_bridges: Vec<String>,
     /// The faults acting on the lab's network now.
     pub faults: super::faults::Faults,
+    /// The user-defined networks, by name.
+    pub networks: BTreeMap<String, super::network::Network>,
+    /// Whether the networks' nft table exists (so that removing the last network
+    /// removes it).
+    pub(super) network_rules_applied: bool,
+    /// The default network's ID, as `network ls` shows it.
+    pub default_network_id: String,
+    /// When the lab was built, in seconds since the epoch.
+    pub created: u64,
+    /// The embedded DNS of the user-defined networks.
+    pub(super) dns: super::dns::Dns,
 }
 
 impl std::fmt::Debug for Lab {
@@ -152,6 +163,11 @@ impl Lab {
             lan: None,
             extra_bridges: vec![],
             faults: Default::default(),
+            networks: BTreeMap::new(),
+            network_rules_applied: false,
+            default_network_id: super::container::random_id(),
+            created: now(),
+            dns: Default::default(),
         };
         lab.build_lan()?;
         if spec.attach_uplink && spec.uplink.is_some() {
@@ -213,10 +229,23 @@ impl Lab {
     /// uplink once attached.
     pub fn bridge_ports(&self, bridge: &str) -> usize {
         let own = bridge == self.spec.bridge;
-        let containers = if own {
-            self.containers.len() + self.pending.len()
+        let network = if own {
+            Some(crate::model::network::DEFAULT_NETWORK)
         } else {
-            0
+            self.networks
+                .values()
+                .find(|n| n.bridge == bridge)
+                .map(|n| n.spec.name.as_str())
+        };
+        let containers = match network {
+            Some(net) => {
+                self.containers
+                    .values()
+                    .filter(|c| c.endpoint(net).is_some())
+                    .count()
+                    + self.pending.len()
+            }
+            None => 0,
         };
         let pipework = self
             .containers

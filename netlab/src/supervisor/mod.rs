@@ -4,6 +4,7 @@
 
 mod capture;
 mod container;
+mod dns;
 mod endpoint;
 mod exit;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod lab;
 mod lan;
 mod lifecycle;
 mod logs;
+mod network;
 mod pipework;
 pub(crate) mod plan;
 mod publish;
@@ -444,6 +446,45 @@ fn handle(s: &Arc<Shared>, conn: &UnixStream, req: Request, fds: Vec<OwnedFd>) -
         }
         Request::Trace { spec } => ok(Response::Trace {
             trace: trace::trace(s, spec)?,
+        }),
+        Request::NetworkCreate { spec } => ok(Response::Network {
+            network: s.lab().create_network(spec)?,
+        }),
+        Request::NetworkRm { name } => {
+            let mut lab = s.lab();
+            let name = lab.resolve_network(&name)?;
+            lab.remove_network(&name)?;
+            ok(Response::Ok)
+        }
+        Request::NetworkLs => ok(Response::Networks {
+            networks: s.lab().network_states()?,
+        }),
+        Request::NetworkInspect { name } => {
+            let lab = s.lab();
+            let name = lab.resolve_network(&name)?;
+            ok(Response::Network {
+                network: lab.network_state(&name)?,
+            })
+        }
+        Request::NetworkConnect {
+            container,
+            mut attachment,
+        } => {
+            let mut lab = s.lab();
+            attachment.network = lab.resolve_network(&attachment.network)?;
+            let name = lab.resolve(&container)?;
+            lab.connect_network(&name, attachment)?;
+            ok(Response::Ok)
+        }
+        Request::NetworkDisconnect { network, container } => {
+            let mut lab = s.lab();
+            let network = lab.resolve_network(&network)?;
+            let name = lab.resolve(&container)?;
+            lab.disconnect_network(&name, &network)?;
+            ok(Response::Ok)
+        }
+        Request::NetworkPrune => ok(Response::Pruned {
+            names: s.lab().prune_networks()?,
         }),
         Request::Detach => {
             s.owned.store(false, Ordering::SeqCst);

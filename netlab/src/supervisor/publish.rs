@@ -50,7 +50,8 @@ impl Lab {
         }
     }
 
-    /// Replaces the lab's nft table with the forwards of every container now in the lab.
+    /// Replaces the lab's nft table with the forwards of every container now in the lab
+    /// (and the networks' table, which has the IPv6 ones).
     pub(super) fn apply_firewall(&mut self) -> Result<()> {
         let forwards: Vec<Forward> = self
             .containers
@@ -61,7 +62,7 @@ impl Lab {
                     host_ip: b.host_ip,
                     host_port: b.host_port.unwrap_or(0),
                     proto: b.proto,
-                    container_ip: c.ip,
+                    container_ip: c.ip(),
                     container_port: b.container_port,
                 })
             })
@@ -71,7 +72,9 @@ impl Lab {
             subnet: self.spec.bip.canonical(),
             forwards,
         };
-        self.firewall()?.apply(&nat)
+        self.firewall()?.apply(&nat)?;
+        // Ports published over IPv6 live in the networks' table.
+        self.apply_network_rules()
     }
 }
 

@@ -121,8 +121,8 @@ impl Snapshot {
                 traced: false,
             });
             if c.connected {
-                owner.insert(c.ip, i);
-                wires.push(((i, "eth0".to_string()), (HOST, c.host_veth.clone())));
+                owner.insert(c.ip(), i);
+                wires.push(((i, "eth0".to_string()), (HOST, c.host_veth().to_string())));
             }
             for p in &c.pipework {
                 owner.insert(p.addr.addr, i);
@@ -180,7 +180,7 @@ impl Snapshot {
                 if !c.connected {
                     return Err(Error::NotRunning { name: n });
                 }
-                c.ip
+                c.ip()
             }
         };
         // Trace where the flow may go: the vantage, the lab host, the destination's owner,

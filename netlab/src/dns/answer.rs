@@ -13,7 +13,8 @@
 //!   records anywhere, so an upstream could only answer wrongly;
 //! - ANY for a lab name gives its A and AAAA records;
 //! - PTR for an address of one of the querier's networks gives `NAME.NETWORK.` (Docker's
-//!   form), one record per name the address has on the first such network;
+//!   form) from the first such network: the name the caller set for it, or one record
+//!   per name the address has when the caller set none;
 //! - a name that is not the lab's is the caller's: [`Outcome::NotInLab`] carries the
 //!   question to refuse, or to forward and relay the upstream's answer with
 //!   [`Question::relay`];

@@ -215,7 +215,18 @@ impl DnsServer {
         self.lock().zone.set_names(network, names);
     }
 
-    /// Forgets the names of `network`. Containers that still list it find nothing there.
+    /// Replaces the names PTR questions get on `network`: address -> the one name to
+    /// answer, which the server gives as `NAME.NETWORK.` like Docker. Docker answers the
+    /// container's name, while [`DnsServer::set_names`] also has its aliases and short ID
+    /// for the same address, so only the caller knows which is the name. A network never
+    /// given this list answers every name of the address, one PTR record each.
+    pub fn set_reverse(&self, network: &str, names: BTreeMap<IpAddr, String>) {
+        tracing::debug!("dns: network {network} has {} PTR names", names.len());
+        self.lock().zone.set_reverse(network, names);
+    }
+
+    /// Forgets the names (and PTR names) of `network`. Containers that still list it find
+    /// nothing there.
     pub fn remove_network(&self, network: &str) {
         tracing::debug!("dns: network {network} removed");
         self.lock().zone.remove_network(network);

@@ -15,7 +15,11 @@
 //!   is on it), tried when the whole name is no name of the querier's networks; the
 //!   shortest network name that fits is tried first, as Docker does;
 //! - a name that exists with no address of the asked family is still a lab name (the
-//!   caller answers NODATA and does not forward it).
+//!   caller answers NODATA and does not forward it);
+//! - PTR: an address gives `NAME.NETWORK` from the first of the querier's networks that
+//!   has it. Which NAME is the caller's to say ([`Zone::set_reverse`]: Docker answers the
+//!   container's name, never an alias or the short ID); a network without that list gives
+//!   every name that has the address.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -24,6 +28,8 @@ use std::net::IpAddr;
 #[derive(Debug, Default)]
 pub(crate) struct Zone {
     networks: HashMap<String, Table>,
+    /// Network -> address -> the one name a PTR question gets, when the caller said.
+    reverse: HashMap<String, HashMap<IpAddr, String>>,
 }
 
 /// The names of one network, and the same the other way round for PTR questions.
@@ -60,10 +66,18 @@ impl Zone {
         self.networks.insert(network.to_string(), table);
     }
 
-    /// Forgets `network` and its names. Queriers that still list it simply find nothing
-    /// there.
+    /// Replaces the names PTR questions get on `network`: address -> name (any case,
+    /// trailing dot or not).
+    pub(crate) fn set_reverse(&mut self, network: &str, names: BTreeMap<IpAddr, String>) {
+        let names = names.into_iter().map(|(a, n)| (a, normalize(&n))).collect();
+        self.reverse.insert(network.to_string(), names);
+    }
+
+    /// Forgets `network`, its names and its PTR names. Queriers that still list it simply
+    /// find nothing there.
     pub(crate) fn remove_network(&mut self, network: &str) {
         self.networks.remove(network);
+        self.reverse.remove(network);
     }
 
     /// The zone as a querier on `networks` sees it.
@@ -116,15 +130,20 @@ impl View<'_> {
     }
 
     /// The names of `addr` for a PTR answer, as `NAME.NETWORK` (Docker's form), from the
-    /// first of the querier's networks that has it; `None` when none has.
+    /// first of the querier's networks that has it: its PTR name if the caller gave the
+    /// network a list, else every name with that address; `None` when no network has it.
     pub(crate) fn reverse(&self, addr: IpAddr) -> Option<Vec<String>> {
         self.tables().find_map(|(network, table)| {
-            table.by_addr.get(&addr).map(|names| {
+            let names = match self.zone.reverse.get(network) {
+                Some(list) => vec![list.get(&addr)?.clone()],
+                None => table.by_addr.get(&addr)?.clone(),
+            };
+            Some(
                 names
-                    .iter()
+                    .into_iter()
                     .map(|name| format!("{name}.{network}"))
-                    .collect()
-            })
+                    .collect(),
+            )
         })
     }
 
@@ -245,6 +264,44 @@ mod tests {
             let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             assert_eq!(got, want, "{addr} from {networks:?}");
         }
+    }
+
+    /// With a PTR list, a network answers its one name per address (Docker's container
+    /// name, not the aliases); a network without one still answers every name.
+    #[test]
+    fn reverse_with_explicit_ptr_names() {
+        let mut z = zone();
+        z.set_reverse(
+            "front",
+            BTreeMap::from([
+                (ip("10.0.0.2"), "Web".to_string()),
+                (ip("fd00::2"), "web.".into()),
+            ]),
+        );
+        let cases: &[Case] = &[
+            (&["front"], "10.0.0.2", Some(&["web.front"])),
+            (&["front"], "fd00::2", Some(&["web.front"])),
+            // db has names on front but no PTR name: front does not answer for it
+            (&["front"], "10.0.0.3", None),
+            (&["front", "back"], "10.0.0.2", Some(&["web.front"])),
+            (&["back", "front"], "10.0.0.2", Some(&["web.back"])),
+        ];
+        for (networks, addr, want) in cases {
+            let networks = nets(networks);
+            let got = z.view(&networks).reverse(ip(addr));
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{addr} from {networks:?}");
+        }
+        z.remove_network("front");
+        z.set_names(
+            "front",
+            BTreeMap::from([("web".to_string(), vec![ip("10.0.0.2")])]),
+        );
+        assert_eq!(
+            z.view(&nets(&["front"])).reverse(ip("10.0.0.2")),
+            Some(vec!["web.front".to_string()]),
+            "the PTR list went with the network"
+        );
     }
 
     #[test]

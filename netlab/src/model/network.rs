@@ -60,6 +60,7 @@ impl Driver {
         }
     }
 
+    /// The driver's name as Docker prints it (`null` for `none`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Driver::Bridge => "bridge",
@@ -74,9 +75,13 @@ impl Driver {
 /// them to subnets by address, in any order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetSpec {
+    /// `--subnet`.
     pub subnet: Subnet,
+    /// `--ip-range`: where dynamic addresses come from; the whole subnet when absent.
     #[serde(default)]
     pub ip_range: Option<Subnet>,
+    /// `--gateway`: the bridge's address (the LAN's router for macvlan); the first
+    /// address when absent.
     #[serde(default)]
     pub gateway: Option<IpAddr>,
 }
@@ -84,7 +89,9 @@ pub struct SubnetSpec {
 /// A network to create (`netlab network create`, a scenario's `[[network]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkSpec {
+    /// Unique in the lab; not `bridge`, `host` or `none`.
     pub name: String,
+    /// `--driver`.
     #[serde(default)]
     pub driver: Driver,
     /// Empty: one IPv4 subnet from the pool.
@@ -425,6 +432,7 @@ pub fn parse_dns_forward(text: &str) -> Result<std::net::SocketAddr> {
 /// `networks = [...]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
+    /// The network's name.
     pub network: String,
     /// More names the container answers to on this network (in its DNS).
     #[serde(default)]
@@ -438,6 +446,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    /// Joining `network` with no alias and addresses of the network's choice.
     pub fn new(network: &str) -> Self {
         Attachment {
             network: network.into(),
@@ -461,20 +470,26 @@ impl Attachment {
 /// A network as `network inspect` and `network ls` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkState {
+    /// 64 hex digits, like Docker's.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// Its driver.
     pub driver: Driver,
     /// Seconds since the epoch.
     pub created: u64,
     /// Each subnet with its range and gateway (the default chosen ones filled in).
     pub subnets: Vec<SubnetSpec>,
+    /// `--internal`.
     pub internal: bool,
+    /// `--ipv6`.
     pub ipv6: bool,
     /// The bridge on the lab host (`br-` and 12 digits of the ID, `docker0` for
     /// `bridge`); empty for macvlan, host and none.
     pub bridge: String,
     /// The parent interface of a macvlan network.
     pub parent: Option<String>,
+    /// `--label`s.
     pub labels: BTreeMap<String, String>,
     /// The containers on it now, by name.
     pub containers: Vec<NetworkMember>,
@@ -483,8 +498,11 @@ pub struct NetworkState {
 /// A container's endpoint as its network's `inspect` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkMember {
+    /// The container's name.
     pub name: String,
+    /// The container's ID.
     pub id: String,
+    /// Its interface's MAC on this network, empty while the container is stopped.
     pub mac: String,
     /// `172.18.0.2/16`, empty while the container is stopped.
     pub ipv4: String,

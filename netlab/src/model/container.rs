@@ -114,6 +114,25 @@ impl ContainerSpec {
         }
     }
 
+    /// Links belong to the default bridge (Docker's legacy links): a container with links
+    /// must have `eth0` there. The lab checks it before it builds anything, and so does a
+    /// scenario file, with the same advice.
+    pub fn check_links_network(&self) -> Result<()> {
+        let first = self.attachments().first().map(|a| a.network.clone());
+        if !self.links.is_empty() && first.as_deref() != Some(DEFAULT_NETWORK) {
+            return Err(Error::spec(
+                "--link",
+                self.links
+                    .iter()
+                    .map(|l| format!("{}:{}", l.name, l.alias))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                "links (and their variables) belong to the default bridge; on a user-defined network containers find each other by name through its DNS: drop --link, or give the other container a --network-alias",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the spec on its own (name, hostname, command, workdir), as [`Lab::run`]
     /// does before it changes anything; what depends on the lab (a free name, the linked
     /// containers, free host ports) is checked by the lab.

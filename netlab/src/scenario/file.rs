@@ -1226,4 +1226,27 @@ networks = ["none"]
             }
         }
     }
+
+    /// The students' files are valid, and say what the tests rely on.
+    #[test]
+    fn the_network_scenarios_are_valid() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let s = load(&dir.join("networks.toml")).unwrap();
+        assert_eq!(s.networks.len(), 1);
+        for c in &s.containers {
+            assert_eq!(c.spec.networks[0].network, "appnet", "{}", c.spec.name);
+            assert!(c.spec.links.is_empty());
+        }
+        let s = load(&dir.join("macvlan.toml")).unwrap();
+        assert_eq!(s.networks[0].driver, crate::model::network::Driver::Macvlan);
+        let web = s
+            .containers
+            .iter()
+            .find(|c| c.spec.name == "webserver")
+            .unwrap();
+        assert_eq!(
+            web.spec.networks[0].ip,
+            Some("10.2.100.10".parse().unwrap())
+        );
+    }
 }

@@ -114,12 +114,14 @@ impl ContainerSpec {
         }
     }
 
-    /// Links belong to the default bridge (Docker's legacy links): a container with links
-    /// must have `eth0` there. The lab checks it before it builds anything, and so does a
-    /// scenario file, with the same advice.
+    /// A container on `none` has no network to reach a linked container by: its links
+    /// are refused (on the default bridge they are Docker's legacy links, on a
+    /// user-defined network names its DNS answers, see [`legacy_links`]). The lab checks
+    /// it before it builds anything, and so does a scenario file, in the same words.
+    ///
+    /// [`legacy_links`]: ContainerSpec::legacy_links
     pub fn check_links_network(&self) -> Result<()> {
-        let first = self.attachments().first().map(|a| a.network.clone());
-        if !self.links.is_empty() && first.as_deref() != Some(DEFAULT_NETWORK) {
+        if !self.links.is_empty() && self.attachments().is_empty() {
             return Err(Error::spec(
                 "--link",
                 self.links
@@ -127,7 +129,7 @@ impl ContainerSpec {
                     .map(|l| format!("{}:{}", l.name, l.alias))
                     .collect::<Vec<_>>()
                     .join(" "),
-                "links (and their variables) belong to the default bridge; on a user-defined network containers find each other by name through its DNS: drop --link, or give the other container a --network-alias",
+                "a container on the none network has no network to reach a linked container by; drop --network none or the link",
             ));
         }
         Ok(())

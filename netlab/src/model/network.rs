@@ -485,30 +485,31 @@ impl Attachment {
     /// from the pool is not known in advance), inside it; a fixed IPv6 address needs the
     /// network's IPv6 subnet.
     pub fn check_fixed_addresses(&self, net: &NetworkSpec) -> Result<()> {
-        if let Some(ip) = self.ip {
-            match net.v4() {
-                None => {
-                    return Err(Error::spec(
-                        "--ip",
-                        ip.to_string(),
-                        format!(
-                            "user specified IP address is supported only when connecting to networks with user configured subnets; give network {} a subnet",
-                            net.name
-                        ),
-                    ));
-                }
-                Some(s) if !s.subnet.contains(IpAddr::V4(ip)) => {
-                    return Err(Error::spec(
-                        "--ip",
-                        ip.to_string(),
-                        format!(
-                            "it is outside network {}'s subnet {}; pick an address inside it",
-                            net.name, s.subnet
-                        ),
-                    ));
-                }
-                Some(_) => {}
-            }
+        if (self.ip.is_some() || self.ip6.is_some()) && net.v4().is_none() {
+            return Err(Error::spec(
+                if self.ip.is_some() { "--ip" } else { "--ip6" },
+                self.ip
+                    .map(|i| i.to_string())
+                    .or(self.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                format!(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets; network {} got its subnet from the pool: create it with --subnet",
+                    net.name
+                ),
+            ));
+        }
+        if let Some(ip) = self.ip
+            && let Some(s) = net.v4()
+            && !s.subnet.contains(IpAddr::V4(ip))
+        {
+            return Err(Error::spec(
+                "--ip",
+                ip.to_string(),
+                format!(
+                    "it is outside network {}'s subnet {}; pick an address inside it",
+                    net.name, s.subnet
+                ),
+            ));
         }
         if let Some(ip6) = self.ip6 {
             match net.v6() {

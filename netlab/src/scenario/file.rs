@@ -1120,6 +1120,11 @@ networks = ["none"]
                 &["cannot be a macvlan parent"],
             ),
             (
+                format!("{lan}{net}{macvlan}[[network]]\nname = \"m2\"\n{macvlan}"),
+                (12, 10),
+                &["network appnet is already using parent interface eth1"],
+            ),
+            (
                 format!(
                     "{lan}{net}{macvlan}[[container]]\nname = \"a\"\ncommand = \"x\"\nnetworks = [{{ name = \"appnet\", ip = \"10.2.0.5\" }}]"
                 ),
@@ -1184,7 +1189,7 @@ networks = ["none"]
                     "{net}[[container]]\nname = \"a\"\ncommand = \"x\"\nnetworks = [{{ name = \"appnet\", ip = \"10.78.0.1\" }}]"
                 ),
                 (6, 37),
-                &["user configured subnets"],
+                &["user configured subnets", "create it with --subnet"],
             ),
             (
                 format!(

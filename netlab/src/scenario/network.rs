@@ -202,6 +202,26 @@ pub(super) fn networks_of(
         .map_err(|e| cx.err(network_error_span(r, &e), e.to_string()))?;
         if spec.driver == Driver::Macvlan {
             check_parent(cx, r, lab)?;
+            // As the lab refuses at `network create`, in its words.
+            if let (Some(p), Some(other)) = (
+                &r.parent,
+                out.iter()
+                    .find(|o| o.driver == Driver::Macvlan && o.parent == spec.parent),
+            ) {
+                return Err(cx.err(
+                    p.span(),
+                    Error::spec(
+                        "-o parent",
+                        p.get_ref(),
+                        format!(
+                            "network {} is already using parent interface {}; put the containers on that network, or remove it first",
+                            other.name,
+                            p.get_ref()
+                        ),
+                    )
+                    .to_string(),
+                ));
+            }
         }
         // As the lab checks at `network create`: a macvlan network lies on its parent's
         // LAN by design, so only the other subnets count for it.

@@ -355,8 +355,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
             let entry = c
                 .networks
                 .iter()
-                .filter(|n| n.get_ref().name() == value)
-                .next_back()
+                .rfind(|n| n.get_ref().name() == value)
                 .map_or_else(|| c.name.span(), Spanned::span);
             return Err(cx.err(entry, e.to_string()));
         }

@@ -979,6 +979,12 @@ links = ["legacy:l"]
 name = "alone"
 command = "sleep 1000"
 networks = ["none"]
+
+[[container]]
+name = "dns-link"
+command = "sleep 1000"
+networks = ["appnet"]
+links = ["mongodb:database"]
 "#;
 
     /// `[[network]]` tables become the lab's networks in file order, as `network create`
@@ -1031,6 +1037,9 @@ networks = ["none"]
         assert_eq!(s.containers[3].spec.links[0].name, "legacy");
         assert_eq!(nets(4), ["none"]);
         assert!(s.containers[4].spec.attachments().is_empty());
+        // On a user-defined network a link is a name its DNS answers, to any container.
+        assert!(!s.containers[5].spec.legacy_links());
+        assert_eq!(s.containers[5].spec.links[0].alias, "database");
     }
 
     /// A bad `[[network]]` or `networks` entry is an error at its value, in the CLI's
@@ -1211,14 +1220,14 @@ networks = ["none"]
             ),
             (
                 format!(
-                    "{}[[container]]\nname = \"b\"\ncommand = \"x\"\nnetworks = [\"appnet\"]\nlinks = [\"a:db\"]\n",
+                    "{}[[container]]\nname = \"b\"\ncommand = \"x\"\nnetworks = [\"none\"]\nlinks = [\"a:db\"]\n",
                     c("[\"bridge\"]")
                 ),
                 (12, 10),
                 &[
                     "--link \"a:db\"",
-                    "belong to the default bridge",
-                    "--network-alias",
+                    "on the none network",
+                    "drop --network none",
                 ],
             ),
         ];

@@ -479,10 +479,12 @@ fn taken_addresses(
     Ok(())
 }
 
-/// Refuses links unless the container's `eth0` is on the default bridge (at the first
-/// link, with the lab's advice), and links to a container that is not on the default
-/// bridge (as Docker does: "Cannot link to /NAME, as it does not belong to the default
-/// network"), whose address there the linking container could not reach.
+/// Refuses links from a container on `none` (at the first link, in the lab's words), and
+/// Docker's legacy links (a container whose `eth0` is on the default bridge) to a
+/// container that is not on the default bridge, as Docker does ("Cannot link to /NAME, as
+/// it does not belong to the default network"): the linking container could not reach the
+/// address its variables and `/etc/hosts` would give. On a user-defined network a link is
+/// a name its DNS answers, to any container.
 pub(super) fn check_links(
     cx: &Ctx<'_>,
     spec: &ContainerSpec,
@@ -494,7 +496,7 @@ pub(super) fn check_links(
     };
     cx.at(first.span(), spec.check_links_network())?;
     for (l, raw) in spec.links.iter().zip(links) {
-        if !on_default_bridge(&l.name) {
+        if spec.legacy_links() && !on_default_bridge(&l.name) {
             return Err(cx.err(
                 raw.span(),
                 format!(

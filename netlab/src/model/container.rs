@@ -339,6 +339,7 @@ pub struct ContainerState {
 /// `NetworkSettings.Networks.NAME`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointState {
+    /// The network's name (`bridge` for the default one).
     pub network: String,
     /// The network's ID.
     pub network_id: String,
@@ -346,12 +347,17 @@ pub struct EndpointState {
     pub ifname: String,
     /// Its IPv4 address while connected, the last one otherwise (see `connected`).
     pub ip: Ipv4Addr,
+    /// The prefix length of `ip` (the network's subnet's).
     pub prefix: u8,
     /// The gateway it offers; none on an internal network.
     pub gateway: Option<Ipv4Addr>,
+    /// Its IPv6 address on an IPv6 network.
     pub ip6: Option<std::net::Ipv6Addr>,
+    /// The prefix length of `ip6`; 0 without IPv6.
     pub prefix6: u8,
+    /// The IPv6 gateway it offers, if any.
     pub gateway6: Option<std::net::Ipv6Addr>,
+    /// Its interface's MAC address (Docker's `02:42:` and the IPv4 address).
     pub mac: String,
     /// The veth's end on the lab host (empty for macvlan).
     pub host_veth: String,
@@ -359,6 +365,7 @@ pub struct EndpointState {
     pub aliases: Vec<String>,
     /// Fixed addresses asked for (Docker's `IPAMConfig`).
     pub static_ip: Option<Ipv4Addr>,
+    /// A fixed IPv6 address asked for.
     pub static_ip6: Option<std::net::Ipv6Addr>,
 }
 

@@ -60,6 +60,7 @@ impl Driver {
         }
     }
 
+    /// The driver's name, as `network ls` shows it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Driver::Bridge => "bridge",
@@ -74,18 +75,23 @@ impl Driver {
 /// them to subnets by address, in any order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetSpec {
+    /// The subnet (`--subnet`).
     pub subnet: Subnet,
     #[serde(default)]
+    /// Where dynamic addresses come from, inside the subnet (`--ip-range`); all of it when absent.
     pub ip_range: Option<Subnet>,
     #[serde(default)]
+    /// The gateway (`--gateway`); the subnet's first host address when absent.
     pub gateway: Option<IpAddr>,
 }
 
 /// A network to create (`netlab network create`, a scenario's `[[network]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkSpec {
+    /// Its name, unique in the lab.
     pub name: String,
     #[serde(default)]
+    /// How its containers are plugged in (`--driver`).
     pub driver: Driver,
     /// Empty: one IPv4 subnet from the pool.
     #[serde(default)]
@@ -425,6 +431,7 @@ pub fn parse_dns_forward(text: &str) -> Result<std::net::SocketAddr> {
 /// `networks = [...]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
+    /// The network's name (`bridge`, `none` or a user-defined one).
     pub network: String,
     /// More names the container answers to on this network (in its DNS).
     #[serde(default)]
@@ -438,6 +445,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    /// Joining `network` with no aliases and dynamic addresses.
     pub fn new(network: &str) -> Self {
         Attachment {
             network: network.into(),
@@ -562,20 +570,26 @@ pub fn parse_ip6(text: &str) -> Result<Ipv6Addr> {
 /// A network as `network inspect` and `network ls` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkState {
+    /// Its ID, 64 hex digits.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// Its driver.
     pub driver: Driver,
     /// Seconds since the epoch.
     pub created: u64,
     /// Each subnet with its range and gateway (the default chosen ones filled in).
     pub subnets: Vec<SubnetSpec>,
+    /// `--internal`: nothing is forwarded to or from it.
     pub internal: bool,
+    /// `--ipv6`: it has an IPv6 subnet too.
     pub ipv6: bool,
     /// The bridge on the lab host (`br-` and 12 digits of the ID, `docker0` for
     /// `bridge`); empty for macvlan, host and none.
     pub bridge: String,
     /// The parent interface of a macvlan network.
     pub parent: Option<String>,
+    /// `--label KEY=VALUE`.
     pub labels: BTreeMap<String, String>,
     /// The containers on it now, by name.
     pub containers: Vec<NetworkMember>,
@@ -584,8 +598,11 @@ pub struct NetworkState {
 /// A container's endpoint as its network's `inspect` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkMember {
+    /// The container's name.
     pub name: String,
+    /// The container's ID.
     pub id: String,
+    /// The MAC address of its interface on the network.
     pub mac: String,
     /// `172.18.0.2/16`, empty while the container is stopped.
     pub ipv4: String,

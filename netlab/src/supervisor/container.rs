@@ -28,15 +28,15 @@ use crate::model::command::resolve_program;
 use crate::model::container::EndpointState;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
-use crate::model::net::{docker_mac, format_mac};
+use crate::model::net::format_mac;
 use crate::model::network::Driver;
 use crate::model::publish::check_host_ips;
+use crate::model::resolv;
 use crate::model::user::{self, Ids};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
 };
-use crate::model::{limits, resolv};
 use crate::net;
 use crate::sys::launch;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
@@ -126,14 +126,6 @@ impl Container {
             .first()
             .map(|e| e.host_veth.as_str())
             .unwrap_or("")
-    }
-
-    /// The network of its first interface, `none` when it has none.
-    pub fn primary_network(&self) -> &str {
-        self.endpoints
-            .first()
-            .map(|e| e.network.as_str())
-            .unwrap_or(crate::model::network::NONE_NETWORK)
     }
 
     /// What a container linking to this one learns of it (its address of now, or the last).
@@ -1096,6 +1088,7 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
+    use crate::model::net::docker_mac;
     use crate::supervisor::fake::{FakeKernel, NsState};
 
     fn kernel() -> Rc<RefCell<FakeKernel>> {

@@ -16,7 +16,7 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::firewall::networks::{BridgeNet, Forward6, NetRules};
 use crate::model::ipam::Ipam6;
-use crate::model::net::{Ipv6Net, Subnet, docker_mac, format_mac};
+use crate::model::net::{Subnet, docker_mac, format_mac};
 use crate::model::network::{
     self, Attachment, DEFAULT_NETWORK, Driver, HOST_NETWORK, NONE_NETWORK, NetworkMember,
     NetworkSpec, NetworkState, SubnetSpec,
@@ -773,11 +773,6 @@ impl Container {
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network == name)
     }
-}
-
-/// The IPv6 network of an endpoint, for its address.
-pub fn v6_net(ip: Ipv6Addr, prefix: u8) -> Ipv6Net {
-    Ipv6Net { addr: ip, prefix }
 }
 
 /// Sets IPv6 on for interface `ifname` of the calling thread's namespace: new interfaces

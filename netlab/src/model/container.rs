@@ -114,6 +114,27 @@ impl ContainerSpec {
         }
     }
 
+    /// A container on `none` has no network to reach a linked container by: its links
+    /// are refused (on the default bridge they are Docker's legacy links, on a
+    /// user-defined network names its DNS answers, see [`legacy_links`]). The lab checks
+    /// it before it builds anything, and so does a scenario file, in the same words.
+    ///
+    /// [`legacy_links`]: ContainerSpec::legacy_links
+    pub fn check_links_network(&self) -> Result<()> {
+        if !self.links.is_empty() && self.attachments().is_empty() {
+            return Err(Error::spec(
+                "--link",
+                self.links
+                    .iter()
+                    .map(|l| format!("{}:{}", l.name, l.alias))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                "a container on the none network has no network to reach a linked container by; drop --network none or the link",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the spec on its own (name, hostname, command, workdir), as [`Lab::run`]
     /// does before it changes anything; what depends on the lab (a free name, the linked
     /// containers, free host ports) is checked by the lab.

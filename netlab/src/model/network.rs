@@ -79,10 +79,12 @@ pub struct SubnetSpec {
     pub subnet: Subnet,
     /// `--ip-range`: where dynamic addresses come from; the whole subnet when absent.
     #[serde(default)]
+    /// Where dynamic addresses come from, inside the subnet (`--ip-range`); all of it when absent.
     pub ip_range: Option<Subnet>,
     /// `--gateway`: the bridge's address (the LAN's router for macvlan); the first
     /// address when absent.
     #[serde(default)]
+    /// The gateway (`--gateway`); the subnet's first host address when absent.
     pub gateway: Option<IpAddr>,
 }
 
@@ -93,6 +95,7 @@ pub struct NetworkSpec {
     pub name: String,
     /// `--driver`.
     #[serde(default)]
+    /// How its containers are plugged in (`--driver`).
     pub driver: Driver,
     /// Empty: one IPv4 subnet from the pool.
     #[serde(default)]
@@ -465,6 +468,107 @@ impl Attachment {
         }
         Ok(())
     }
+
+    /// What the default bridge refuses, as Docker does: fixed addresses and aliases (it
+    /// has no DNS to answer them; links give names there).
+    pub fn check_default_bridge(&self) -> Result<()> {
+        if self.ip.is_some() || self.ip6.is_some() {
+            return Err(Error::spec(
+                "--ip",
+                self.ip
+                    .map(|i| i.to_string())
+                    .or(self.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                "user specified IP address is supported on user defined networks only; create a network with `netlab network create --subnet ...` and run with --network",
+            ));
+        }
+        if !self.aliases.is_empty() {
+            return Err(Error::spec(
+                "--network-alias",
+                self.aliases.join(","),
+                "network-scoped aliases are supported for user-defined networks only (the default bridge has no DNS); use --link on the default bridge",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks fixed addresses against the subnets `net` was given, before any lab exists
+    /// (a scenario file): as Docker, a fixed address needs a subnet the user chose (one
+    /// from the pool is not known in advance), inside it; a fixed IPv6 address needs the
+    /// network's IPv6 subnet.
+    pub fn check_fixed_addresses(&self, net: &NetworkSpec) -> Result<()> {
+        if (self.ip.is_some() || self.ip6.is_some()) && net.v4().is_none() {
+            return Err(Error::spec(
+                if self.ip.is_some() { "--ip" } else { "--ip6" },
+                self.ip
+                    .map(|i| i.to_string())
+                    .or(self.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                format!(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets; network {} got its subnet from the pool: create it with --subnet",
+                    net.name
+                ),
+            ));
+        }
+        if let Some(ip) = self.ip
+            && let Some(s) = net.v4()
+            && !s.subnet.contains(IpAddr::V4(ip))
+        {
+            return Err(Error::spec(
+                "--ip",
+                ip.to_string(),
+                format!(
+                    "it is outside network {}'s subnet {}; pick an address inside it",
+                    net.name, s.subnet
+                ),
+            ));
+        }
+        if let Some(ip6) = self.ip6 {
+            match net.v6() {
+                None => {
+                    return Err(Error::spec(
+                        "--ip6",
+                        ip6.to_string(),
+                        format!(
+                            "network {} has no IPv6 subnet; create it with --ipv6 --subnet ...",
+                            net.name
+                        ),
+                    ));
+                }
+                Some(s) if !s.subnet.contains(IpAddr::V6(ip6)) => {
+                    return Err(Error::spec(
+                        "--ip6",
+                        ip6.to_string(),
+                        format!("it is outside network {}'s IPv6 subnet", net.name),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `--ip`: an IPv4 address without prefix.
+pub fn parse_ip(text: &str) -> Result<Ipv4Addr> {
+    text.parse().map_err(|_| {
+        Error::spec(
+            "--ip",
+            text,
+            "write an IPv4 address without prefix, e.g. 10.78.0.20",
+        )
+    })
+}
+
+/// `--ip6`: an IPv6 address without prefix.
+pub fn parse_ip6(text: &str) -> Result<Ipv6Addr> {
+    text.parse().map_err(|_| {
+        Error::spec(
+            "--ip6",
+            text,
+            "write an IPv6 address without prefix, e.g. fd00:78::20",
+        )
+    })
 }
 
 /// A network as `network inspect` and `network ls` report it.

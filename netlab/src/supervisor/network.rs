@@ -538,23 +538,7 @@ impl Lab {
     ) -> Result<(Ipv4Addr, Option<Ipv6Addr>)> {
         let who = format!("container {owner}");
         if want.network == DEFAULT_NETWORK {
-            if want.ip.is_some() || want.ip6.is_some() {
-                return Err(Error::spec(
-                    "--ip",
-                    want.ip
-                        .map(|i| i.to_string())
-                        .or(want.ip6.map(|i| i.to_string()))
-                        .unwrap_or_default(),
-                    "user specified IP address is supported on user defined networks only; create a network with `netlab network create --subnet ...` and run with --network",
-                ));
-            }
-            if !want.aliases.is_empty() {
-                return Err(Error::spec(
-                    "--network-alias",
-                    want.aliases.join(","),
-                    "network-scoped aliases are supported for user-defined networks only (the default bridge has no DNS); use --link on the default bridge",
-                ));
-            }
+            want.check_default_bridge()?;
             return Ok((self.ipam.allocate(&who)?, None));
         }
         let lab = self.spec.name.clone();

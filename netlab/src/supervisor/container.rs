@@ -130,10 +130,15 @@ impl Container {
 
     /// What a container linking to this one learns of it (its address of now, or the last).
     pub fn linked(&self) -> Linked<'_> {
+        // Legacy links live on the default bridge: its address there.
+        let ip = self
+            .endpoint(crate::model::network::DEFAULT_NETWORK)
+            .map(|e| e.ip)
+            .unwrap_or_else(|| self.ip());
         Linked {
             name: &self.spec.name,
             hostname: self.spec.hostname(),
-            ip: self.ip(),
+            ip,
             ports: &self.expose,
             env: &self.spec.env,
         }
@@ -362,6 +367,23 @@ impl Lab {
                         l.name, l.alias
                     ),
                     fix: format!("start it first with `netlab start {}`", l.name),
+                });
+            }
+            if target
+                .endpoint(crate::model::network::DEFAULT_NETWORK)
+                .is_none()
+            {
+                // Docker: "Cannot link to /db, as it does not belong to the default network".
+                return Err(Error::BadState {
+                    name: l.name.clone(),
+                    problem: format!(
+                        "does not belong to the default network, so --link {}:{} cannot reach it (links are the default bridge's)",
+                        l.name, l.alias
+                    ),
+                    fix: format!(
+                        "connect it with `netlab network connect bridge {}`, or put both on a user-defined network, where they find each other by name",
+                        l.name
+                    ),
                 });
             }
             let linked = target.linked();

@@ -258,6 +258,13 @@ impl NetworkSpec {
                     "a macvlan network needs its parent interface: add -o parent=eth1 (the lab host's uplink)",
                 ));
             }
+            (Driver::Macvlan, Some(p)) if p.contains('.') => {
+                return Err(Error::spec(
+                    "-o parent",
+                    p,
+                    "PARENT.VLAN asks for an 802.1q VLAN sub-interface, which Docker creates for you; this machine's kernel has no 802.1q VLAN devices (8021q), so netlab refuses rather than pretend: give the parent itself, e.g. parent=eth1",
+                ));
+            }
             (Driver::Macvlan, Some(p)) => validate_ifname(p)?,
             (_, Some(p)) => {
                 return Err(Error::spec(
@@ -714,6 +721,17 @@ mod tests {
             ),
             (&["-o", "parent=eth1"][..], "add --driver macvlan"),
             (&["-o", "mtu=1400"][..], "netlab knows parent"),
+            (
+                &[
+                    "--driver",
+                    "macvlan",
+                    "--subnet",
+                    "10.2.0.0/16",
+                    "-o",
+                    "parent=eth1.10",
+                ][..],
+                "802.1q",
+            ),
             (&["-o", "macvlan_mode=private"][..], "bridge mode"),
             (&["--subnet", "10.78.0.0"][..], "prefix length"),
         ] {

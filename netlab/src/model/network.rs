@@ -236,7 +236,7 @@ impl NetworkSpec {
     }
 
     /// Checks the spec on its own; overlaps with the lab's other subnets are the lab's
-    /// check ([`overlap`]).
+    /// check (`overlap`).
     pub fn validate(&self) -> Result<()> {
         validate_container_name(&self.name).map_err(|_| Error::InvalidName {
             what: "network".into(),

@@ -103,6 +103,17 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     out
 }
 
+/// Docker's `.Networks`: the names of its networks, sorted, comma-separated (`none` for a
+/// container without any, as Docker lists `--network none`).
+pub fn network_names(c: &ContainerState) -> String {
+    if c.networks.is_empty() {
+        return crate::model::network::NONE_NETWORK.into();
+    }
+    let mut names: Vec<&str> = c.networks.iter().map(|e| e.network.as_str()).collect();
+    names.sort_unstable();
+    names.join(",")
+}
+
 /// Docker's `PORTS` column (`DisplayablePorts` of Docker 20.10's CLI): sorted by
 /// container port, then address, host port, protocol; a port published on the same
 /// host port, and exposed ports, fold into ranges per address and protocol
@@ -230,6 +241,8 @@ pub struct Filters {
     statuses: Vec<Option<ContainerStatus>>,
     /// `exited=`: exit codes of exited containers.
     exited: Vec<i32>,
+    /// `network=`: a network's name (exactly, as Docker matches it) the container is on.
+    networks: Vec<String>,
 }
 
 impl Filters {
@@ -260,15 +273,16 @@ impl Filters {
                         .parse()
                         .map_err(|_| bad("exited= takes an exit code, e.g. exited=0"))?,
                 ),
+                "network" => f.networks.push(value.to_string()),
                 "ancestor" | "before" | "expose" | "health" | "isolation" | "is-task"
-                | "label" | "network" | "publish" | "since" | "volume" => {
+                | "label" | "publish" | "since" | "volume" => {
                     return Err(bad(
-                        "netlab's ps filters by name, id, status and exited only",
+                        "netlab's ps filters by name, id, status, exited and network only",
                     ));
                 }
                 _ => {
                     return Err(bad(
-                        "the filters are name, id, status and exited (as in docker ps)",
+                        "the filters are name, id, status, exited and network (as in docker ps)",
                     ));
                 }
             }
@@ -297,6 +311,10 @@ impl Filters {
             && (self.exited.is_empty()
                 || (c.status == ContainerStatus::Exited
                     && self.exited.contains(&c.exit_code.unwrap_or(0))))
+            && (self.networks.is_empty()
+                || c.networks
+                    .iter()
+                    .any(|e| self.networks.contains(&e.network)))
     }
 }
 
@@ -362,7 +380,7 @@ pub fn fields(
         ("LocalVolumes", "0".into()),
         ("Mounts", String::new()),
         ("Names", names.join(",")),
-        ("Networks", "bridge".into()),
+        ("Networks", network_names(c)),
         ("Ports", display_ports(&listed_ports(c))),
         (
             "RunningFor",
@@ -615,7 +633,31 @@ mod tests {
         assert_eq!(f["ID"], "300000000000");
         assert_eq!(f["RunningFor"], "About a minute ago");
         assert_eq!(f["CreatedAt"], "1970-01-01 00:16:40 +0000 UTC");
-        assert_eq!(f["Networks"], "bridge");
+        assert_eq!(f["Networks"], "none", "no endpoint: the none network");
+        let mut two = c.clone();
+        for net in ["zeta", "appnet"] {
+            two.networks.push(crate::model::container::EndpointState {
+                network: net.into(),
+                network_id: String::new(),
+                ifname: "eth0".into(),
+                ip: "10.0.0.2".parse().unwrap(),
+                prefix: 24,
+                gateway: None,
+                ip6: None,
+                prefix6: 0,
+                gateway6: None,
+                mac: String::new(),
+                host_veth: String::new(),
+                aliases: vec![],
+                static_ip: None,
+                static_ip6: None,
+            });
+        }
+        assert_eq!(fields(&two, &[], 1065, false)["Networks"], "appnet,zeta");
+        let on = |n: &str| Filters::parse(&[format!("network={n}")]).unwrap();
+        assert!(
+            on("appnet").matches(&two) && !on("app").matches(&two) && !on("appnet").matches(&c)
+        );
         assert_eq!(f["State"], "running");
         let keys: Vec<&String> = f.keys().collect();
         assert_eq!(keys.len(), FIELDS.len(), "a header for every field");

@@ -368,6 +368,20 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_half_made() {
         "no network of that name",
     );
     refused(lab.disconnect_network("bridge", "web"), "not connected");
+    let mut alone = sleeper("alone");
+    alone.networks.push(Attachment::new("none"));
+    let st = lab.run(&alone).unwrap();
+    assert!(st.networks.is_empty());
+    let links = lab
+        .exec(&c("alone"), &["ip", "-br", "link"])
+        .unwrap()
+        .stdout_str();
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    refused(
+        lab.connect_network("alone", &Attachment::new("appnet")),
+        "none network",
+    );
+    lab.rm("alone", true).unwrap();
     let mut x = sleeper("x");
     let mut a = Attachment::new("bridge");
     a.ip = Some("172.17.0.9".parse().unwrap());

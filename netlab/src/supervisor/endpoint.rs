@@ -231,6 +231,18 @@ impl Lab {
     pub fn connect_network(&mut self, name: &str, want: Attachment) -> Result<()> {
         want.validate()?;
         let c = self.get(name)?;
+        if c.spec.attachments().is_empty() {
+            // Docker: "container cannot be connected to multiple networks with one of the
+            // networks in private (none) mode".
+            return Err(Error::spec(
+                "network",
+                &want.network,
+                format!(
+                    "container {name} runs on the none network, which is its only one; run it again with --network {} instead",
+                    want.network
+                ),
+            ));
+        }
         if c.endpoint(&want.network).is_some() {
             return Err(Error::spec(
                 "network",

@@ -88,31 +88,39 @@ impl Ipv4Net {
     }
 }
 
-impl FromStr for Ipv4Net {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse_as("CIDR", s)
-    }
+/// `ADDR/PREFIX` as text both ways, for a network type with `addr`, `prefix` and
+/// `parse_as` (serde goes through it: `try_from = "String"`).
+macro_rules! cidr_text {
+    ($t:ident) => {
+        impl FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::parse_as("CIDR", s)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}/{}", self.addr, self.prefix)
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(n: $t) -> String {
+                n.to_string()
+            }
+        }
+    };
 }
 
-impl fmt::Display for Ipv4Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl TryFrom<String> for Ipv4Net {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Ipv4Net> for String {
-    fn from(n: Ipv4Net) -> String {
-        n.to_string()
-    }
-}
+cidr_text!(Ipv4Net);
 
 impl Ipv4Net {
     /// Why this address cannot be an interface's own address in its network, if it
@@ -210,31 +218,7 @@ impl Ipv6Net {
     }
 }
 
-impl FromStr for Ipv6Net {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse_as("CIDR", s)
-    }
-}
-
-impl fmt::Display for Ipv6Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl TryFrom<String> for Ipv6Net {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Ipv6Net> for String {
-    fn from(n: Ipv6Net) -> String {
-        n.to_string()
-    }
-}
+cidr_text!(Ipv6Net);
 
 /// A subnet of either family, as `--subnet` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

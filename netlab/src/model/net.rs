@@ -71,21 +71,35 @@ impl Ipv4Net {
 
     /// Parses `A.B.C.D/N`; `what` names the option in the error (`--bip`).
     pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
-        let (a, p) = s.split_once('/').ok_or_else(|| {
-            Error::spec(
-                what,
-                s,
-                "write an address with its prefix length, e.g. 172.17.0.1/16",
-            )
-        })?;
-        let addr = Ipv4Addr::from_str(a)
-            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv4 address")))?;
-        let prefix =
-            p.parse::<u8>().ok().filter(|p| *p <= 32).ok_or_else(|| {
-                Error::spec(what, s, format!("{p:?} is not a prefix length 0-32"))
-            })?;
+        let (addr, prefix) = parse_cidr(what, s, "IPv4", 32, "172.17.0.1/16")?;
         Ok(Self { addr, prefix })
     }
+}
+
+/// `ADDR/N` of one family (`family`, prefixes up to `max`); `what` names the option and
+/// `example` shows the form in the error.
+fn parse_cidr<A: FromStr>(
+    what: &str,
+    s: &str,
+    family: &str,
+    max: u8,
+    example: &str,
+) -> Result<(A, u8)> {
+    let (a, p) = s.split_once('/').ok_or_else(|| {
+        Error::spec(
+            what,
+            s,
+            format!("write an address with its prefix length, e.g. {example}"),
+        )
+    })?;
+    let addr = A::from_str(a)
+        .map_err(|_| Error::spec(what, s, format!("{a:?} is not an {family} address")))?;
+    let prefix = p
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= max)
+        .ok_or_else(|| Error::spec(what, s, format!("{p:?} is not a prefix length 0-{max}")))?;
+    Ok((addr, prefix))
 }
 
 /// `ADDR/PREFIX` as text both ways, for a network type with `addr`, `prefix` and
@@ -201,19 +215,7 @@ impl Ipv6Net {
 
     /// Parses `ADDR/N`; `what` names the option in the error (`--subnet`).
     pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
-        let (a, p) = s.split_once('/').ok_or_else(|| {
-            Error::spec(
-                what,
-                s,
-                "write an address with its prefix length, e.g. fd00:78::/64",
-            )
-        })?;
-        let addr = Ipv6Addr::from_str(a)
-            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv6 address")))?;
-        let prefix =
-            p.parse::<u8>().ok().filter(|p| *p <= 128).ok_or_else(|| {
-                Error::spec(what, s, format!("{p:?} is not a prefix length 0-128"))
-            })?;
+        let (addr, prefix) = parse_cidr(what, s, "IPv6", 128, "fd00:78::/64")?;
         Ok(Self { addr, prefix })
     }
 }

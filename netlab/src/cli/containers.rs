@@ -61,7 +61,7 @@ pub struct StopArgs {
 #[derive(Debug, clap::Args)]
 pub struct NamesArgs {
     #[arg(required = true)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

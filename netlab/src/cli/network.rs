@@ -24,7 +24,7 @@ pub enum NetworkCmd {
     Inspect(InspectArgs),
     /// Remove networks no container is on.
     #[command(alias = "remove")]
-    Rm(NamesArgs),
+    Rm(super::containers::NamesArgs),
     /// Connect a container to a network: a new interface, with its address and aliases.
     Connect(ConnectArgs),
     /// Disconnect a container from a network: its interface there goes.
@@ -87,12 +87,6 @@ pub struct InspectArgs {
     /// A Go template applied to each network.
     #[arg(short = 'f', long = "format")]
     format: Option<String>,
-    #[arg(required = true)]
-    names: Vec<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NamesArgs {
     #[arg(required = true)]
     names: Vec<String>,
 }
@@ -432,7 +426,7 @@ fn inspect(lab: &str, a: InspectArgs) -> anyhow::Result<u8> {
     Ok(u8::from(failed))
 }
 
-fn rm(lab: &str, a: NamesArgs) -> anyhow::Result<u8> {
+fn rm(lab: &str, a: super::containers::NamesArgs) -> anyhow::Result<u8> {
     let l = Lab::open(lab)?;
     let mut failed = false;
     for name in &a.names {

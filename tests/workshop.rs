@@ -509,6 +509,16 @@ fn chapter_05_faults() {
     run_chapter("05-faults.md");
 }
 
+#[test]
+fn chapter_06_networks() {
+    run_chapter("06-networks.md");
+}
+
+#[test]
+fn chapter_07_macvlan() {
+    run_chapter("07-macvlan.md");
+}
+
 /// The README's ```console blocks run like a chapter's. Its setup commands (`vagrant up`,
 /// `scripts/provision`, `curl` from the laptop) are ```sh blocks, which cannot run here:
 /// scripts/check-vagrant validates the Vagrantfile and tests/provision.rs the provisioning.
@@ -526,6 +536,8 @@ fn every_chapter_is_tested() {
         "03-pipework.md",
         "04-lan.md",
         "05-faults.md",
+        "06-networks.md",
+        "07-macvlan.md",
     ];
     let mut found: Vec<String> = std::fs::read_dir(repo().join("docs/workshop"))
         .unwrap()

@@ -244,6 +244,22 @@ fn macvlan_puts_a_container_on_the_lan() {
     reachable(&lab, &c("dyn"), "10.2.100.10".parse().unwrap());
     let routes = lab.exec(&c("web"), &["ip", "route"]).unwrap().stdout_str();
     assert!(routes.contains("default via 10.2.0.1 dev eth0"), "{routes}");
+    // `trace` does not follow a macvlan device's path yet, and says so instead of
+    // giving a wrong verdict.
+    let out = assert_cmd::Command::new(netlab::netlab_bin().unwrap())
+        .args([
+            "--lab",
+            &lab_name("macvlan"),
+            "trace",
+            "--node",
+            "lan",
+            "10.2.100.10:8080",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("macvlan interface"), "{err}");
 }
 
 #[test]

@@ -362,7 +362,7 @@ pub fn fields(
         ("LocalVolumes", "0".into()),
         ("Mounts", String::new()),
         ("Names", names.join(",")),
-        ("Networks", "bridge".into()),
+        ("Networks", network_names(c)),
         ("Ports", display_ports(&listed_ports(c))),
         (
             "RunningFor",
@@ -375,6 +375,20 @@ pub fn fields(
         .into_iter()
         .map(|(k, v)| (k.to_string(), Value::String(v)))
         .collect()
+}
+
+/// `{{.Networks}}`: the networks the container is on, by name, in the order of its
+/// interfaces (Docker joins them in its map's order, which has none); `none` when it is
+/// on none, as `inspect`'s `HostConfig.NetworkMode` says then.
+fn network_names(c: &ContainerState) -> String {
+    if c.networks.is_empty() {
+        return crate::model::network::NONE_NETWORK.into();
+    }
+    c.networks
+        .iter()
+        .map(|e| e.network.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The header row's values: each field's column name.
@@ -451,6 +465,7 @@ fn write_lines(out: &mut String, lines: &[Vec<&str>], widths: &[usize], from: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::container::EndpointState;
     use crate::model::{CommandSpec, ExposedPort, PortBinding};
 
     fn port(ip: Option<&str>, private: u16, public: u16, proto: Proto) -> ListedPort {
@@ -615,7 +630,27 @@ mod tests {
         assert_eq!(f["ID"], "300000000000");
         assert_eq!(f["RunningFor"], "About a minute ago");
         assert_eq!(f["CreatedAt"], "1970-01-01 00:16:40 +0000 UTC");
-        assert_eq!(f["Networks"], "bridge");
+        assert_eq!(f["Networks"], "none", "a container without endpoints");
+        let mut two = c.clone();
+        for net in ["bridge", "net1"] {
+            two.networks.push(EndpointState {
+                network: net.into(),
+                network_id: String::new(),
+                ifname: String::new(),
+                ip: "10.0.0.2".parse().unwrap(),
+                prefix: 24,
+                gateway: None,
+                ip6: None,
+                prefix6: 0,
+                gateway6: None,
+                mac: String::new(),
+                host_veth: String::new(),
+                aliases: vec![],
+                static_ip: None,
+                static_ip6: None,
+            });
+        }
+        assert_eq!(fields(&two, &[], 1065, false)["Networks"], "bridge,net1");
         assert_eq!(f["State"], "running");
         let keys: Vec<&String> = f.keys().collect();
         assert_eq!(keys.len(), FIELDS.len(), "a header for every field");

@@ -34,6 +34,11 @@ pub enum LabCmd {
         /// the bridge (`netlab uplink attach` later does the same).
         #[arg(long = "attach-uplink")]
         attach_uplink: bool,
+        /// Where the embedded DNS of user-defined networks sends names it does not know:
+        /// IP[:PORT] of a server the lab host reaches (e.g. on the LAN); repeatable.
+        /// Without it such names are answered REFUSED at once: a lab has no internet.
+        #[arg(long = "dns-forward", value_name = "IP[:PORT]")]
+        dns_forward: Vec<String>,
     },
     /// List your running labs.
     Ls {
@@ -52,6 +57,7 @@ pub fn lab(name: &str, cmd: LabCmd) -> anyhow::Result<u8> {
             lan_node,
             uplink_dev,
             attach_uplink,
+            dns_forward,
         } => {
             let mut spec = LabSpec::new(name);
             spec.bridge = bridge;
@@ -66,6 +72,10 @@ pub fn lab(name: &str, cmd: LabCmd) -> anyhow::Result<u8> {
                 .collect::<Result<_, _>>()?;
             spec.uplink_dev = uplink_dev;
             spec.attach_uplink = attach_uplink;
+            spec.dns_forward = dns_forward
+                .iter()
+                .map(|d| crate::model::network::parse_dns_forward(d))
+                .collect::<Result<_, _>>()?;
             let lab = Lab::create_detached(&spec)?;
             println!("{}", lab.name());
             Ok(0)

@@ -95,6 +95,15 @@ impl ContainerSpec {
         }
     }
 
+    /// Whether its `--link`s are Docker's legacy links (variables, `/etc/hosts` lines): on
+    /// the default bridge. On a user-defined network a link is a name only this container
+    /// resolves, through the network's DNS, to the linked container's addresses.
+    pub fn legacy_links(&self) -> bool {
+        self.attachments()
+            .first()
+            .is_some_and(|a| a.network == DEFAULT_NETWORK)
+    }
+
     /// The networks it joins in order: its `networks`, or the default bridge; none for
     /// `--network none`.
     pub fn attachments(&self) -> Vec<Attachment> {

@@ -404,6 +404,22 @@ pub fn first_free_eth<S: AsRef<str>>(existing: &[S]) -> String {
         .unwrap_or_else(|| "eth0".into())
 }
 
+/// Parses `--dns-forward IP[:PORT]` (port 53 when absent).
+pub fn parse_dns_forward(text: &str) -> Result<std::net::SocketAddr> {
+    if let Ok(sa) = text.parse::<std::net::SocketAddr>() {
+        return Ok(sa);
+    }
+    text.parse::<IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            Error::spec(
+                "--dns-forward",
+                text,
+                "write IP or IP:PORT of a DNS server the lab host reaches, e.g. 10.2.0.1 or [fd00::1]:5353",
+            )
+        })
+}
+
 /// What a container asks of one network: `run --network NAME --network-alias A --ip X
 /// --ip6 Y`, `network connect --alias A --ip X NAME C`, or an entry of a scenario's
 /// `networks = [...]`.
@@ -610,6 +626,24 @@ mod tests {
         let used = vec![(s("10.2.0.0/16"), "the LAN".to_string())];
         assert_eq!(overlap(&s("10.2.3.0/24"), &used).unwrap().1, "the LAN");
         assert!(overlap(&s("10.3.0.0/24"), &used).is_none());
+    }
+
+    #[test]
+    fn dns_forward_takes_an_address_and_a_port() {
+        assert_eq!(
+            parse_dns_forward("10.2.0.1").unwrap().to_string(),
+            "10.2.0.1:53"
+        );
+        assert_eq!(
+            parse_dns_forward("[fd00::1]:5353").unwrap().to_string(),
+            "[fd00::1]:5353"
+        );
+        assert!(
+            parse_dns_forward("dns.example")
+                .unwrap_err()
+                .to_string()
+                .contains("IP:PORT")
+        );
     }
 
     #[test]

@@ -347,7 +347,9 @@ impl Lab {
     /// must exist and run.
     pub(super) fn resolve_links(&self, spec: &ContainerSpec) -> Result<LinkResolution> {
         let (mut env, mut hosts) = (vec![], vec![]);
-        for l in &spec.links {
+        // On a user-defined network a link is a DNS name only (see `dns.rs`), and Docker
+        // accepts it whether or not the linked container exists.
+        for l in spec.links.iter().filter(|_| spec.legacy_links()) {
             let target = self
                 .containers
                 .get(&l.name)

@@ -8,7 +8,7 @@
 //! with Docker (its endpoint is released).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use super::container::Container;
 use super::lab::Lab;
@@ -62,13 +62,40 @@ impl Lab {
         names
     }
 
-    /// The user-defined networks of container `c`, in the order of its interfaces.
+    /// The user-defined networks of container `c`, in the order of its interfaces, then
+    /// the table of its own link names when it has links on a user-defined network.
     fn dns_view(c: &Container) -> Vec<String> {
-        c.endpoints
+        let mut view: Vec<String> = c
+            .endpoints
             .iter()
             .filter(|e| e.view.user)
             .map(|e| e.network.clone())
-            .collect()
+            .collect();
+        if !view.is_empty() && !c.spec.legacy_links() && !c.links.is_empty() {
+            view.push(links_table(&c.spec.name));
+        }
+        view
+    }
+
+    /// The names `--link NAME:ALIAS` gives container `c` on a user-defined network: each
+    /// alias resolves to every address the linked container holds.
+    fn link_names(&self, c: &Container) -> BTreeMap<String, Vec<IpAddr>> {
+        let mut names: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        for l in &c.links {
+            let Some(t) = self.containers.get(&l.name).filter(|t| t.connected) else {
+                continue;
+            };
+            let addrs: Vec<IpAddr> = t
+                .endpoints
+                .iter()
+                .flat_map(|e| std::iter::once(IpAddr::V4(e.ip)).chain(e.ip6.map(IpAddr::V6)))
+                .collect();
+            names
+                .entry(l.alias.to_ascii_lowercase())
+                .or_default()
+                .extend(addrs);
+        }
+        names
     }
 
     /// After container `name` changed (created, started, stopped, connected): its
@@ -87,10 +114,21 @@ impl Lab {
         if view.is_empty() && !self.dns.attached.contains(name) {
             return Ok(());
         }
-        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = view
+        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = view
             .iter()
+            .filter(|n| !is_links_table(n))
             .map(|n| (n.clone(), self.dns_names(n)))
             .collect();
+        // Its own link names, and those of the containers linking to it (its addresses
+        // may have changed).
+        for other in self.containers.values() {
+            if (other.spec.name == name || other.links.iter().any(|l| l.name == name))
+                && !other.spec.legacy_links()
+                && !other.links.is_empty()
+            {
+                tables.push((links_table(&other.spec.name), self.link_names(other)));
+            }
+        }
         let net_fd =
             c.ns.net
                 .try_clone()
@@ -115,12 +153,19 @@ impl Lab {
             return;
         }
         let nets = Self::dns_view(c);
-        let tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = nets
+        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = nets
             .iter()
+            .filter(|n| !is_links_table(n))
             .map(|n| (n.clone(), self.dns_names(n)))
             .collect();
+        for other in self.containers.values() {
+            if other.links.iter().any(|l| l.name == name) && !other.spec.legacy_links() {
+                tables.push((links_table(&other.spec.name), self.link_names(other)));
+            }
+        }
         if let Some(server) = &self.dns.server {
             server.detach(name);
+            server.remove_network(&links_table(name));
             for (n, t) in tables {
                 server.set_names(&n, t);
             }
@@ -143,18 +188,12 @@ impl Lab {
     }
 }
 
-/// Parses `--dns-forward IP[:PORT]` (port 53 when absent).
-pub fn parse_forward(text: &str) -> Result<SocketAddr> {
-    if let Ok(sa) = text.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    text.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            crate::error::Error::spec(
-                "--dns-forward",
-                text,
-                "write IP or IP:PORT of a DNS server the lab host reaches, e.g. 10.2.0.1 or [fd00::1]:5353",
-            )
-        })
+/// The name of container `name`'s own table of link names (not a network name: those
+/// cannot contain `/`).
+fn links_table(name: &str) -> String {
+    format!("links/{name}")
+}
+
+fn is_links_table(n: &str) -> bool {
+    n.starts_with("links/")
 }

@@ -43,8 +43,7 @@ impl Lab {
                 limits::check_bridge_port(&bridge, self.bridge_ports(&bridge))?;
             }
         }
-        let first = attachments.first().map(|a| a.network.as_str());
-        if !spec.links.is_empty() && first != Some(DEFAULT_NETWORK) {
+        if !spec.links.is_empty() && attachments.is_empty() {
             return Err(Error::spec(
                 "--link",
                 spec.links
@@ -52,7 +51,7 @@ impl Lab {
                     .map(|l| format!("{}:{}", l.name, l.alias))
                     .collect::<Vec<_>>()
                     .join(" "),
-                "links (and their variables) belong to the default bridge; on a user-defined network containers find each other by name through its DNS: drop --link, or give the other container a --network-alias",
+                "a container on the none network has no network to reach a linked container by; drop --network none or the link",
             ));
         }
         Ok(())
@@ -450,7 +449,7 @@ impl Lab {
             .iter()
             .map(|h| h.line(self.gateway_of(c)))
             .collect();
-        for l in &c.links {
+        for l in c.links.iter().filter(|_| c.spec.legacy_links()) {
             if let Some(t) = self.containers.get(&l.name) {
                 lines.push(links::hosts_entry(&l.alias, &t.linked()));
             }

@@ -176,11 +176,16 @@ fn networks(container: &ContainerState) -> Value {
         } else {
             Value::Null
         };
+        // Docker's EndpointIPAMConfig leaves an address out when none was asked for.
         let ipam = if e.static_ip.is_some() || e.static_ip6.is_some() {
-            json!({
-                "IPv4Address": e.static_ip.map(|i| i.to_string()).unwrap_or_default(),
-                "IPv6Address": e.static_ip6.map(|i| i.to_string()).unwrap_or_default(),
-            })
+            let mut m = Map::new();
+            if let Some(ip) = e.static_ip {
+                m.insert("IPv4Address".into(), json!(ip.to_string()));
+            }
+            if let Some(ip) = e.static_ip6 {
+                m.insert("IPv6Address".into(), json!(ip.to_string()));
+            }
+            Value::Object(m)
         } else {
             Value::Null
         };
@@ -217,6 +222,20 @@ pub fn docker_maps(doc: &Value) -> Vec<&Map<String, Value>> {
     .iter()
     .filter_map(|path| path.iter().try_fold(doc, |v, k| v.get(k))?.as_object())
     .collect()
+}
+
+/// The objects of a document that Docker's JSON writes without their empty fields
+/// (`omitempty`), with those fields: in `-f` templates they print as empty strings, as
+/// with Docker, which runs the template over its typed structures.
+pub fn docker_omitted(doc: &Value) -> Vec<(&Map<String, Value>, &'static [&'static str])> {
+    const IPAM_CONFIG: &[&str] = &["IPv4Address", "IPv6Address"];
+    doc.pointer("/NetworkSettings/Networks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|nets| nets.values())
+        .filter_map(|n| n.get("IPAMConfig")?.as_object())
+        .map(|c| (c, IPAM_CONFIG))
+        .collect()
 }
 
 /// `docker inspect`'s output: the documents as a JSON array indented by four spaces,
@@ -414,12 +433,33 @@ mod tests {
         );
     }
 
+    /// Docker's `IPAMConfig` has only the addresses asked for; `-f` reads the other as
+    /// empty, as over Docker's typed structure.
+    #[test]
+    fn ipam_config_leaves_out_what_was_not_asked_for() {
+        let mut c = web();
+        c.networks[0].static_ip = Some("172.17.0.9".parse().unwrap());
+        let d = to_docker_json(&c, Some(1));
+        let options = Options {
+            missing_key_error: true,
+            maps: docker_maps(&d),
+            omitted: docker_omitted(&d),
+            header: false,
+        };
+        let t = "{{range .NetworkSettings.Networks}}{{json .IPAMConfig}} [{{.IPAMConfig.IPv6Address}}]{{end}}";
+        assert_eq!(
+            Template::parse(t).unwrap().execute(&d, &options).unwrap(),
+            r#"{"IPv4Address":"172.17.0.9"} []"#
+        );
+    }
+
     #[test]
     fn templates_over_the_document() {
         let d = to_docker_json(&web(), Some(1));
         let options = Options {
             missing_key_error: true,
             maps: docker_maps(&d),
+            omitted: docker_omitted(&d),
             header: false,
         };
         let run = |t: &str| Template::parse(t).unwrap().execute(&d, &options);

@@ -115,6 +115,11 @@ impl Container {
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
 
+    /// Its addresses, one per network, in the order of its interfaces.
+    pub fn ips(&self) -> Vec<Ipv4Addr> {
+        self.endpoints.iter().map(|e| e.ip).collect()
+    }
+
     /// Its first interface's MAC.
     pub fn mac(&self) -> [u8; 6] {
         self.endpoints.first().map(|e| e.mac).unwrap_or_default()
@@ -392,11 +397,7 @@ impl Lab {
     /// back by its own bridge port (to itself through the host's published port).
     pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
         let (b, spec) = (&p.builder, p.spec.clone());
-        let ip = p
-            .endpoints
-            .first()
-            .map(|e| e.ip)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let ips: Vec<Ipv4Addr> = p.endpoints.iter().map(|e| e.ip).collect();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         // Docker's embedded DNS serves the containers of user-defined networks.
         let resolv = if p.endpoints.first().is_some_and(|e| e.view.user) {
@@ -412,7 +413,7 @@ impl Lab {
         // writes them, bind-mounted over the machine's in its mount namespace (a file the
         // machine lacks is left out: a bind mount needs its target).
         let files = [
-            ("hosts", hosts_file(ip, spec.hostname(), &p.hosts_lines)),
+            ("hosts", hosts_file(&ips, spec.hostname(), &p.hosts_lines)),
             ("hostname", format!("{}\n", spec.hostname())),
             ("resolv.conf", resolv),
         ];
@@ -477,7 +478,7 @@ impl Lab {
             for (e, v) in c.endpoints.iter_mut().zip(veths) {
                 e.host_veth = v.into_inner();
             }
-            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth(), "container up");
+            tracing::info!(container = %c.spec.name, ip = %c.ip(), veth = %c.host_veth(), "container up");
             Ok(c)
         })
     }

@@ -180,8 +180,8 @@ impl Lab {
 
     fn attach(&mut self, name: &str, fresh: &[Endpoint]) -> Result<()> {
         let c = self.get(name)?;
-        let ip = fresh.first().map(|e| e.ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let hosts = hosts_file(ip, c.spec.hostname(), &self.hosts_lines(name)?);
+        let ips: Vec<Ipv4Addr> = fresh.iter().map(|e| e.ip).collect();
+        let hosts = hosts_file(&ips, c.spec.hostname(), &self.hosts_lines(name)?);
         let file = c.dir.join("hosts");
         let wires: Vec<Wire> = fresh.iter().map(Wire::of).collect();
         inside(c, |nl| {
@@ -281,6 +281,7 @@ impl Lab {
         if let Some(c) = self.containers.get_mut(name) {
             c.endpoints.push(e);
         }
+        self.rewrite_own_hosts(name);
         self.refresh_dns_of(name);
         self.refresh_faults();
         self.refresh_summary();
@@ -402,6 +403,7 @@ impl Lab {
         }
         self.apply_network_rules()?;
         tracing::info!(container = %name, network = %network, "disconnected");
+        self.rewrite_own_hosts(name);
         self.refresh_dns_of(name);
         self.forget_dns_member(name, network);
         self.refresh_faults();
@@ -468,9 +470,28 @@ impl Lab {
                 continue;
             };
             let file = c.dir.join("hosts");
-            if let Err(e) = std::fs::write(&file, hosts_file(c.ip(), c.spec.hostname(), &lines)) {
+            if let Err(e) = std::fs::write(&file, hosts_file(&c.ips(), c.spec.hostname(), &lines)) {
                 tracing::warn!(container = %c.spec.name, "cannot update {}: {e}", file.display());
             }
+        }
+    }
+
+    /// Writes a running container's own `/etc/hosts` again after `network connect` or
+    /// `disconnect`: a line for each address it has now. (Docker appends a line at
+    /// connect, and at disconnect removes every line of its own, the other networks'
+    /// too; netlab keeps the file true.)
+    fn rewrite_own_hosts(&self, name: &str) {
+        let Ok(c) = self.get(name) else { return };
+        if !c.connected {
+            return;
+        }
+        let Ok(lines) = self.hosts_lines(name) else {
+            return;
+        };
+        let file = c.dir.join("hosts");
+        // Written in place: the file is bind-mounted by inode.
+        if let Err(e) = std::fs::write(&file, hosts_file(&c.ips(), c.spec.hostname(), &lines)) {
+            tracing::warn!(container = %name, "cannot update {}: {e}", file.display());
         }
     }
 }

@@ -169,9 +169,18 @@ fn networks(container: &ContainerState) -> Value {
         };
         let user = e.network != crate::model::network::DEFAULT_NETWORK;
         let aliases: Value = if user {
-            // Docker 20.10's order: the given aliases, then the short ID.
+            // Docker 20.10's order: the given aliases, then the short ID, then the
+            // `--hostname` if one was given (Docker's default hostname is the short ID,
+            // netlab's the name: neither is added).
             let mut a = e.aliases.clone();
-            a.push(container.id.get(..12).unwrap_or(&container.id).to_string());
+            for name in [
+                container.id.get(..12).unwrap_or(&container.id),
+                container.hostname.as_str(),
+            ] {
+                if name != container.name && !a.iter().any(|x| x == name) {
+                    a.push(name.to_string());
+                }
+            }
             json!(a)
         } else {
             Value::Null
@@ -431,6 +440,23 @@ mod tests {
             d["HostConfig"]["PortBindings"],
             to_docker_json(&web(), None)["HostConfig"]["PortBindings"]
         );
+    }
+
+    /// On a user-defined network: the aliases given, the short ID, and a `--hostname`
+    /// (Docker 20.10's order); the default hostname (the name) is not among them.
+    #[test]
+    fn aliases_on_a_user_network() {
+        let mut c = web();
+        c.networks[0].network = "net1".into();
+        c.networks[0].aliases = vec!["www".into()];
+        let aliases = |c: &ContainerState| {
+            to_docker_json(c, None)["NetworkSettings"]["Networks"]["net1"]["Aliases"].clone()
+        };
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff"]));
+        c.hostname = "wh".into();
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff", "wh"]));
+        c.hostname = "www".into();
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff"]), "no name twice");
     }
 
     /// Docker's `IPAMConfig` has only the addresses asked for; `-f` reads the other as

@@ -92,8 +92,10 @@
 
 mod capture;
 mod client;
+// The lab's embedded DNS server (127.0.0.11 in every container of a user-defined network),
+// driven by `supervisor::dns`; its benchmark reaches it through `bench_internals`.
+pub(crate) mod dns;
 // Used by the supervisor (issue 13) and reached from outside through `bench_internals`.
-mod dns;
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod emu;
 mod error;
@@ -123,6 +125,13 @@ pub mod cli;
 pub mod bench_internals {
     pub use crate::firewall::{Forward, LabNat, ruleset};
     pub use crate::model::publish::{HostPorts, choose_host_ports};
+
+    /// The lab's DNS server and throwaway namespaces to query it from.
+    pub mod dns {
+        pub use crate::dns::testns::loopback_netns;
+        pub use crate::dns::{DNS_ADDR, DnsServer, Upstream};
+        pub use crate::sys::nsfd::in_netns;
+    }
 
     /// The user-space link emulator and a test bed of namespaces to run it in.
     pub mod emu {

@@ -569,3 +569,32 @@ fn names_outside_the_lab_are_forwarded_when_the_lab_says_so() {
     // The lab's own names are still the lab's.
     assert_eq!(v4(&lab, "web", "db").unwrap(), ["172.18.0.3"]);
 }
+
+/// PTR through the embedded DNS, as Docker answers it: an address of a container on the
+/// asker's network gives `NAME.NETWORK` (its name, not its alias or short ID); an address
+/// of another network is not the lab's (REFUSED, so no name).
+#[test]
+fn the_embedded_dns_answers_ptr_with_the_containers_name() {
+    let lab = lab("dnsptr");
+    net(&lab, "appnet", &["--subnet", "10.83.0.0/24"]);
+    net(&lab, "othernet", &["--subnet", "10.84.0.0/24"]);
+    let mut db = sleeper("db");
+    let mut a = Attachment::new("appnet");
+    a.aliases.push("database".into());
+    db.networks.push(a);
+    lab.run(&db).unwrap();
+    lab.run(&on(sleeper("web"), "appnet")).unwrap();
+    lab.run(&on(sleeper("x"), "othernet")).unwrap();
+    let out = lab
+        .exec(&c("web"), &["getent", "hosts", "10.83.0.2"])
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.stdout_str().split_whitespace().collect::<Vec<_>>(),
+        ["10.83.0.2", "db.appnet"]
+    );
+    let out = lab
+        .exec(&c("web"), &["getent", "hosts", "10.84.0.2"])
+        .unwrap();
+    assert_ne!(out.code, 0, "{}", out.stdout_str());
+}

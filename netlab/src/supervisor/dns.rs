@@ -64,6 +64,36 @@ impl Lab {
         names
     }
 
+    /// The one name a PTR question gets for each address on network `net`: the
+    /// container's name, as Docker answers (`NAME.NETWORK`), not an alias or the short ID.
+    /// A table of link names answers no PTR question.
+    pub(super) fn dns_reverse(&self, net: &str) -> BTreeMap<IpAddr, String> {
+        let mut names = BTreeMap::new();
+        if is_links_table(net) {
+            return names;
+        }
+        for c in self.order.iter().filter_map(|n| self.containers.get(n)) {
+            if !c.connected {
+                continue;
+            }
+            let Some(e) = c.endpoint(net) else { continue };
+            for a in std::iter::once(IpAddr::V4(e.ip)).chain(e.ip6.map(IpAddr::V6)) {
+                names
+                    .entry(a)
+                    .or_insert_with(|| c.spec.name.to_ascii_lowercase());
+            }
+        }
+        names
+    }
+
+    /// [`Lab::dns_reverse`] of each table's network.
+    fn dns_reverse_of<T>(&self, tables: &[(String, T)]) -> Vec<(String, BTreeMap<IpAddr, String>)> {
+        tables
+            .iter()
+            .map(|(n, _)| (n.clone(), self.dns_reverse(n)))
+            .collect()
+    }
+
     /// The user-defined networks of container `c`, in the order of its interfaces, then
     /// the table of its own link names when it has links on a user-defined network.
     fn dns_view(c: &Container) -> Vec<String> {
@@ -135,10 +165,14 @@ impl Lab {
             c.ns.net
                 .try_clone()
                 .map_err(|e| crate::error::Error::kernel_io("dup", "a network namespace", &e))?;
+        let reverse = self.dns_reverse_of(&tables);
         let attached = self.dns.attached.contains(name);
         let server = self.dns_server()?;
         for (n, t) in tables {
             server.set_names(&n, t);
+        }
+        for (n, r) in reverse {
+            server.set_reverse(&n, r);
         }
         if attached {
             server.set_networks(name, view);
@@ -165,11 +199,15 @@ impl Lab {
                 tables.push((links_table(&other.spec.name), self.link_names(other)));
             }
         }
+        let reverse = self.dns_reverse_of(&tables);
         if let Some(server) = &self.dns.server {
             server.detach(name);
             server.remove_network(&links_table(name));
             for (n, t) in tables {
                 server.set_names(&n, t);
+            }
+            for (n, r) in reverse {
+                server.set_reverse(&n, r);
             }
         }
     }
@@ -177,8 +215,10 @@ impl Lab {
     /// Container `name` left network `network`: the network's names without it.
     pub(super) fn forget_dns_member(&mut self, _name: &str, network: &str) {
         let table = self.dns_names(network);
+        let reverse = self.dns_reverse(network);
         if let Some(server) = &self.dns.server {
             server.set_names(network, table);
+            server.set_reverse(network, reverse);
         }
     }
 

@@ -129,6 +129,13 @@ const HOST_LAN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(10, 2, 0, 10)), 8080);
 const PIPEWORK: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(10, 2, 0, 11)), 8080);
+/// The web server's fixed address on the macvlan network (scenarios/macvlan.toml).
+const MACVLAN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(10, 2, 100, 10)), 8080);
+
+fn c(name: &str) -> Target {
+    Target::Container(name.into())
+}
 
 #[test]
 fn link_three_web_servers_on_one_database() {
@@ -191,6 +198,100 @@ fn article_the_original_demo() {
     assert_article_lines(&lab, &host(), web);
     assert_article_lines(&lab, &node("laptop"), HOST_LAN);
     assert_article_lines(&lab, &node("laptop"), PIPEWORK);
+}
+
+/// The article on a user-defined network: no links, the web servers are told the name
+/// `mongodb` and find it through the network's embedded DNS; the physicists are posted
+/// through the three web servers from the lab host, and read back from it and, by name,
+/// from a container on the network.
+#[test]
+fn networks_three_web_servers_find_mongodb_by_name() {
+    let (lab, _) = up("networks");
+    for w in WEB {
+        let state = lab.inspect(w).unwrap();
+        let networks: Vec<&str> = state.networks.iter().map(|e| e.network.as_str()).collect();
+        assert_eq!(networks, ["appnet"], "{w}");
+        assert!(state.links.is_empty(), "{w}: {:?}", state.links);
+        // No link variables, neither in its record nor in what its processes see.
+        let env = lab.exec(&c(w), &["env"]).unwrap();
+        assert_eq!(env.code, 0, "{w}: env: {}", env.stdout_str());
+        let link_vars: Vec<String> = state
+            .env
+            .iter()
+            .map(|(k, _)| k.clone())
+            .chain(env.stdout_str().lines().map(|l| l.to_string()))
+            .filter(|v| v.starts_with("MONGO"))
+            .collect();
+        assert!(
+            link_vars.is_empty(),
+            "{w} has link variables: {link_vars:?}"
+        );
+    }
+    for (doc, w) in PHYSICISTS.iter().zip(WEB) {
+        post(&lab, &host(), at(ip(&lab, w)), doc);
+    }
+    for w in WEB {
+        assert_article_lines(&lab, &host(), at(ip(&lab, w)));
+    }
+    // From a container of the network, by the web servers' names.
+    for w in WEB {
+        let out = lab
+            .exec(
+                &c("mongodb"),
+                &["curl", "-sf", "-m", "10", &format!("http://{w}:8080/")],
+            )
+            .unwrap();
+        assert_eq!(out.code, 0, "curl http://{w}:8080/ from mongodb: {out:?}");
+        assert_eq!(
+            out.stdout_str().lines().collect::<Vec<_>>(),
+            EXPECTED,
+            "{w}"
+        );
+    }
+}
+
+/// The web server on the LAN through macvlan, at the fixed address the file gives it: the
+/// LAN machine posts the physicists and reads them back there, as on pipework's address;
+/// the web server reaches MongoDB (on the same macvlan network) by name.
+#[test]
+fn macvlan_web_server_on_the_lan() {
+    let (lab, _) = up("macvlan");
+    let web = lab.inspect("webserver").unwrap();
+    assert_eq!(SocketAddr::new(web.ip.into(), 8080), MACVLAN);
+    assert_eq!(web.networks[0].network, "lannet");
+    assert_eq!(web.networks[0].host_veth, "", "a macvlan device, no veth");
+    // The first frame a LAN machine sends right after bring-up may be lost (it resolves
+    // the container's MAC first): retry until a deadline.
+    wait_until(
+        "the LAN machine to reach the web server",
+        Duration::from_secs(10),
+        || {
+            lab.connect_tcp(&node("lan"), MACVLAN)
+                .map(|mut s| {
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = s.write_all(b"GET /readyz HTTP/1.0\r\n\r\n");
+                    let mut head = String::new();
+                    let _ = s.read_to_string(&mut head);
+                    head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200")
+                })
+                .unwrap_or(false)
+        },
+    );
+    for doc in PHYSICISTS {
+        post(&lab, &node("lan"), MACVLAN, doc);
+    }
+    assert_article_lines(&lab, &node("lan"), MACVLAN);
+    // As the file says: the lab host, the macvlan parent's owner, cannot reach it.
+    let from_host = lab
+        .exec(
+            &host(),
+            &["curl", "-s", "-m", "1", &format!("http://{MACVLAN}/")],
+        )
+        .unwrap();
+    assert_ne!(
+        from_host.code, 0,
+        "the lab host reached a macvlan container"
+    );
 }
 
 /// The article's commands, typed into the `netlab` CLI.

@@ -59,6 +59,8 @@
 //! | `docker exec`, `docker ps`, `inspect`, `logs`, `stop`, `start`, `rm` | [`Lab::exec`], [`Lab::ps`], [`Lab::inspect`], [`Lab::logs`], [`Lab::stop`], [`Lab::start`], [`Lab::rm`] |
 //! | `-p 8080:80`, `--expose 27017`, `--link db:mongo` | [`parse_publish`], [`parse_expose`], [`LinkSpec::parse`] |
 //! | `pipework br1 -i eth1 web 10.2.0.11/16` | [`PipeworkSpec::new`], [`Lab::pipework`] |
+//! | `docker network create [-d macvlan] [--subnet] [--internal] [--ipv6]`, `ls`, `inspect`, `rm`, `prune` | [`NetworkSpec`], [`Lab::create_network`], [`Lab::networks`], [`Lab::inspect_network`], [`Lab::remove_network`], [`Lab::prune_networks`] |
+//! | `docker run --network N --network-alias A --ip X`, `network connect`/`disconnect` | [`ContainerSpec::networks`] with an [`Attachment`], [`Lab::connect_network`], [`Lab::disconnect_network`]; names resolve through the embedded DNS at 127.0.0.11 |
 //! | `curl` from the host, a container or a LAN machine | [`Lab::connect_tcp`] with a [`Target`] |
 //! | `tcpdump -i eth0 -w FILE` in a container, on the lab host or a LAN machine | [`Lab::capture`], [`Captured::write_pcapng`] |
 //! | a whole setup as a file | [`scenario::load`], [`scenario::up`]; pictures with [`graph`] |

@@ -224,6 +224,98 @@ address = "10.7.2.9/16"
     assert_eq!(pipework, ["eth1", "eth2"]);
 }
 
+/// The same with user-defined networks: the lab's bridges, veths (eth1's too) and macvlan
+/// devices are where the scenario's picture put them; only addresses and the bridges'
+/// names (from the networks' random IDs) are new. `netlab graph` draws exactly that.
+#[test]
+fn a_scenario_with_networks_and_its_running_lab_draw_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nets.toml");
+    std::fs::write(
+        &file,
+        r#"
+[lab]
+uplink = "eth1=10.2.0.10/16"
+lan-nodes = ["lan=10.2.0.1/16"]
+
+[[network]]
+name = "appnet"
+subnet = "10.79.0.0/24"
+gateway = "10.79.0.1"
+
+[[network]]
+name = "lannet"
+driver = "macvlan"
+parent = "eth1"
+subnet = "10.2.0.0/16"
+ip-range = "10.2.100.0/24"
+gateway = "10.2.0.1"
+
+[[container]]
+name = "db"
+command = "sleep 1000"
+networks = [{ name = "appnet", aliases = ["mongo"] }]
+
+[[container]]
+name = "web"
+command = "sleep 1000"
+networks = ["bridge", "appnet", { name = "lannet", ip = "10.2.100.10" }]
+"#,
+    )
+    .unwrap();
+    let s = netlab::scenario::load(&file).unwrap();
+    let before = graph::from_scenario(&s);
+    let lab = netlab::scenario::up(&s, Some(&lab_name("nets")), &mut |_| {}).unwrap();
+    let after = graph::from_lab_networks(
+        &lab.info().unwrap(),
+        &lab.ps(true).unwrap(),
+        &lab.networks().unwrap(),
+    );
+    let appnet = lab.inspect_network("appnet").unwrap();
+    assert!(appnet.bridge.starts_with("br-"), "{appnet:?}");
+
+    assert_eq!(before.nodes.len(), after.nodes.len());
+    for (b, a) in before.nodes.iter().zip(&after.nodes) {
+        assert_eq!((&b.id, b.kind, b.group), (&a.id, a.kind, a.group));
+        match b.id.as_str() {
+            "net_appnet" => {
+                assert_eq!(b.lines, ["appnet", "10.79.0.0/24 gw 10.79.0.1"]);
+                assert_eq!(
+                    a.lines,
+                    ["appnet", &appnet.bridge, "10.79.0.0/24 gw 10.79.0.1"]
+                );
+            }
+            "c_web" => assert!(a.lines[1].starts_with("172.17.0."), "{a:?}"),
+            _ => assert_eq!(b.lines, a.lines, "{}", b.id),
+        }
+    }
+    assert_eq!(before.edges.len(), after.edges.len());
+    let web = lab.inspect("web").unwrap();
+    let db = lab.inspect("db").unwrap();
+    for (b, a) in before.edges.iter().zip(&after.edges) {
+        assert_eq!((&b.from, &b.to, b.kind), (&a.from, &a.to, a.kind));
+        // The interface and veth names are what the picture predicted.
+        assert_eq!(b.lines[0], a.lines[0]);
+    }
+    let wires: Vec<String> = after.edges.iter().map(|e| e.lines.join(" / ")).collect();
+    for want in [
+        format!(
+            "eth0 ↔ {} / {}/24 (aka mongo)",
+            db.host_veth, db.networks[0].ip
+        ),
+        format!("eth0 ↔ {}", web.host_veth),
+        format!(
+            "eth1 ↔ {} / {}/24",
+            web.networks[1].host_veth, web.networks[1].ip
+        ),
+        "eth2 macvlan of eth1 (lannet) / 10.2.100.10/16".to_string(),
+    ] {
+        assert!(wires.contains(&want), "no {want:?} in {wires:#?}");
+    }
+    let dot = stdout(netlab().args(["--lab", lab.name(), "graph"]));
+    assert_eq!(dot, graph::to_dot(&after));
+}
+
 #[test]
 fn a_lab_that_does_not_exist_is_an_error() {
     let name = lab_name("none");

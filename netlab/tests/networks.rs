@@ -387,6 +387,10 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_half_made() {
     linked.networks.push(Attachment::new("none"));
     linked.links.push(netlab::LinkSpec::parse("web:w").unwrap());
     refused(lab.run(&linked), "none network");
+    // A legacy link from the default bridge to a container only on a user network.
+    let mut z = sleeper("z");
+    z.links.push(netlab::LinkSpec::parse("web:w").unwrap());
+    refused(lab.run(&z), "does not belong to the default network");
     // Nothing was half-made: same interfaces, same networks, no container x or y.
     assert_eq!(footprint(&lab), before);
     assert!(matches!(

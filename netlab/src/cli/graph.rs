@@ -95,7 +95,7 @@ pub fn graph(lab_name: &str, a: GraphArgs) -> anyhow::Result<u8> {
                 spec.parse_dest()?;
                 trace = Some(lab.trace(&spec)?);
             }
-            graph::from_lab(&lab.info()?, &lab.ps(true)?)
+            graph::from_lab_networks(&lab.info()?, &lab.ps(true)?, &lab.networks()?)
         }
     };
     let highlight = match &trace {

@@ -137,8 +137,15 @@ pub fn network(lab: &str, cmd: NetworkCmd) -> anyhow::Result<u8> {
         NetworkCmd::Connect(a) => {
             let mut at = Attachment::new(&a.network);
             at.aliases = a.alias;
-            at.ip = a.ip.as_deref().map(super::run::parse_ip).transpose()?;
-            at.ip6 = a.ip6.as_deref().map(super::run::parse_ip6).transpose()?;
+            at.ip =
+                a.ip.as_deref()
+                    .map(crate::model::network::parse_ip)
+                    .transpose()?;
+            at.ip6 = a
+                .ip6
+                .as_deref()
+                .map(crate::model::network::parse_ip6)
+                .transpose()?;
             Lab::open(lab)?.connect_network(&a.container, &at)?;
             Ok(0)
         }

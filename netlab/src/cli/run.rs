@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use super::LabSession;
 use crate::model::hosts::ExtraHost;
-use crate::model::network::{Attachment, DEFAULT_NETWORK};
+use crate::model::network::{Attachment, DEFAULT_NETWORK, parse_ip, parse_ip6};
 use crate::model::restart::RestartPolicy;
 use crate::model::{CommandSpec, ContainerSpec, env, port};
 
@@ -252,26 +252,4 @@ pub fn run(lab: &str, a: RunArgs) -> anyhow::Result<u8> {
         }
     };
     Ok(u8::try_from(code).unwrap_or(255))
-}
-
-/// `--ip`: an IPv4 address without prefix.
-pub(crate) fn parse_ip(text: &str) -> crate::error::Result<std::net::Ipv4Addr> {
-    text.parse().map_err(|_| {
-        crate::error::Error::spec(
-            "--ip",
-            text,
-            "write an IPv4 address without prefix, e.g. 10.78.0.20",
-        )
-    })
-}
-
-/// `--ip6`: an IPv6 address without prefix.
-pub(crate) fn parse_ip6(text: &str) -> crate::error::Result<std::net::Ipv6Addr> {
-    text.parse().map_err(|_| {
-        crate::error::Error::spec(
-            "--ip6",
-            text,
-            "write an IPv6 address without prefix, e.g. fd00:78::20",
-        )
-    })
 }

@@ -22,8 +22,9 @@ pub fn up(lab_name: &str, lab_given: bool, a: UpArgs) -> anyhow::Result<u8> {
     };
     if a.check {
         println!(
-            "{}: lab {name:?} with {} containers, {} pipework interfaces and {} faults is valid",
+            "{}: lab {name:?} with {} networks, {} containers, {} pipework interfaces and {} faults is valid",
             a.file.display(),
+            s.networks.len(),
             s.containers.len(),
             s.pipework.len(),
             s.faults.len()
@@ -32,6 +33,16 @@ pub fn up(lab_name: &str, lab_given: bool, a: UpArgs) -> anyhow::Result<u8> {
     }
     let mut report = |p: Progress<'_>| match p {
         Progress::Lab { name, bridge, bip } => eprintln!("==> lab {name}: bridge {bridge} {bip}"),
+        Progress::Network(n) => eprintln!(
+            "==> network {}: {} {}",
+            n.name,
+            n.driver.as_str(),
+            n.subnets
+                .iter()
+                .map(|s| s.subnet.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         Progress::MongoServer { binary } => eprintln!("==> MongoDB-compatible server: {binary}"),
         Progress::Started(c) => eprintln!("==> container {} started at {}", c.name, c.ip),
         Progress::Waiting { container, what } => {

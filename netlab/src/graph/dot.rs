@@ -32,6 +32,8 @@ fn dot_edge_attrs(kind: EdgeKind) -> &'static str {
         EdgeKind::Link => "style=dashed",
         EdgeKind::Publish => r##"color="#3a7d1e""##,
         EdgeKind::Attach => "dir=none, penwidth=2.5",
+        // No veth: a device of the parent, drawn in the LAN machines' colour.
+        EdgeKind::Macvlan => r##"dir=none, style=bold, color="#5b4a8a""##,
     }
 }
 
@@ -117,7 +119,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::graph::fixtures::{scenario, small_lab};
+    use crate::graph::fixtures::{networks_scenario, scenario, small_lab};
     use crate::graph::from_scenario;
 
     const SMALL_DOT: &str = r##"digraph netlab {
@@ -181,6 +183,45 @@ mod tests {
 }
 "##;
 
+    /// User-defined networks: each bridge network a bridge of its own (subnets, range,
+    /// gateway, `internal`), wires with addresses and aliases, the macvlan network on the
+    /// uplink, a container on `none` with no wire, a fault on the wire it names.
+    const NETWORKS_DOT: &str = r##"digraph netlab {
+  graph [rankdir=LR, label="scenario networks-demo.toml", labelloc=t, fontname="Helvetica"];
+  node [fontname="Helvetica", fontsize=11, style=filled];
+  edge [fontname="Helvetica", fontsize=9];
+  subgraph cluster_host {
+    label="lab host"; style="rounded,filled"; fillcolor="#f7f7f7";
+    br_docker0 [label="docker0\n172.17.0.1/16", shape=box, fillcolor="#ffe0b3"];
+    net_appnet [label="appnet\n10.78.0.0/24 gw 10.78.0.1\ndynamic range 10.78.0.128/25\nfd00:78::/64", shape=box, fillcolor="#ffe0b3"];
+    net_backend [label="backend\nsubnet from the pool\ninternal", shape=box, fillcolor="#ffe0b3"];
+    uplink [label="eth1\n10.2.0.10/16\nnot attached to docker0\nmacvlan network lannet\n10.2.0.0/16 gw 10.2.0.1\ndynamic range 10.2.100.0/24", shape=ellipse, fillcolor="#eeeeee"];
+    p_web_8080_tcp [label="0.0.0.0:8080 → web:8080", shape=cds, fillcolor="#dcefc8"];
+  }
+  subgraph cluster_lan {
+    label="simulated LAN"; style="rounded,filled"; fillcolor="#f7f7f7";
+    lan_switch [label="switch", shape=box, fillcolor="#ffe0b3"];
+    n_laptop [label="laptop\n10.2.0.1/16", shape=box, style="rounded,filled", fillcolor="#e8e0f5"];
+  }
+  c_db [label="db", shape=box, style="rounded,filled", fillcolor="#d6e9ff"];
+  c_web [label="web\nexpose 8080/tcp", shape=box, style="rounded,filled", fillcolor="#d6e9ff"];
+  c_old [label="old\ndynamic in 172.17.0.0/16", shape=box, style="rounded,filled", fillcolor="#d6e9ff"];
+  c_client [label="client\ndynamic in 172.17.0.0/16", shape=box, style="rounded,filled", fillcolor="#d6e9ff"];
+  c_alone [label="alone\nno network (loopback only)", shape=box, style="rounded,filled", fillcolor="#d6e9ff"];
+  c_db -> net_appnet [label="eth0 ↔ vethfa287c0eb3\n10.78.0.2/24 (aka mongodb, mongo)\ndynamic in fd00:78::/64", dir=none];
+  c_db -> net_backend [label="eth1 ↔ vpw52f7b403ed\ndynamic, subnet from the pool\n⚡ delay 100ms on db/eth1", dir=none];
+  c_web -> net_appnet [label="eth0 ↔ veth128132d181\ndynamic in 10.78.0.128/25\ndynamic in fd00:78::/64", dir=none];
+  c_web -> uplink [label="eth1 macvlan of eth1 (lannet)\n10.2.100.10/16", dir=none, style=bold, color="#5b4a8a"];
+  c_web -> p_web_8080_tcp [label="DNAT", color="#3a7d1e", dir=back];
+  c_old -> br_docker0 [label="eth0 ↔ veth12f849d2a6", dir=none];
+  c_old -> net_appnet [label="eth1 ↔ vpw77490b2378\ndynamic in 10.78.0.128/25\ndynamic in fd00:78::/64", dir=none];
+  c_client -> br_docker0 [label="eth0 ↔ vethadccde9a0e", dir=none];
+  c_client -> c_old [label="legacy", style=dashed];
+  uplink -> lan_switch [label="eth1 ↔ uplink", dir=none];
+  lan_switch -> n_laptop [label="eth0 ↔ lan0", dir=none];
+}
+"##;
+
     #[test]
     fn snapshots() {
         let cases = [
@@ -189,6 +230,11 @@ mod tests {
                 "article.toml",
                 from_scenario(&scenario("article")),
                 ARTICLE_DOT,
+            ),
+            (
+                "networks-demo.toml",
+                from_scenario(&networks_scenario()),
+                NETWORKS_DOT,
             ),
         ];
         for (name, t, dot) in cases {

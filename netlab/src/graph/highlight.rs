@@ -30,10 +30,19 @@ impl Highlight {
     }
 }
 
+/// The node of one of `kinds` called `name`: its first line, or for a user-defined
+/// network's bridge its second (the node is named after the network, the trace after the
+/// bridge, `br-…`).
 fn node_named(t: &Topology, kinds: &[NodeKind], name: &str) -> Option<String> {
+    let called = |n: &super::Node| {
+        n.lines.first().map(String::as_str) == Some(name)
+            || (n.kind == NodeKind::Bridge
+                && n.id.starts_with("net_")
+                && n.lines.get(1).map(String::as_str) == Some(name))
+    };
     t.nodes
         .iter()
-        .find(|n| kinds.contains(&n.kind) && n.lines.first().map(String::as_str) == Some(name))
+        .find(|n| kinds.contains(&n.kind) && called(n))
         .map(|n| n.id.clone())
 }
 

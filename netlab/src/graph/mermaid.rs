@@ -56,7 +56,8 @@ fn mermaid_class(kind: NodeKind) -> &'static str {
 }
 
 /// Mermaid (`flowchart LR`; GitHub and most Markdown viewers draw it): the lab host and
-/// the LAN as subgraphs, wires as `---`, links as dashed `-.->|alias|`, DNAT as `-->`.
+/// the LAN as subgraphs, wires as `---` (veths, pipework, macvlan devices, the LAN's),
+/// links as dashed `-.->|alias|`, DNAT as `-->`.
 pub fn to_mermaid(t: &Topology) -> String {
     to_mermaid_with(t, &Highlight::default())
 }
@@ -94,7 +95,7 @@ pub fn to_mermaid_with(t: &Topology, h: &Highlight) -> String {
     }
     for e in &t.edges {
         let arrow = match e.kind {
-            EdgeKind::Veth | EdgeKind::Pipework | EdgeKind::Lan => "---",
+            EdgeKind::Veth | EdgeKind::Pipework | EdgeKind::Lan | EdgeKind::Macvlan => "---",
             EdgeKind::Link => "-.->",
             EdgeKind::Publish => "-->",
             EdgeKind::Attach => "===",
@@ -154,7 +155,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::graph::fixtures::{scenario, small_lab};
+    use crate::graph::fixtures::{networks_scenario, scenario, small_lab};
     use crate::graph::from_scenario;
 
     const SMALL_MERMAID: &str = r##"---
@@ -232,6 +233,52 @@ flowchart LR
   class n_laptop machine
 "##;
 
+    /// User-defined networks: each bridge network a bridge of its own (subnets, range,
+    /// gateway, `internal`), wires with addresses and aliases, the macvlan network on the
+    /// uplink, a container on `none` with no wire, a fault on the wire it names.
+    const NETWORKS_MERMAID: &str = r##"---
+title: "scenario networks-demo.toml"
+---
+flowchart LR
+  subgraph host["lab host"]
+    br_docker0{{"docker0<br/>172.17.0.1/16"}}
+    net_appnet{{"appnet<br/>10.78.0.0/24 gw 10.78.0.1<br/>dynamic range 10.78.0.128/25<br/>fd00:78::/64"}}
+    net_backend{{"backend<br/>subnet from the pool<br/>internal"}}
+    uplink(["eth1<br/>10.2.0.10/16<br/>not attached to docker0<br/>macvlan network lannet<br/>10.2.0.0/16 gw 10.2.0.1<br/>dynamic range 10.2.100.0/24"])
+    p_web_8080_tcp[/"0.0.0.0:8080 → web:8080"/]
+  end
+  subgraph lan["simulated LAN"]
+    lan_switch{{"switch"}}
+    n_laptop("laptop<br/>10.2.0.1/16")
+  end
+  c_db["db"]
+  c_web["web<br/>expose 8080/tcp"]
+  c_old["old<br/>dynamic in 172.17.0.0/16"]
+  c_client["client<br/>dynamic in 172.17.0.0/16"]
+  c_alone["alone<br/>no network (loopback only)"]
+  c_db ---|"eth0 ↔ vethfa287c0eb3<br/>10.78.0.2/24 (aka mongodb, mongo)<br/>dynamic in fd00:78::/64"| net_appnet
+  c_db ---|"eth1 ↔ vpw52f7b403ed<br/>dynamic, subnet from the pool<br/>⚡ delay 100ms on db/eth1"| net_backend
+  c_web ---|"eth0 ↔ veth128132d181<br/>dynamic in 10.78.0.128/25<br/>dynamic in fd00:78::/64"| net_appnet
+  c_web ---|"eth1 macvlan of eth1 (lannet)<br/>10.2.100.10/16"| uplink
+  p_web_8080_tcp -->|DNAT| c_web
+  c_old ---|"eth0 ↔ veth12f849d2a6"| br_docker0
+  c_old ---|"eth1 ↔ vpw77490b2378<br/>dynamic in 10.78.0.128/25<br/>dynamic in fd00:78::/64"| net_appnet
+  c_client ---|"eth0 ↔ vethadccde9a0e"| br_docker0
+  c_client -.->|legacy| c_old
+  uplink ---|"eth1 ↔ uplink"| lan_switch
+  lan_switch ---|"eth0 ↔ lan0"| n_laptop
+  classDef bridge fill:#ffe0b3,stroke:#b36b00
+  class br_docker0,net_appnet,net_backend,lan_switch bridge
+  classDef iface fill:#eeeeee,stroke:#666666
+  class uplink iface
+  classDef port fill:#dcefc8,stroke:#3a7d1e
+  class p_web_8080_tcp port
+  classDef container fill:#d6e9ff,stroke:#2f5f9e
+  class c_db,c_web,c_old,c_client,c_alone container
+  classDef machine fill:#e8e0f5,stroke:#5b4a8a
+  class n_laptop machine
+"##;
+
     #[test]
     fn snapshots() {
         let cases = [
@@ -240,6 +287,11 @@ flowchart LR
                 "article.toml",
                 from_scenario(&scenario("article")),
                 ARTICLE_MERMAID,
+            ),
+            (
+                "networks-demo.toml",
+                from_scenario(&networks_scenario()),
+                NETWORKS_MERMAID,
             ),
         ];
         for (name, t, mermaid) in cases {

@@ -7,8 +7,12 @@
 //! host, and whether the uplink is a port of the bridge. A topology is plain data, built
 //! either from a scenario file before it runs ([`from_scenario`]: dynamic addresses are not
 //! known yet, so the picture says where they will come from) or from a running lab
-//! ([`from_lab`]: the addresses and interface names the lab really has). Both go through
-//! one builder, so the two pictures of the same setup differ only in the addresses.
+//! ([`from_lab_networks`]: the addresses and interface names the lab really has). Both go
+//! through one builder, so the two pictures of the same setup differ only in the addresses
+//! (and in the bridge names of user-defined networks, which the lab derives from their
+//! random IDs). A user-defined network is a bridge of its own, its containers' wires
+//! labelled with their addresses and aliases; a macvlan network has no bridge, its
+//! containers' wires go to its parent interface.
 //!
 //! A picture can highlight the path a [`Trace`](crate::Trace) took ([`trace_path`] gives
 //! the nodes and edges; [`to_dot_with`] and [`to_mermaid_with`] draw them thick and red).
@@ -26,7 +30,9 @@ mod topology;
 pub use dot::{to_dot, to_dot_with};
 pub use highlight::{Highlight, trace_path};
 pub use mermaid::{to_mermaid, to_mermaid_with};
-pub use topology::{Edge, EdgeKind, Group, Node, NodeKind, Topology, from_lab, from_scenario};
+pub use topology::{
+    Edge, EdgeKind, Group, Node, NodeKind, Topology, from_lab, from_lab_networks, from_scenario,
+};
 
 /// What the tests of the builders and of both renderers draw: the scenario files, and a
 /// running lab with one of everything.
@@ -50,7 +56,70 @@ mod fixtures {
         crate::scenario::load(&file).unwrap()
     }
 
-    fn state(name: &str, ip: [u8; 4], veth: &str) -> ContainerState {
+    /// A scenario with one of every kind of network: a dual-stack bridge network with a
+    /// range and aliases, an internal one from the pool, a macvlan one on the uplink; a
+    /// container on two networks (one of them macvlan), one on the default bridge and a
+    /// network, one linking to it, one on `none`, and a fault on a network's wire.
+    pub(crate) fn networks_scenario() -> Scenario {
+        let text = r#"
+[lab]
+uplink = "eth1=10.2.0.10/16"
+lan-nodes = ["laptop=10.2.0.1/16"]
+
+[[network]]
+name = "appnet"
+subnet = ["10.78.0.0/24", "fd00:78::/64"]
+ip-range = "10.78.0.128/25"
+gateway = "10.78.0.1"
+ipv6 = true
+
+[[network]]
+name = "backend"
+internal = true
+
+[[network]]
+name = "lannet"
+driver = "macvlan"
+parent = "eth1"
+subnet = "10.2.0.0/16"
+ip-range = "10.2.100.0/24"
+gateway = "10.2.0.1"
+
+[[container]]
+name = "db"
+command = "sleep 1000"
+networks = [{ name = "appnet", aliases = ["mongodb", "mongo"], ip = "10.78.0.2" }, "backend"]
+
+[[container]]
+name = "web"
+command = "sleep 1000"
+networks = ["appnet", { name = "lannet", ip = "10.2.100.10" }]
+publish = ["8080:8080"]
+
+[[container]]
+name = "old"
+command = "sleep 1000"
+networks = ["bridge", "appnet"]
+
+[[container]]
+name = "client"
+command = "sleep 1000"
+links = ["old:legacy"]
+
+[[container]]
+name = "alone"
+command = "sleep 1000"
+networks = ["none"]
+
+[[fault]]
+container = "db"
+interface = "eth1"
+delay = "100ms"
+"#;
+        crate::scenario::parse(text, &PathBuf::from("/x/networks-demo.toml")).unwrap()
+    }
+
+    pub(crate) fn state(name: &str, ip: [u8; 4], veth: &str) -> ContainerState {
         ContainerState {
             id: format!("{name}-id"),
             name: name.into(),

@@ -114,6 +114,27 @@ impl ContainerSpec {
         }
     }
 
+    /// A container on `none` has no network to reach a linked container by: its links
+    /// are refused (on the default bridge they are Docker's legacy links, on a
+    /// user-defined network names its DNS answers, see [`legacy_links`]). The lab checks
+    /// it before it builds anything, and so does a scenario file, in the same words.
+    ///
+    /// [`legacy_links`]: ContainerSpec::legacy_links
+    pub fn check_links_network(&self) -> Result<()> {
+        if !self.links.is_empty() && self.attachments().is_empty() {
+            return Err(Error::spec(
+                "--link",
+                self.links
+                    .iter()
+                    .map(|l| format!("{}:{}", l.name, l.alias))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                "a container on the none network has no network to reach a linked container by; drop --network none or the link",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the spec on its own (name, hostname, command, workdir), as [`Lab::run`]
     /// does before it changes anything; what depends on the lab (a free name, the linked
     /// containers, free host ports) is checked by the lab.
@@ -318,6 +339,7 @@ pub struct ContainerState {
 /// `NetworkSettings.Networks.NAME`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointState {
+    /// The network's name.
     pub network: String,
     /// The network's ID.
     pub network_id: String,
@@ -325,12 +347,17 @@ pub struct EndpointState {
     pub ifname: String,
     /// Its IPv4 address while connected, the last one otherwise (see `connected`).
     pub ip: Ipv4Addr,
+    /// The prefix length of the network's IPv4 subnet.
     pub prefix: u8,
-    /// The gateway it offers; none on an internal network.
+    /// The gateway it offers (the network's bridge; the LAN's router for macvlan).
     pub gateway: Option<Ipv4Addr>,
+    /// Its IPv6 address, on an IPv6 network.
     pub ip6: Option<std::net::Ipv6Addr>,
+    /// The prefix length of the network's IPv6 subnet (0 without one).
     pub prefix6: u8,
+    /// The IPv6 gateway it offers.
     pub gateway6: Option<std::net::Ipv6Addr>,
+    /// Its interface's MAC: Docker's `02:42` and the IPv4 address bytes.
     pub mac: String,
     /// The veth's end on the lab host (empty for macvlan).
     pub host_veth: String,
@@ -338,6 +365,7 @@ pub struct EndpointState {
     pub aliases: Vec<String>,
     /// Fixed addresses asked for (Docker's `IPAMConfig`).
     pub static_ip: Option<Ipv4Addr>,
+    /// The fixed IPv6 address asked for.
     pub static_ip6: Option<std::net::Ipv6Addr>,
 }
 

@@ -43,11 +43,6 @@ impl Ipam {
         }
     }
 
-    /// Who holds `ip`, if anyone.
-    pub fn owner(&self, ip: Ipv4Addr) -> Option<&str> {
-        self.used.get(&ip).map(String::as_str)
-    }
-
     /// The lowest free address of the range, given to `owner`.
     pub fn allocate(&mut self, owner: &str) -> Result<Ipv4Addr> {
         let (net, bcast) = (

@@ -153,6 +153,7 @@ impl Ipv4Net {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Ipv6Net {
+    /// The address (an interface's own, or the network's).
     pub addr: Ipv6Addr,
     /// The prefix length, 0 to 128.
     pub prefix: u8,
@@ -177,10 +178,12 @@ impl Ipv6Net {
         Ipv6Addr::from(u128::from(self.addr) | !self.mask())
     }
 
+    /// True when `ip` is in this network.
     pub fn contains(&self, ip: Ipv6Addr) -> bool {
         u128::from(ip) & self.mask() == u128::from(self.addr) & self.mask()
     }
 
+    /// The same network written with its network address (`fd00:78::/64`).
     pub fn canonical(&self) -> Ipv6Net {
         Ipv6Net {
             addr: self.network(),
@@ -237,7 +240,9 @@ impl From<Ipv6Net> for String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Subnet {
+    /// An IPv4 subnet.
     V4(Ipv4Net),
+    /// An IPv6 subnet.
     V6(Ipv6Net),
 }
 
@@ -251,6 +256,7 @@ impl Subnet {
         }
     }
 
+    /// The same subnet written with its network address.
     pub fn canonical(&self) -> Subnet {
         match self {
             Subnet::V4(n) => Subnet::V4(n.canonical()),
@@ -258,6 +264,7 @@ impl Subnet {
         }
     }
 
+    /// Its prefix length.
     pub fn prefix(&self) -> u8 {
         match self {
             Subnet::V4(n) => n.prefix,
@@ -265,10 +272,12 @@ impl Subnet {
         }
     }
 
+    /// True for an IPv6 subnet.
     pub fn is_v6(&self) -> bool {
         matches!(self, Subnet::V6(_))
     }
 
+    /// True when `ip` is in this subnet (an address of the other family never is).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self, ip) {
             (Subnet::V4(n), IpAddr::V4(a)) => n.contains(a),

@@ -60,6 +60,7 @@ impl Driver {
         }
     }
 
+    /// The driver's name as Docker prints it (`null` for `none`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Driver::Bridge => "bridge",
@@ -74,18 +75,27 @@ impl Driver {
 /// them to subnets by address, in any order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetSpec {
+    /// `--subnet`.
     pub subnet: Subnet,
+    /// `--ip-range`: where dynamic addresses come from; the whole subnet when absent.
     #[serde(default)]
+    /// Where dynamic addresses come from, inside the subnet (`--ip-range`); all of it when absent.
     pub ip_range: Option<Subnet>,
+    /// `--gateway`: the bridge's address (the LAN's router for macvlan); the first
+    /// address when absent.
     #[serde(default)]
+    /// The gateway (`--gateway`); the subnet's first host address when absent.
     pub gateway: Option<IpAddr>,
 }
 
 /// A network to create (`netlab network create`, a scenario's `[[network]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkSpec {
+    /// Unique in the lab; not `bridge`, `host` or `none`.
     pub name: String,
+    /// `--driver`.
     #[serde(default)]
+    /// How its containers are plugged in (`--driver`).
     pub driver: Driver,
     /// Empty: one IPv4 subnet from the pool.
     #[serde(default)]
@@ -226,7 +236,7 @@ impl NetworkSpec {
     }
 
     /// Checks the spec on its own; overlaps with the lab's other subnets are the lab's
-    /// check ([`overlap`]).
+    /// check (`overlap`).
     pub fn validate(&self) -> Result<()> {
         validate_container_name(&self.name).map_err(|_| Error::InvalidName {
             what: "network".into(),
@@ -246,6 +256,13 @@ impl NetworkSpec {
                     "--driver",
                     "macvlan",
                     "a macvlan network needs its parent interface: add -o parent=eth1 (the lab host's uplink)",
+                ));
+            }
+            (Driver::Macvlan, Some(p)) if p.contains('.') => {
+                return Err(Error::spec(
+                    "-o parent",
+                    p,
+                    "PARENT.VLAN asks for an 802.1q VLAN sub-interface, which Docker creates for you; this machine's kernel has no 802.1q VLAN devices (8021q), so netlab refuses rather than pretend: give the parent itself, e.g. parent=eth1",
                 ));
             }
             (Driver::Macvlan, Some(p)) => validate_ifname(p)?,
@@ -425,6 +442,7 @@ pub fn parse_dns_forward(text: &str) -> Result<std::net::SocketAddr> {
 /// `networks = [...]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
+    /// The network's name.
     pub network: String,
     /// More names the container answers to on this network (in its DNS).
     #[serde(default)]
@@ -438,6 +456,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    /// Joining `network` with no alias and addresses of the network's choice.
     pub fn new(network: &str) -> Self {
         Attachment {
             network: network.into(),
@@ -456,25 +475,132 @@ impl Attachment {
         }
         Ok(())
     }
+
+    /// What the default bridge refuses, as Docker does: fixed addresses and aliases (it
+    /// has no DNS to answer them; links give names there).
+    pub fn check_default_bridge(&self) -> Result<()> {
+        if self.ip.is_some() || self.ip6.is_some() {
+            return Err(Error::spec(
+                "--ip",
+                self.ip
+                    .map(|i| i.to_string())
+                    .or(self.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                "user specified IP address is supported on user defined networks only; create a network with `netlab network create --subnet ...` and run with --network",
+            ));
+        }
+        if !self.aliases.is_empty() {
+            return Err(Error::spec(
+                "--network-alias",
+                self.aliases.join(","),
+                "network-scoped aliases are supported for user-defined networks only (the default bridge has no DNS); use --link on the default bridge",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks fixed addresses against the subnets `net` was given, before any lab exists
+    /// (a scenario file): as Docker, a fixed address needs a subnet the user chose (one
+    /// from the pool is not known in advance), inside it; a fixed IPv6 address needs the
+    /// network's IPv6 subnet.
+    pub fn check_fixed_addresses(&self, net: &NetworkSpec) -> Result<()> {
+        if (self.ip.is_some() || self.ip6.is_some()) && net.v4().is_none() {
+            return Err(Error::spec(
+                if self.ip.is_some() { "--ip" } else { "--ip6" },
+                self.ip
+                    .map(|i| i.to_string())
+                    .or(self.ip6.map(|i| i.to_string()))
+                    .unwrap_or_default(),
+                format!(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets; network {} got its subnet from the pool: create it with --subnet",
+                    net.name
+                ),
+            ));
+        }
+        if let Some(ip) = self.ip
+            && let Some(s) = net.v4()
+            && !s.subnet.contains(IpAddr::V4(ip))
+        {
+            return Err(Error::spec(
+                "--ip",
+                ip.to_string(),
+                format!(
+                    "it is outside network {}'s subnet {}; pick an address inside it",
+                    net.name, s.subnet
+                ),
+            ));
+        }
+        if let Some(ip6) = self.ip6 {
+            match net.v6() {
+                None => {
+                    return Err(Error::spec(
+                        "--ip6",
+                        ip6.to_string(),
+                        format!(
+                            "network {} has no IPv6 subnet; create it with --ipv6 --subnet ...",
+                            net.name
+                        ),
+                    ));
+                }
+                Some(s) if !s.subnet.contains(IpAddr::V6(ip6)) => {
+                    return Err(Error::spec(
+                        "--ip6",
+                        ip6.to_string(),
+                        format!("it is outside network {}'s IPv6 subnet", net.name),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `--ip`: an IPv4 address without prefix.
+pub fn parse_ip(text: &str) -> Result<Ipv4Addr> {
+    text.parse().map_err(|_| {
+        Error::spec(
+            "--ip",
+            text,
+            "write an IPv4 address without prefix, e.g. 10.78.0.20",
+        )
+    })
+}
+
+/// `--ip6`: an IPv6 address without prefix.
+pub fn parse_ip6(text: &str) -> Result<Ipv6Addr> {
+    text.parse().map_err(|_| {
+        Error::spec(
+            "--ip6",
+            text,
+            "write an IPv6 address without prefix, e.g. fd00:78::20",
+        )
+    })
 }
 
 /// A network as `network inspect` and `network ls` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkState {
+    /// 64 hex digits, like Docker's.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// Its driver.
     pub driver: Driver,
     /// Seconds since the epoch.
     pub created: u64,
     /// Each subnet with its range and gateway (the default chosen ones filled in).
     pub subnets: Vec<SubnetSpec>,
+    /// `--internal`.
     pub internal: bool,
+    /// `--ipv6`.
     pub ipv6: bool,
     /// The bridge on the lab host (`br-` and 12 digits of the ID, `docker0` for
     /// `bridge`); empty for macvlan, host and none.
     pub bridge: String,
     /// The parent interface of a macvlan network.
     pub parent: Option<String>,
+    /// `--label`s.
     pub labels: BTreeMap<String, String>,
     /// The containers on it now, by name.
     pub containers: Vec<NetworkMember>,
@@ -483,8 +609,11 @@ pub struct NetworkState {
 /// A container's endpoint as its network's `inspect` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkMember {
+    /// The container's name.
     pub name: String,
+    /// The container's ID.
     pub id: String,
+    /// Its interface's MAC on this network, empty while the container is stopped.
     pub mac: String,
     /// `172.18.0.2/16`, empty while the container is stopped.
     pub ipv4: String,
@@ -592,6 +721,17 @@ mod tests {
             ),
             (&["-o", "parent=eth1"][..], "add --driver macvlan"),
             (&["-o", "mtu=1400"][..], "netlab knows parent"),
+            (
+                &[
+                    "--driver",
+                    "macvlan",
+                    "--subnet",
+                    "10.2.0.0/16",
+                    "-o",
+                    "parent=eth1.10",
+                ][..],
+                "802.1q",
+            ),
             (&["-o", "macvlan_mode=private"][..], "bridge mode"),
             (&["--subnet", "10.78.0.0"][..], "prefix length"),
         ] {

@@ -1,6 +1,6 @@
 //! The scenario file format and its validation.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,9 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::network::{RawAttachment, RawNetwork, attachments_of, check_links, networks_of};
 use crate::error::{Error, Result};
 use crate::model::fault::{self, FaultKind, FaultSpec, Impair};
 use crate::model::links::LinkSpec;
+use crate::model::network::NetworkSpec;
 use crate::model::pipework::{PipeworkSpec, parse_address, parse_mac};
 use crate::model::{
     CommandSpec, ContainerSpec, Ipv4Net, LabSpec, LanNode, Uplink, env, limits, port::parse_expose,
@@ -28,6 +30,8 @@ struct RawFile {
     pipework: Vec<RawPipework>,
     #[serde(default)]
     fault: Vec<Spanned<RawFault>>,
+    #[serde(default)]
+    network: Vec<Spanned<RawNetwork>>,
 }
 
 /// A `[[fault]]`, in the CLI's words: an impairment (`delay`, `loss`, ... of a
@@ -98,6 +102,9 @@ struct RawContainer {
     #[serde(default)]
     publish_all: bool,
     ready: Option<Spanned<RawReady>>,
+    /// `run --network` for each entry: a name, or `{ name, aliases, ip, ip6 }`.
+    #[serde(default)]
+    networks: Vec<Spanned<RawAttachment>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +167,8 @@ pub struct Scenario {
     pub file: PathBuf,
     /// The `[lab]` table.
     pub lab: LabSpec,
+    /// The `[[network]]` tables, created in this order before any container.
+    pub networks: Vec<NetworkSpec>,
     /// Directories put in front of every container's PATH (the "image"), absolute.
     pub path: Vec<PathBuf>,
     /// The `[[container]]` tables, started in this order.
@@ -177,13 +186,13 @@ pub fn load(file: &Path) -> Result<Scenario> {
     parse(&text, file)
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     text: &'a str,
     file: &'a Path,
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> Error {
+    pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> Error {
         let upto = &self.text[..span.start.min(self.text.len())];
         let line = upto.matches('\n').count() + 1;
         let column = upto
@@ -201,7 +210,7 @@ impl Ctx<'_> {
     }
 
     /// Re-anchors a spec error at the value it came from.
-    fn at<T>(&self, span: Range<usize>, r: Result<T>) -> Result<T> {
+    pub(super) fn at<T>(&self, span: Range<usize>, r: Result<T>) -> Result<T> {
         r.map_err(|e| self.err(span, e.to_string()))
     }
 }
@@ -262,6 +271,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
         .map(|p| absolute(&base, p.get_ref()))
         .collect();
 
+    let networks = networks_of(&cx, &raw.network, &lab)?;
+    let mut fixed = HashMap::new();
+
     let mut names: HashSet<String> = HashSet::new();
     let mut containers = Vec::new();
     for c in &raw.container {
@@ -319,6 +331,34 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
                 .extend(cx.at(p.span(), parse_publish(p.get_ref()))?);
         }
         spec.publish_all = c.publish_all;
+        spec.networks = attachments_of(&cx, &name, &c.networks, &lab, &networks, &mut fixed)?;
+        let on_default_bridge = |linked: &str| {
+            containers.iter().any(|o: &ScenarioContainer| {
+                o.spec.name == linked
+                    && o.spec
+                        .attachments()
+                        .iter()
+                        .any(|a| a.network == crate::model::network::DEFAULT_NETWORK)
+            })
+        };
+        check_links(&cx, &spec, &c.links, &on_default_bridge)?;
+        // `none` alone, each network once: the container's own rule, at the entry (a
+        // service's command comes at `up`, so a stand-in passes the command's check).
+        let mut whole = spec.clone();
+        if whole.command == CommandSpec::Exec(vec![]) {
+            whole.command = CommandSpec::Shell("service".into());
+        }
+        if let Err(e @ Error::InvalidSpec { .. }) = whole.validate()
+            && let Error::InvalidSpec { what, value, .. } = &e
+            && what == "--network"
+        {
+            let entry = c
+                .networks
+                .iter()
+                .rfind(|n| n.get_ref().name() == value)
+                .map_or_else(|| c.name.span(), Spanned::span);
+            return Err(cx.err(entry, e.to_string()));
+        }
         if service == Some(Service::Mongo) && !spec.expose.iter().any(|p| p.port == 27017) {
             spec.expose.extend(parse_expose("27017")?);
         }
@@ -419,6 +459,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario> {
     Ok(Scenario {
         file: file.to_path_buf(),
         lab,
+        networks,
         path,
         containers,
         pipework,
@@ -885,5 +926,340 @@ address = "10.2.0.11/16"
         let text = format!("[[container]]\nname = \"a\"\ncommand = {{ x = \"{big}\" }}\n");
         let (_, _, m) = err_at(&text);
         assert!(m.len() < 1000, "{} bytes", m.len());
+    }
+
+    const NETWORKS: &str = r#"
+[lab]
+uplink = "eth1=10.2.0.10/16"
+lan-nodes = ["lan=10.2.0.1/16"]
+
+[[network]]
+name = "appnet"
+driver = "bridge"
+subnet = ["10.78.0.0/24", "fd00:78::/64"]
+ip-range = "10.78.0.128/25"
+gateway = "10.78.0.1"
+internal = false
+ipv6 = true
+labels = { team = "physics" }
+
+[[network]]
+name = "backend"
+internal = true
+
+[[network]]
+name = "lannet"
+driver = "macvlan"
+parent = "eth1"
+subnet = "10.2.0.0/16"
+ip-range = "10.2.100.0/24"
+gateway = "10.2.0.1"
+
+[[container]]
+name = "mongodb"
+service = "mongo"
+networks = [{ name = "appnet", aliases = ["db"], ip = "10.78.0.10", ip6 = "fd00:78::10" }, "backend"]
+
+[[container]]
+name = "webserver1"
+command = "birthday-service 8080 --mongo-uri mongodb://mongodb:27017"
+networks = ["appnet", { name = "lannet", aliases = ["web"], ip = "10.2.100.10" }]
+
+[[container]]
+name = "legacy"
+command = "sleep 1000"
+networks = ["bridge", "appnet"]
+
+[[container]]
+name = "client"
+command = "sleep 1000"
+links = ["legacy:l"]
+
+[[container]]
+name = "alone"
+command = "sleep 1000"
+networks = ["none"]
+
+[[container]]
+name = "dns-link"
+command = "sleep 1000"
+networks = ["appnet"]
+links = ["mongodb:database"]
+"#;
+
+    /// `[[network]]` tables become the lab's networks in file order, as `network create`
+    /// builds them; `networks = [...]` the containers' attachments, as `run --network`.
+    #[test]
+    fn networks_in_the_clis_words() {
+        let s = parse(NETWORKS, Path::new("n.toml")).unwrap();
+        let names: Vec<&str> = s.networks.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["appnet", "backend", "lannet"]);
+        let appnet = &s.networks[0];
+        let same = NetworkSpec::from_options(
+            "appnet",
+            "bridge",
+            &["10.78.0.0/24".into(), "fd00:78::/64".into()],
+            &["10.78.0.128/25".into()],
+            &["10.78.0.1".into()],
+            false,
+            true,
+            &[],
+            &["team=physics".into()],
+        )
+        .unwrap();
+        assert_eq!(appnet, &same);
+        assert!(s.networks[1].internal && s.networks[1].subnets.is_empty());
+        let lannet = &s.networks[2];
+        assert_eq!(lannet.driver, crate::model::network::Driver::Macvlan);
+        assert_eq!(lannet.parent.as_deref(), Some("eth1"));
+        assert_eq!(
+            lannet.v4().unwrap().ip_range.unwrap().to_string(),
+            "10.2.100.0/24"
+        );
+        let nets = |i: usize| -> Vec<String> {
+            s.containers[i]
+                .spec
+                .networks
+                .iter()
+                .map(|a| a.network.clone())
+                .collect()
+        };
+        assert_eq!(nets(0), ["appnet", "backend"]);
+        let db = &s.containers[0].spec.networks[0];
+        assert_eq!(db.aliases, ["db"]);
+        assert_eq!(db.ip, Some("10.78.0.10".parse().unwrap()));
+        assert_eq!(db.ip6, Some("fd00:78::10".parse().unwrap()));
+        assert_eq!(nets(1), ["appnet", "lannet"]);
+        assert_eq!(s.containers[1].spec.networks[1].aliases, ["web"]);
+        assert_eq!(nets(2), ["bridge", "appnet"]);
+        // No `networks`: the default bridge, where links work.
+        assert!(nets(3).is_empty());
+        assert_eq!(s.containers[3].spec.links[0].name, "legacy");
+        assert_eq!(nets(4), ["none"]);
+        assert!(s.containers[4].spec.attachments().is_empty());
+        // On a user-defined network a link is a name its DNS answers, to any container.
+        assert!(!s.containers[5].spec.legacy_links());
+        assert_eq!(s.containers[5].spec.links[0].alias, "database");
+    }
+
+    /// A bad `[[network]]` or `networks` entry is an error at its value, in the CLI's
+    /// words, with what to write; references across the file are checked too.
+    #[test]
+    fn bad_networks_point_at_their_value() {
+        let net = "[[network]]\nname = \"appnet\"\n";
+        let appnet = "[[network]]\nname = \"appnet\"\nsubnet = \"10.78.0.0/24\"\n";
+        let lan = "[lab]\nuplink = \"eth1=10.2.0.10/16\"\nlan-nodes = [\"lan=10.2.0.1/16\", \"pc=10.2.0.5/16\"]\n";
+        let macvlan = "driver = \"macvlan\"\nparent = \"eth1\"\nsubnet = \"10.2.0.0/16\"\n";
+        let c = |networks: &str| {
+            format!("{appnet}[[container]]\nname = \"a\"\ncommand = \"x\"\nnetworks = {networks}\n")
+        };
+        let cases: Vec<(String, (usize, usize), &[&str])> = vec![
+            (
+                format!("{net}subnet = \"10.78.0.0\""),
+                (3, 10),
+                &["--subnet \"10.78.0.0\"", "prefix length"],
+            ),
+            (
+                format!("{net}subnet = [\"10.78.0.0/24\", \"10.79.0.0\"]"),
+                (3, 27),
+                &["\"10.79.0.0\""],
+            ),
+            (
+                format!("{net}subnet = 5"),
+                (3, 10),
+                &["a string or a list of strings"],
+            ),
+            (
+                format!("{net}subnet = [\"10.78.0.0/24\", 5]"),
+                (3, 27),
+                &["expected a string"],
+            ),
+            (format!("{net}driver = \"overlay\""), (3, 10), &["swarm"]),
+            (
+                format!("{net}driver = \"macvlan\"\nsubnet = \"10.2.0.0/16\""),
+                (3, 10),
+                &["parent=eth1"],
+            ),
+            (
+                format!("{net}parent = \"eth1\""),
+                (3, 10),
+                &["only macvlan networks have a parent"],
+            ),
+            (
+                format!("{net}subnet = \"10.78.0.0/24\"\ngateway = \"10.79.0.1\""),
+                (4, 11),
+                &["no --subnet contains it"],
+            ),
+            (
+                format!("{net}ipv6 = true"),
+                (3, 8),
+                &["needs its IPv6 subnet"],
+            ),
+            (format!("{net}{net}"), (4, 8), &["defined twice"]),
+            (
+                "[[network]]\nname = \"bridge\"\n".into(),
+                (2, 8),
+                &["predefined"],
+            ),
+            (format!("{net}frob = 1"), (3, 1), &["unknown field `frob`"]),
+            (
+                format!("{net}labels = {{ a = 1 }}"),
+                (3, 16),
+                &["expected a string"],
+            ),
+            (
+                format!("{net}subnet = \"172.17.5.0/24\""),
+                (3, 10),
+                &["overlaps the default network bridge (docker0)"],
+            ),
+            (
+                format!("{appnet}[[network]]\nname = \"b\"\nsubnet = \"10.78.0.128/25\""),
+                (6, 10),
+                &["overlaps network appnet"],
+            ),
+            (
+                format!("{net}{macvlan}"),
+                (4, 10),
+                &["no interface \"eth1\" (it has: docker0)", "uplink = "],
+            ),
+            (
+                format!("{lan}attach-uplink = true\n{net}{macvlan}"),
+                (8, 10),
+                &["cannot be a macvlan parent"],
+            ),
+            (
+                format!("{lan}{net}{macvlan}[[network]]\nname = \"m2\"\n{macvlan}"),
+                (12, 10),
+                &["network appnet is already using parent interface eth1"],
+            ),
+            (
+                format!(
+                    "{lan}{net}{macvlan}[[container]]\nname = \"a\"\ncommand = \"x\"\nnetworks = [{{ name = \"appnet\", ip = \"10.2.0.5\" }}]"
+                ),
+                (12, 37),
+                &["10.2.0.5 is already used by LAN machine pc"],
+            ),
+            (
+                c("[\"ghost\"]"),
+                (7, 13),
+                &["\"ghost\"", "bridge, none, appnet"],
+            ),
+            (c("[5]"), (7, 13), &["a network's name", "or a table"]),
+            (
+                c("[{ nam = \"appnet\" }]"),
+                (7, 15),
+                &["unknown field `nam`"],
+            ),
+            (
+                c("[{ name = \"appnet\", ip = \"10.79.0.5\" }]"),
+                (7, 37),
+                &["outside network appnet's subnet 10.78.0.0/24"],
+            ),
+            (
+                c("[{ name = \"appnet\", ip = \"10.78.0.300\" }]"),
+                (7, 37),
+                &["write an IPv4 address"],
+            ),
+            (
+                c("[{ name = \"appnet\", ip = \"10.78.0.1\" }]"),
+                (7, 37),
+                &["already used by the gateway of network appnet"],
+            ),
+            (
+                c("[{ name = \"appnet\", ip6 = \"fd00::5\" }]"),
+                (7, 38),
+                &["has no IPv6 subnet"],
+            ),
+            (
+                c("[{ name = \"appnet\", aliases = [\"ok\", \"-x\"] }]"),
+                (7, 49),
+                &["--network-alias \"-x\""],
+            ),
+            (
+                c("[{ name = \"bridge\", ip = \"172.17.0.9\" }]"),
+                (7, 37),
+                &["user defined networks only"],
+            ),
+            (
+                c("[{ name = \"bridge\", aliases = [\"x\"] }]"),
+                (7, 43),
+                &["the default bridge has no DNS"],
+            ),
+            (
+                c("[{ name = \"none\", aliases = [\"x\"] }]"),
+                (7, 41),
+                &["only its loopback"],
+            ),
+            (c("[\"appnet\", \"appnet\"]"), (7, 23), &["listed twice"]),
+            (c("[\"none\", \"appnet\"]"), (7, 13), &["give none alone"]),
+            (
+                format!(
+                    "{net}[[container]]\nname = \"a\"\ncommand = \"x\"\nnetworks = [{{ name = \"appnet\", ip = \"10.78.0.1\" }}]"
+                ),
+                (6, 37),
+                &["user configured subnets", "create it with --subnet"],
+            ),
+            (
+                format!(
+                    "{}[[container]]\nname = \"b\"\ncommand = \"x\"\nnetworks = [{{ name = \"appnet\", ip = \"10.78.0.9\" }}]\n",
+                    c("[{ name = \"appnet\", ip = \"10.78.0.9\" }]")
+                ),
+                (11, 37),
+                &["10.78.0.9 is already used by container a"],
+            ),
+            (
+                format!(
+                    "{}[[container]]\nname = \"b\"\ncommand = \"x\"\nlinks = [\"a:db\"]\n",
+                    c("[\"appnet\"]")
+                ),
+                (11, 10),
+                &[
+                    "cannot link to \"a\"",
+                    "does not belong to the default network",
+                ],
+            ),
+            (
+                format!(
+                    "{}[[container]]\nname = \"b\"\ncommand = \"x\"\nnetworks = [\"none\"]\nlinks = [\"a:db\"]\n",
+                    c("[\"bridge\"]")
+                ),
+                (12, 10),
+                &[
+                    "--link \"a:db\"",
+                    "on the none network",
+                    "drop --network none",
+                ],
+            ),
+        ];
+        for (text, at, words) in &cases {
+            let (l, col, m) = err_at(text);
+            assert_eq!((l, col), *at, "{text}\n{m}");
+            for w in *words {
+                assert!(m.contains(w), "{text}\n{w:?} not in {m:?}");
+            }
+        }
+    }
+
+    /// The students' files are valid, and say what the tests rely on.
+    #[test]
+    fn the_network_scenarios_are_valid() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let s = load(&dir.join("networks.toml")).unwrap();
+        assert_eq!(s.networks.len(), 1);
+        for c in &s.containers {
+            assert_eq!(c.spec.networks[0].network, "appnet", "{}", c.spec.name);
+            assert!(c.spec.links.is_empty());
+        }
+        let s = load(&dir.join("macvlan.toml")).unwrap();
+        assert_eq!(s.networks[0].driver, crate::model::network::Driver::Macvlan);
+        let web = s
+            .containers
+            .iter()
+            .find(|c| c.spec.name == "webserver")
+            .unwrap();
+        assert_eq!(
+            web.spec.networks[0].ip,
+            Some("10.2.100.10".parse().unwrap())
+        );
     }
 }

@@ -1,6 +1,6 @@
-//! Bringing a scenario up: create the lab, start the containers in file order (each with
-//! its readiness check, polled until a deadline, never a fixed sleep), then the pipework
-//! interfaces. The lab stays owned by the caller until it detaches, so a failed or killed
+//! Bringing a scenario up: create the lab and its networks, start the containers in file
+//! order (each with its readiness check, polled until a deadline, never a fixed sleep),
+//! then the pipework interfaces. The lab stays owned by the caller until it detaches, so a failed or killed
 //! bring-up leaves nothing behind.
 
 use std::io::{Read, Write};
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::file::{Ready, Scenario, Service};
 use crate::client::Lab;
 use crate::error::{Error, Result};
+use crate::model::network::{Driver, NetworkState};
 use crate::model::{CommandSpec, ContainerSpec, ContainerState, ContainerStatus, PipeworkIf, env};
 use crate::proto::Target;
 
@@ -27,6 +28,8 @@ pub enum Progress<'a> {
         /// The bridge's address.
         bip: String,
     },
+    /// A `[[network]]` was created.
+    Network(&'a NetworkState),
     /// The MongoDB-compatible server that `service = "mongo"` containers run was found.
     MongoServer {
         /// Its path.
@@ -54,8 +57,9 @@ pub enum Progress<'a> {
     Fault(&'a crate::model::fault::FaultState),
 }
 
-/// Brings `s` up as lab `name` (the file's lab name if `None`): creates the lab, starts
-/// the containers in file order, each after the previous one's readiness check passed,
+/// Brings `s` up as lab `name` (the file's lab name if `None`): creates the lab and its
+/// networks (in file order), starts the containers in file order, those that link to
+/// others after the linked ones' readiness checks passed,
 /// then adds the pipework interfaces, then applies the faults. The lab is owned by the returned handle, so a
 /// failure half-way, or this process dying, leaves nothing behind; call
 /// [`Lab::detach`] to keep it after the handle is gone, as `netlab up` does.
@@ -79,6 +83,10 @@ pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_
         bridge: &spec.bridge,
         bip: spec.bip.to_string(),
     });
+    for n in &s.networks {
+        let state = lab.create_network(n)?;
+        progress(Progress::Network(&state));
+    }
     if let Some((_, bin)) = &mongo {
         progress(Progress::MongoServer {
             binary: &bin.display().to_string(),
@@ -94,6 +102,7 @@ pub fn up(s: &Scenario, name: Option<&str>, progress: &mut dyn FnMut(Progress<'_
         let end = wave_end(&specs, first);
         start_wave(
             &lab,
+            s,
             &specs[first..end],
             &s.containers[first..end],
             progress,
@@ -166,6 +175,7 @@ pub fn wave_end(specs: &[ContainerSpec], first: usize) -> usize {
 /// depend on which check passed first.
 fn start_wave(
     lab: &Lab,
+    s: &Scenario,
     specs: &[ContainerSpec],
     entries: &[super::file::ScenarioContainer],
     progress: &mut dyn FnMut(Progress<'_>),
@@ -177,10 +187,11 @@ fn start_wave(
             .iter()
             .zip(entries)
             .map(|(state, entry)| {
+                let from = ready_from(s, &entry.spec);
                 scope.spawn(move || {
                     let r = entry.ready.as_ref()?;
                     let what = ready_words(state, r);
-                    let result = wait_ready(lab, state, r, &what).map(|()| t.elapsed());
+                    let result = wait_ready(lab, &from, state, r, &what).map(|()| t.elapsed());
                     Some((what, result))
                 })
             })
@@ -216,6 +227,24 @@ fn start_wave(
     Ok(())
 }
 
+/// Where a container's readiness is checked from: the lab host, which reaches its
+/// bridges; but a container whose `eth0` is a macvlan device is checked from inside itself,
+/// because the kernel passes no frames between a macvlan parent (the lab host's uplink)
+/// and its macvlan devices, so the lab host cannot reach it (the LAN can).
+fn ready_from(s: &Scenario, spec: &ContainerSpec) -> Target {
+    let first = spec.attachments().into_iter().next();
+    let macvlan = first.is_some_and(|a| {
+        s.networks
+            .iter()
+            .any(|n| n.name == a.network && n.driver == Driver::Macvlan)
+    });
+    if macvlan {
+        Target::Container(spec.name.clone())
+    } else {
+        Target::Host
+    }
+}
+
 /// A readiness check in words: `TCP port 172.17.0.2:27017 accepts`.
 fn ready_words(state: &ContainerState, r: &Ready) -> String {
     match &r.http_path {
@@ -227,16 +256,16 @@ fn ready_words(state: &ContainerState, r: &Ready) -> String {
     }
 }
 
-/// Polls the readiness condition from the lab host until it holds, the container exits,
-/// or the deadline passes.
-fn wait_ready(lab: &Lab, c: &ContainerState, r: &Ready, what: &str) -> Result<()> {
+/// Polls the readiness condition from `from` until it holds, the container exits, or the
+/// deadline passes.
+fn wait_ready(lab: &Lab, from: &Target, c: &ContainerState, r: &Ready, what: &str) -> Result<()> {
     let addr = SocketAddr::new(c.ip.into(), r.port);
     // A `Ready` made by a library caller has not passed the file's checks.
     let secs = crate::model::limits::READY_TIMEOUT.check(r.timeout_secs)?;
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut pause = Duration::from_millis(2);
     loop {
-        if check(lab, addr, r) {
+        if check(lab, from, addr, r) {
             return Ok(());
         }
         let st = lab.inspect(&c.name)?;
@@ -260,8 +289,8 @@ fn wait_ready(lab: &Lab, c: &ContainerState, r: &Ready, what: &str) -> Result<()
     }
 }
 
-fn check(lab: &Lab, addr: SocketAddr, r: &Ready) -> bool {
-    let Ok(mut s) = lab.connect_tcp(&Target::Host, addr) else {
+fn check(lab: &Lab, from: &Target, addr: SocketAddr, r: &Ready) -> bool {
+    let Ok(mut s) = lab.connect_tcp(from, addr) else {
         return false;
     };
     let Some(path) = &r.http_path else {

@@ -28,15 +28,15 @@ use crate::model::command::resolve_program;
 use crate::model::container::EndpointState;
 use crate::model::links::{self, LinkSpec, Linked, hosts_file};
 use crate::model::names::host_veth_name;
-use crate::model::net::{docker_mac, format_mac};
+use crate::model::net::format_mac;
 use crate::model::network::Driver;
 use crate::model::publish::check_host_ips;
+use crate::model::resolv;
 use crate::model::user::{self, Ids};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerStatus, ExposedPort, Ipv4Net, PipeworkIf, PortBinding,
     env,
 };
-use crate::model::{limits, resolv};
 use crate::net;
 use crate::sys::launch;
 use crate::sys::nsfd::{self, Namespaces, NsSetup};
@@ -133,20 +133,17 @@ impl Container {
             .unwrap_or("")
     }
 
-    /// The network of its first interface, `none` when it has none.
-    pub fn primary_network(&self) -> &str {
-        self.endpoints
-            .first()
-            .map(|e| e.network.as_str())
-            .unwrap_or(crate::model::network::NONE_NETWORK)
-    }
-
     /// What a container linking to this one learns of it (its address of now, or the last).
     pub fn linked(&self) -> Linked<'_> {
+        // Legacy links live on the default bridge: its address there.
+        let ip = self
+            .endpoint(crate::model::network::DEFAULT_NETWORK)
+            .map(|e| e.ip)
+            .unwrap_or_else(|| self.ip());
         Linked {
             name: &self.spec.name,
             hostname: self.spec.hostname(),
-            ip: self.ip(),
+            ip,
             ports: &self.expose,
             env: &self.spec.env,
         }
@@ -375,6 +372,23 @@ impl Lab {
                         l.name, l.alias
                     ),
                     fix: format!("start it first with `netlab start {}`", l.name),
+                });
+            }
+            if target
+                .endpoint(crate::model::network::DEFAULT_NETWORK)
+                .is_none()
+            {
+                // Docker: "Cannot link to /db, as it does not belong to the default network".
+                return Err(Error::BadState {
+                    name: l.name.clone(),
+                    problem: format!(
+                        "does not belong to the default network, so --link {}:{} cannot reach it (links are the default bridge's)",
+                        l.name, l.alias
+                    ),
+                    fix: format!(
+                        "connect it with `netlab network connect bridge {}`, or put both on a user-defined network, where they find each other by name",
+                        l.name
+                    ),
                 });
             }
             let linked = target.linked();
@@ -1118,7 +1132,7 @@ mod tests {
             net: &fd,
             wires: vec![Wire {
                 ifname: "eth0".into(),
-                mac: docker_mac(Ipv4Addr::new(172, 17, 0, 2)),
+                mac: crate::model::net::docker_mac(Ipv4Addr::new(172, 17, 0, 2)),
                 driver: Driver::Bridge,
                 link: 1,
                 addr: "172.17.0.2/16".parse().unwrap(),

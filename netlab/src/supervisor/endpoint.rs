@@ -43,17 +43,7 @@ impl Lab {
                 limits::check_bridge_port(&bridge, self.bridge_ports(&bridge))?;
             }
         }
-        if !spec.links.is_empty() && attachments.is_empty() {
-            return Err(Error::spec(
-                "--link",
-                spec.links
-                    .iter()
-                    .map(|l| format!("{}:{}", l.name, l.alias))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                "a container on the none network has no network to reach a linked container by; drop --network none or the link",
-            ));
-        }
+        spec.check_links_network()?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::firewall::networks::{BridgeNet, Forward6, NetRules};
 use crate::model::ipam::Ipam6;
-use crate::model::net::{Ipv6Net, Subnet, docker_mac, format_mac};
+use crate::model::net::{Subnet, docker_mac, format_mac};
 use crate::model::network::{
     self, Attachment, DEFAULT_NETWORK, Driver, HOST_NETWORK, NONE_NETWORK, NetworkMember,
     NetworkSpec, NetworkState, SubnetSpec,
@@ -538,23 +538,7 @@ impl Lab {
     ) -> Result<(Ipv4Addr, Option<Ipv6Addr>)> {
         let who = format!("container {owner}");
         if want.network == DEFAULT_NETWORK {
-            if want.ip.is_some() || want.ip6.is_some() {
-                return Err(Error::spec(
-                    "--ip",
-                    want.ip
-                        .map(|i| i.to_string())
-                        .or(want.ip6.map(|i| i.to_string()))
-                        .unwrap_or_default(),
-                    "user specified IP address is supported on user defined networks only; create a network with `netlab network create --subnet ...` and run with --network",
-                ));
-            }
-            if !want.aliases.is_empty() {
-                return Err(Error::spec(
-                    "--network-alias",
-                    want.aliases.join(","),
-                    "network-scoped aliases are supported for user-defined networks only (the default bridge has no DNS); use --link on the default bridge",
-                ));
-            }
+            want.check_default_bridge()?;
             return Ok((self.ipam.allocate(&who)?, None));
         }
         let lab = self.spec.name.clone();
@@ -789,11 +773,6 @@ impl Container {
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.network == name)
     }
-}
-
-/// The IPv6 network of an endpoint, for its address.
-pub fn v6_net(ip: Ipv6Addr, prefix: u8) -> Ipv6Net {
-    Ipv6Net { addr: ip, prefix }
 }
 
 /// Sets IPv6 on for interface `ifname` of the calling thread's namespace: new interfaces

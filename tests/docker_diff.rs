@@ -5,12 +5,15 @@
 //! engine this suite prints why and skips). Each case is a short script of `docker`
 //! command lines written with the placeholder `IMG` where Docker wants an image: Docker
 //! runs it with `busybox`, netlab without it (netlab has no images; its containers run the
-//! machine's programs). Container names get a per-case prefix on the Docker side, and each
-//! case gets a lab of its own on the netlab side.
+//! machine's programs). Container and network names get a per-case prefix on the Docker
+//! side (one engine serves every case: the two tests take turns), and each case gets a lab
+//! of its own on the netlab side. A case's `lab create --uplink IFNAME=CIDR` gives netlab's
+//! lab host an uplink, and the engine an interface of that name (a macvlan parent).
 //!
-//! What legitimately differs is normalised before comparing: container IDs (64 and 12 hex
-//! digits), addresses (numbered by first appearance, so "the second container's address"
-//! still compares), host ports from the ephemeral range, and the case's name prefix. What
+//! What legitimately differs is normalised before comparing: container and network IDs (64
+//! and 12 hex digits), addresses of Docker's pools (172.16/12 and 192.168/16, numbered by
+//! first appearance, so "the second container's address" still compares), host ports from
+//! the ephemeral range, the case's name prefix and the column widths it causes. What
 //! differs by design is listed in [`BY_DESIGN`], and `the_by_design_differences_are_still_true`
 //! checks that each listed difference still exists, so the table cannot go stale.
 
@@ -18,8 +21,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
-use testkit::docker::DockerEngine;
+use testkit::docker::{DockerEngine, DockerOutput};
 
 /// What a step compares between the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,22 +426,56 @@ fn netlab_args(line: &str) -> Vec<String> {
     }
 }
 
-/// The container names a case uses (after `--name`, and as the first word after the
-/// subcommand of the commands that take one), to prefix on Docker's side.
-fn names_of(case: &Case) -> Vec<String> {
-    let mut names = Vec::new();
-    for (line, _) in case.steps {
-        let w = words(line);
-        if let Some(i) = w.iter().position(|x| x == "--name") {
-            names.push(w[i + 1].clone());
+/// Docker's predefined networks, the same on both sides.
+const PREDEFINED: [&str; 3] = ["bridge", "host", "none"];
+
+/// The names a script gives: containers (after `--name`) and networks (the last word of
+/// `network create`), each prefixed on Docker's side, where they share one engine.
+#[derive(Debug, Default)]
+struct Names {
+    containers: Vec<String>,
+    networks: Vec<String>,
+}
+
+impl Names {
+    fn of<'a>(lines: impl IntoIterator<Item = &'a str>) -> Names {
+        let mut names = Names::default();
+        for line in lines {
+            let w = words(line);
+            if let Some(i) = w.iter().position(|x| x == "--name") {
+                names.containers.push(w[i + 1].clone());
+            }
+            // (Creating one of the predefined networks fails on both sides: not renamed.)
+            if w.len() > 2
+                && w[0] == "network"
+                && w[1] == "create"
+                && !PREDEFINED.contains(&w[w.len() - 1].as_str())
+            {
+                names.networks.push(w[w.len() - 1].clone());
+            }
         }
+        for list in [&mut names.containers, &mut names.networks] {
+            list.sort();
+            list.dedup();
+        }
+        names
     }
-    names.sort();
-    names.dedup();
-    names
+
+    fn all(&self) -> Vec<String> {
+        let mut all = self.containers.clone();
+        all.extend(self.networks.iter().cloned());
+        all
+    }
 }
 
 fn rename(words: Vec<String>, prefix: &str, names: &[String]) -> Vec<String> {
+    let one = |w: &str| {
+        if names.iter().any(|x| x == w) {
+            format!("{prefix}{w}")
+        } else {
+            w.to_string()
+        }
+    };
     words
         .into_iter()
         .map(|w| {
@@ -449,6 +488,10 @@ fn rename(words: Vec<String>, prefix: &str, names: &[String]) -> Vec<String> {
             {
                 return format!("{prefix}{n}:{a}");
             }
+            // a DNS name: CONTAINER.NETWORK
+            if w.contains('.') && w.split('.').any(|part| names.iter().any(|x| x == part)) {
+                return w.split('.').map(one).collect::<Vec<_>>().join(".");
+            }
             w
         })
         .collect()
@@ -458,7 +501,8 @@ fn rename(words: Vec<String>, prefix: &str, names: &[String]) -> Vec<String> {
 /// host ports, the Docker-side name prefix.
 struct Normaliser {
     addrs: HashMap<String, usize>,
-    /// Whether IPv6 bindings are dropped (everywhere but the check of that very row).
+    /// Whether IPv6 bindings are dropped: in cases without an IPv6 network, where Docker
+    /// lists them and netlab does not (a BY_DESIGN row, whose check keeps them).
     drop_ipv6: bool,
 }
 
@@ -479,7 +523,8 @@ impl Normaliser {
             .replace(&upper.replace('-', "_"), "");
         let mut out = String::new();
         for line in text.lines() {
-            // Docker 20.10 also publishes on IPv6 (`:::8080`); netlab does not yet, which
+            // Docker 20.10's proxy also publishes the default bridge's ports on IPv6
+            // (`:::8080`); netlab only those of containers on a network with IPv6, which
             // BY_DESIGN lists and checks: the IPv4 part is still compared.
             if self.drop_ipv6
                 && line.ends_with(|c: char| c.is_ascii_digit())
@@ -499,8 +544,11 @@ impl Normaliser {
             } else {
                 line
             };
+            // Table columns are as wide as their widest cell, and Docker's names are
+            // longer by the prefix: a run of spaces is one column gap.
+            let line = collapse_gaps(line);
             let mut words_out = Vec::new();
-            for token in split_keep(line) {
+            for token in split_keep(&line) {
                 words_out.push(self.token(&token));
             }
             out.push_str(words_out.concat().trim_end());
@@ -516,8 +564,10 @@ impl Normaliser {
         if t.len() == 12 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return "<ID12>".into();
         }
+        // Docker's pool hands out 172.18-31/16 and then 192.168.x.0/20 with a rolling
+        // cursor, so a case's pool-chosen subnet differs from run to run (BY_DESIGN).
         if let Ok(ip) = t.parse::<std::net::Ipv4Addr>()
-            && ip.octets()[0] == 172
+            && (ip.octets()[0] == 172 || ip.octets()[..2] == [192, 168])
         {
             let n = self.addrs.len() + 1;
             let k = *self.addrs.entry(t.to_string()).or_insert(n);
@@ -530,6 +580,24 @@ impl Normaliser {
         }
         t.to_string()
     }
+}
+
+/// A line with each run of two or more spaces shortened to two.
+fn collapse_gaps(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut spaces = 0;
+    for ch in line.chars() {
+        if ch == ' ' {
+            spaces += 1;
+            if spaces <= 2 {
+                out.push(ch);
+            }
+        } else {
+            spaces = 0;
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// Splits a line into alternating runs of word characters (letters, digits, `.`) and
@@ -593,38 +661,146 @@ fn compared(cmp: Cmp, code: i32, out: &str) -> Seen {
     }
 }
 
-/// Ends a case's lab and removes its Docker containers, also when the test fails.
+/// Ends a case's lab and removes its Docker containers and networks, also when the test
+/// fails.
 struct Cleanup<'a> {
     engine: &'a DockerEngine,
     lab: String,
-    docker_names: Vec<String>,
+    prefix: String,
+    names: &'a Names,
 }
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let _ = netlab(&self.lab, &["down".to_string()]);
-        if !self.docker_names.is_empty() {
-            let mut args = vec!["rm".to_string(), "-f".to_string()];
-            args.extend(self.docker_names.iter().cloned());
-            let _ = self.engine.docker(args);
+        for (what, list) in [
+            (["rm", "-f"], &self.names.containers),
+            (["network", "rm"], &self.names.networks),
+        ] {
+            if !list.is_empty() {
+                let mut args: Vec<String> = what.iter().map(|w| w.to_string()).collect();
+                args.extend(list.iter().map(|n| format!("{}{n}", self.prefix)));
+                let _ = self.engine.docker(args);
+            }
         }
     }
+}
+
+/// The Docker side of a case's `lab create --uplink IFNAME=CIDR` (netlab's lab host with
+/// an uplink, e.g. for macvlan): an interface of that name in the engine's network
+/// namespace, one end of a veth pair with both ends up, removed with its pair (and
+/// whatever hangs on it) when dropped.
+struct EngineUplink<'a> {
+    engine: &'a DockerEngine,
+    ifname: String,
+}
+
+impl<'a> EngineUplink<'a> {
+    fn add(engine: &'a DockerEngine, ifname: &str) -> Result<Self, String> {
+        let ip = |args: &[&str]| engine.run(engine.in_netns("ip").args(args));
+        // scripts/docker-engine's namespace has no way out; one with a default route may
+        // be the machine's own, which this test must never change.
+        for family in ["-4", "-6"] {
+            let routes = ip(&[family, "route", "show", "default"]);
+            if routes.code != 0 || !routes.stdout.trim().is_empty() {
+                return Err(format!(
+                    "the engine's network namespace ({}) has a default route ({:?} {:?}): \
+                     it may be the machine's own, so no interface is added there",
+                    engine.netns_path().display(),
+                    routes.stdout.trim(),
+                    routes.stderr.trim()
+                ));
+            }
+        }
+        let peer = format!("{ifname}p");
+        let up = Self {
+            engine,
+            ifname: ifname.to_string(),
+        };
+        for args in [
+            &["link", "add", ifname, "type", "veth", "peer", "name", &peer][..],
+            &["link", "set", ifname, "up"],
+            &["link", "set", &peer, "up"],
+        ] {
+            let out = ip(args);
+            if out.code != 0 {
+                return Err(format!("ip {}: {}", args.join(" "), out.stderr.trim()));
+            }
+        }
+        Ok(up)
+    }
+}
+
+impl Drop for EngineUplink<'_> {
+    fn drop(&mut self) {
+        let mut cmd = self.engine.in_netns("ip");
+        let _ = self.engine.run(cmd.args(["link", "del", &self.ifname]));
+    }
+}
+
+/// A case's `lab create …` on Docker's side: the engine is the lab host, so only an
+/// `--uplink IFNAME=CIDR` means something there (an interface of that name).
+fn engine_lab_create<'a>(
+    engine: &'a DockerEngine,
+    line: &str,
+    uplinks: &mut Vec<EngineUplink<'a>>,
+) -> DockerOutput {
+    let w = words(line);
+    let mut out = DockerOutput {
+        code: 0,
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    if let Some(i) = w.iter().position(|x| x == "--uplink") {
+        let ifname = w[i + 1]
+            .split_once('=')
+            .map_or(w[i + 1].as_str(), |(n, _)| n);
+        match EngineUplink::add(engine, ifname) {
+            Ok(up) => uplinks.push(up),
+            Err(e) => {
+                out.code = 1;
+                out.stderr = e;
+            }
+        }
+    }
+    out
+}
+
+/// The two tests share one engine, where `ps` and `network ls` list everything: one at a
+/// time.
+fn engine_to_ourselves() -> MutexGuard<'static, ()> {
+    static ENGINE: Mutex<()> = Mutex::new(());
+    ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs one case on both sides; every difference, with both outputs.
 fn run_case(engine: &DockerEngine, case: &Case, idx: usize) -> Vec<String> {
     let prefix = format!("nd{}x{idx}-", std::process::id());
     let lab = format!("dd{}-{idx}", std::process::id());
-    let names = names_of(case);
+    let names = Names::of(case.steps.iter().map(|(line, _)| *line));
+    let all = names.all();
+    // Dropped after the case's containers and networks are gone.
+    let mut uplinks = Vec::new();
     let _cleanup = Cleanup {
         engine,
         lab: lab.clone(),
-        docker_names: names.iter().map(|n| format!("{prefix}{n}")).collect(),
+        prefix: prefix.clone(),
+        names: &names,
     };
     let (mut nd, mut nn) = (Normaliser::new(), Normaliser::new());
+    // A case with an IPv6 network compares the `:::` bindings too.
+    let ipv6 = case.steps.iter().any(|(line, _)| line.contains("--ipv6"));
+    nd.drop_ipv6 = !ipv6;
+    nn.drop_ipv6 = !ipv6;
     let mut diffs = Vec::new();
     for (line, cmp) in case.steps {
-        let d = engine.docker(docker_args(line, &prefix, &names));
+        let d = if line.starts_with("lab create ") {
+            engine_lab_create(engine, line, &mut uplinks)
+        } else {
+            engine.docker(docker_args(line, &prefix, &all))
+        };
         let (ncode, nout, nerr) = netlab(&lab, &netlab_args(line));
         let ds = compared(*cmp, d.code, &nd.text(&d.stdout, &prefix));
         let ns = compared(*cmp, ncode, &nn.text(&nout, &prefix));
@@ -651,56 +827,62 @@ fn netlab_answers_as_docker_does() {
     let Some(engine) = DockerEngine::for_test("netlab_answers_as_docker_does") else {
         return;
     };
+    let _alone = engine_to_ourselves();
+    let began = Instant::now();
     let lines: usize = CASES.iter().map(|c| c.steps.len()).sum();
     let mut diffs = Vec::new();
     for (i, case) in CASES.iter().enumerate() {
         diffs.extend(run_case(&engine, case, i));
     }
     eprintln!(
-        "docker_diff: {} cases, {lines} command lines compared, {} differ",
+        "docker_diff: {} cases, {lines} command lines compared, {} differ ({} s)",
         CASES.len(),
-        diffs.len()
+        diffs.len(),
+        began.elapsed().as_secs()
     );
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
 /// Each difference of [`BY_DESIGN`] still exists: if netlab ever answers as Docker does
-/// there, the row must go (and the line become a compared case).
+/// there, the row must go (and the line become a compared case). The lines before the
+/// last set the row up; their output goes through the same normaliser, so the last line
+/// can show that an address is (or is not) one seen before.
 #[test]
 fn the_by_design_differences_are_still_true() {
     let Some(engine) = DockerEngine::for_test("the_by_design_differences_are_still_true") else {
         return;
     };
+    let _alone = engine_to_ourselves();
     let mut stale = Vec::new();
     for (i, (what, line, why)) in BY_DESIGN.iter().enumerate() {
         let prefix = format!("bd{}x{i}-", std::process::id());
         let lab = format!("bd{}-{i}", std::process::id());
-        let names: Vec<String> = words(&line.replace('\n', " "))
-            .windows(2)
-            .filter(|w| w[0] == "--name")
-            .map(|w| w[1].clone())
-            .collect();
+        let names = Names::of(line.lines());
+        let all = names.all();
         let _cleanup = Cleanup {
             engine: &engine,
             lab: lab.clone(),
-            docker_names: names.iter().map(|n| format!("{prefix}{n}")).collect(),
+            prefix: prefix.clone(),
+            names: &names,
         };
-        let lines: Vec<&str> = line.lines().collect();
-        let (last, setup) = lines.split_last().expect("a line");
-        for l in setup {
-            engine.docker(docker_args(l, &prefix, &names)).ok(l);
-            let (code, _, err) = netlab(&lab, &netlab_args(l));
-            assert_eq!(code, 0, "netlab {l}: {err}");
-        }
-        let d = engine.docker(docker_args(last, &prefix, &names));
-        let (ncode, nout, _) = netlab(&lab, &netlab_args(last));
         let raw = || Normaliser {
             drop_ipv6: false,
             ..Normaliser::new()
         };
-        let (dn, nn) = (raw().text(&d.stdout, &prefix), raw().text(&nout, &prefix));
-        if d.code == ncode && dn == nn {
-            stale.push(format!("{what} ({why}): both print {dn:?} for `{line}`"));
+        let (mut dn, mut nn) = (raw(), raw());
+        let lines: Vec<&str> = line.lines().collect();
+        let (last, setup) = lines.split_last().expect("a line");
+        for l in setup {
+            dn.text(engine.docker(docker_args(l, &prefix, &all)).ok(l), &prefix);
+            let (code, out, err) = netlab(&lab, &netlab_args(l));
+            assert_eq!(code, 0, "netlab {l}: {err}");
+            nn.text(&out, &prefix);
+        }
+        let d = engine.docker(docker_args(last, &prefix, &all));
+        let (ncode, nout, _) = netlab(&lab, &netlab_args(last));
+        let (dt, nt) = (dn.text(&d.stdout, &prefix), nn.text(&nout, &prefix));
+        if d.code == ncode && dt == nt {
+            stale.push(format!("{what} ({why}): both print {dt:?} for `{line}`"));
         }
     }
     assert!(
@@ -741,5 +923,32 @@ fn the_helpers_split_and_normalise() {
     assert_eq!(
         n.text(&format!("{} 0.0.0.0:49153->90/tcp\n", "a".repeat(64)), ""),
         "<ID> 0.0.0.0:<EPORT>->90/tcp\n"
+    );
+    // Pool subnets of either range, tables' column gaps, the networks' prefix.
+    assert_eq!(
+        n.text("p-net1   192.168.16.1   172.17.0.9 a  b c\n", "p-"),
+        "net1  <IP3>  <IP1> a  b c\n"
+    );
+
+    let names = Names::of([
+        "network create --subnet 10.0.0.0/24 net1",
+        "network create bridge",
+        "run -d --name c1 --network net1 IMG sleep 1",
+    ]);
+    assert_eq!(
+        (names.containers, names.networks),
+        (vec!["c1".to_string()], vec!["net1".to_string()])
+    );
+    let all = vec!["c1".to_string(), "net1".to_string()];
+    assert_eq!(
+        docker_args("exec c2 busybox nslookup c1.net1 10.0.0.2", "p-", &all),
+        [
+            "exec",
+            "c2",
+            "busybox",
+            "nslookup",
+            "p-c1.p-net1",
+            "10.0.0.2"
+        ]
     );
 }

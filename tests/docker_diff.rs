@@ -340,6 +340,397 @@ const CASES: &[Case] = &[
             ("exec b sh -c 'echo $WEB_PORT'", Out),
         ],
     },
+    Case {
+        // Names between `host` and `none`, so that `ls` (by name) orders them alike on both
+        // sides, where Docker's carry the case's prefix.
+        name: "network-create-ls",
+        steps: &[
+            (
+                "network create --subnet 10.71.0.0/24 --gateway 10.71.0.254 --ip-range 10.71.0.128/25 --label team=a net1",
+                Out,
+            ),
+            (
+                "network create --internal --subnet 10.71.1.0/24 netint",
+                Out,
+            ),
+            ("network create netpool", Out),
+            ("network ls", Out),
+            (
+                "network ls --format '{{.Name}} {{.Driver}} {{.Internal}} {{.IPv6}}'",
+                Out,
+            ),
+            ("network ls -q", Out),
+            ("network ls --filter name=net1", Out),
+            ("network ls -f name=net --format {{.Name}}", Out),
+            ("network ls --filter label=team=a --format {{.Name}}", Out),
+            ("network ls --filter driver=bridge --format {{.Name}}", Out),
+            ("network ls --format 'table {{.Name}}\t{{.Internal}}'", Out),
+            (
+                "network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}}{{end}}' net1",
+                Out,
+            ),
+            (
+                "network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' netpool",
+                Out,
+            ),
+            ("network inspect -f '{{json .IPAM}}' net1 netint", Out),
+            (
+                "network inspect -f '{{.Name}} {{.Internal}} {{.EnableIPv6}} {{.Driver}} {{.Scope}} {{json .Labels}}' net1 netint",
+                Out,
+            ),
+            (
+                "network inspect -f '{{json .Containers}} {{json .Options}}' net1",
+                Out,
+            ),
+            ("network inspect -f {{.Id}} net1", Out),
+            ("network inspect -f {{.Name}} net1 nosuch", Out),
+            ("network inspect nosuch", Code),
+            ("network rm netint", Out),
+            ("network rm netint", Code),
+            ("network prune -f", Lines("")),
+            ("network prune -f", Out),
+            ("network ls --format {{.Name}}", Out),
+        ],
+    },
+    Case {
+        name: "network-connect-disconnect",
+        steps: &[
+            ("network create --subnet 10.72.0.0/24 net1", Setup),
+            ("network create --subnet 10.72.1.0/24 net2", Setup),
+            // A hostname of its own: Docker's default is the short ID (BY_DESIGN).
+            (
+                "run -d --name c1 --hostname c1h --network net1 --network-alias web IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "run -d --name c2 --network net1 --ip 10.72.0.50 IMG sleep 1000",
+                Setup,
+            ),
+            ("exec c1 cat /etc/hosts", Lines("10.")),
+            (
+                "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Gateway}} {{$v.IPPrefixLen}} {{$v.MacAddress}} {{$v.Aliases}};{{end}}' c1 c2",
+                Out,
+            ),
+            (
+                "inspect -f '{{.HostConfig.NetworkMode}}|{{.NetworkSettings.IPAddress}}|{{.NetworkSettings.Gateway}}|{{.NetworkSettings.MacAddress}}' c1",
+                Out,
+            ),
+            (
+                "inspect -f '{{range .NetworkSettings.Networks}}{{json .IPAMConfig}}{{end}}' c1 c2",
+                Out,
+            ),
+            ("network connect --alias db net2 c1", Out),
+            (
+                "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Aliases}};{{end}}' c1",
+                Out,
+            ),
+            // (Docker lists two networks in its map's order, which has none.)
+            ("ps --format '{{.Names}} {{.Networks}}' -f name=c2", Out),
+            (
+                "network inspect -f '{{range .Containers}}{{println .Name .IPv4Address .MacAddress}}{{end}}' net1",
+                Lines(""),
+            ),
+            (
+                r#"exec c1 sh -c 'busybox ip -o -4 addr | busybox awk "{print \$2, \$4}"'"#,
+                Out,
+            ),
+            ("exec c1 busybox ip -4 route", Out),
+            ("exec c1 cat /etc/hosts", Lines("10.")),
+            ("network connect net2 c1", Code),
+            ("network disconnect net1 c1", Out),
+            (
+                "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}};{{end}}' c1",
+                Out,
+            ),
+            (
+                r#"exec c1 sh -c 'busybox ip -o -4 addr | busybox awk "{print \$2, \$4}"'"#,
+                Out,
+            ),
+            ("exec c1 busybox ip -4 route", Out),
+            (
+                "network inspect -f '{{range .Containers}}{{println .Name .IPv4Address}}{{end}}' net1",
+                Lines(""),
+            ),
+            ("network disconnect net1 c1", Code),
+            ("network disconnect nosuch c1", Code),
+            ("network connect net1 nosuch", Code),
+            ("network connect --ip 10.72.1.9 net2 c2", Out),
+            (
+                "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}};{{end}}' c2",
+                Out,
+            ),
+            ("network disconnect -f net2 c2", Out),
+            ("network rm net1", Code),
+            ("rm -f c2", Out),
+            ("network rm net1", Out),
+            ("ps --format '{{.Names}} {{.Networks}}'", Out),
+        ],
+    },
+    Case {
+        name: "network-isolation",
+        steps: &[
+            ("network create --subnet 10.74.0.0/24 net1", Setup),
+            ("network create --subnet 10.74.1.0/24 net2", Setup),
+            (
+                "network create --internal --subnet 10.74.2.0/24 netint",
+                Setup,
+            ),
+            (
+                "run -d --name a --network net1 --ip 10.74.0.10 IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "run -d --name b --network net1 --ip 10.74.0.11 IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "run -d --name c --network net2 --ip 10.74.1.10 IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "run -d --name i --network netint --ip 10.74.2.10 IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "run -d --name j --network netint --ip 10.74.2.11 IMG sleep 1000",
+                Setup,
+            ),
+            ("run -d --name d --expose 80 IMG sleep 1000", Setup),
+            ("exec a busybox ping -c1 -W1 10.74.0.11", Code),
+            ("exec a busybox ping -c1 -W1 10.74.1.10", Code),
+            ("exec c busybox ping -c1 -W1 10.74.0.10", Code),
+            ("exec i busybox ping -c1 -W1 10.74.2.11", Code),
+            ("exec i busybox ping -c1 -W1 10.74.0.10", Code),
+            ("exec a busybox ping -c1 -W1 10.74.2.10", Code),
+            ("exec a busybox ping -c1 -W1 172.17.0.2", Code),
+            ("exec d busybox ping -c1 -W1 10.74.0.10", Code),
+            // Every bridge's own address answers, the other networks' too (INPUT is open).
+            ("exec a busybox ping -c1 -W1 10.74.1.1", Code),
+            ("exec i busybox ping -c1 -W1 10.74.2.1", Code),
+            ("exec i busybox ip -4 route", Out),
+            ("network connect net2 a", Setup),
+            ("exec a busybox ping -c1 -W1 10.74.1.10", Code),
+            ("exec c busybox ping -c1 -W1 10.74.0.11", Code),
+            ("network disconnect net2 a", Setup),
+            ("exec a busybox ping -c1 -W1 10.74.1.10", Code),
+        ],
+    },
+    Case {
+        name: "network-ipv6",
+        steps: &[
+            (
+                "network create --ipv6 --subnet 10.75.0.0/24 --subnet fd00:75::/64 dual",
+                Setup,
+            ),
+            (
+                "run -d --name web --network dual -p 8080:80 IMG sleep 1000",
+                Setup,
+            ),
+            ("run -d --name c2 --network dual IMG sleep 1000", Setup),
+            ("port web", Lines("")),
+            ("port web 80", Lines("")),
+            ("ps --format '{{.Names}} {{.Ports}}'", Out),
+            ("inspect -f '{{json .NetworkSettings.Ports}}' web", Out),
+            (
+                "inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}} {{.MacAddress}}{{end}}' web c2",
+                Out,
+            ),
+            (
+                "network inspect -f '{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}};{{end}}' dual",
+                Out,
+            ),
+            (
+                "network inspect -f '{{range .Containers}}{{println .Name .IPv4Address .IPv6Address}}{{end}}' dual",
+                Lines(""),
+            ),
+            (
+                r#"exec web sh -c 'busybox ip -o -6 addr | busybox awk "{print \$2, \$4}"'"#,
+                Out,
+            ),
+            ("exec web busybox ip -6 route", Out),
+            ("exec c2 busybox ping -6 -c1 -W1 fd00:75::2", Code),
+            ("exec c2 busybox ping -c1 -W1 10.75.0.2", Code),
+            (
+                "run -d --name fixed --network dual --ip6 fd00:75::99 IMG sleep 1000",
+                Setup,
+            ),
+            (
+                "inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}} {{json .IPAMConfig}}{{end}}' fixed",
+                Out,
+            ),
+            ("exec c2 busybox ping -6 -c1 -W1 fd00:75::99", Code),
+        ],
+    },
+    Case {
+        name: "network-bad-input",
+        steps: &[
+            ("network create --subnet 10.76.0.0/24 net1", Setup),
+            ("network create --subnet 10.76.0.0/25 net2", Code),
+            ("network create --subnet 10.76.0.0/16 net2", Code),
+            ("network create --subnet 172.17.5.0/24 net2", Code),
+            (
+                "network create --subnet 10.76.1.0/24 --gateway 10.76.2.1 net2",
+                Code,
+            ),
+            (
+                "network create --subnet 10.76.1.0/24 --ip-range 10.76.2.0/25 net2",
+                Code,
+            ),
+            ("network create --gateway 10.76.1.1 net2", Code),
+            ("network create --ip-range 10.76.1.0/25 net2", Code),
+            (
+                "network create --subnet 10.76.3.0/24 --gateway 10.76.3.255 net2",
+                Code,
+            ),
+            ("network create --subnet 10.76.3.0/31 net2", Code),
+            ("network create --subnet 10.76.3.0/33 net2", Code),
+            ("network create --subnet notacidr net2", Code),
+            ("network create --ipv6 --subnet 10.76.4.0/24 net2", Code),
+            (
+                "network create --subnet 10.76.5.0/24 --subnet 10.76.6.0/24 net2",
+                Code,
+            ),
+            ("network create -d overlay net2", Code),
+            ("network create -d nosuchdriver net2", Code),
+            (
+                "network create -d macvlan -o parent=nosuch0 --subnet 10.76.7.0/24 net2",
+                Code,
+            ),
+            ("network create --subnet 10.76.8.0/24 net1", Code),
+            ("network create bridge", Code),
+            ("network create none", Code),
+            ("network ls --format {{.Name}}", Out),
+            ("run -d --name a --network net1 IMG sleep 1000", Setup),
+            ("network rm net1", Code),
+            ("network rm bridge", Code),
+            ("network rm nosuch", Code),
+            ("network inspect nosuch", Code),
+            ("network connect net1 a", Code),
+            ("network connect nosuch a", Code),
+            ("network connect net1 nosuch", Code),
+            ("network disconnect nosuch a", Code),
+            ("network disconnect bridge a", Code),
+            ("network connect --ip 10.76.9.9 net1 a", Code),
+            (
+                "run --name b --network bridge --ip 172.17.0.50 IMG true",
+                Code,
+            ),
+            ("run --name c --network nosuch IMG true", Code),
+            ("run --name d --network net1 --ip 10.76.9.9 IMG true", Code),
+            ("run --name e --network net1 --ip 10.76.0.2 IMG true", Code),
+            ("run --name f --network net1 --ip notanip IMG true", Code),
+            ("run --name g --network net1 --ip6 fd00::5 IMG true", Code),
+            ("network create netpool", Setup),
+            (
+                "run --name h --network netpool --ip 172.30.0.5 IMG true",
+                Code,
+            ),
+            (
+                "run --name k --network net1 --network-alias x --ip 10.76.0.20 IMG echo ok",
+                Out,
+            ),
+            ("network ls --format {{.Name}}", Out),
+        ],
+    },
+    Case {
+        // Names that Docker's DNS does not know go upstream, and its namespace has none:
+        // no answer for 5 s, where netlab refuses at once (BY_DESIGN); both exit 1.
+        name: "network-dns",
+        steps: &[
+            ("network create --subnet 10.73.0.0/24 net1", Setup),
+            ("network create --subnet 10.73.1.0/24 net2", Setup),
+            (
+                "run -d --name c1 --network net1 --network-alias web IMG sleep 1000",
+                Setup,
+            ),
+            ("run -d --name c2 --network net1 IMG sleep 1000", Setup),
+            ("run -d --name c3 --network net2 IMG sleep 1000", Setup),
+            (
+                "run -d --name h --hostname hh --network net1 IMG sleep 1000",
+                Setup,
+            ),
+            ("exec c2 cat /etc/resolv.conf", Out),
+            // busybox asks for A and AAAA at once and prints the answers as they come:
+            // their order is the race's, so only the addresses are compared there.
+            ("exec c2 busybox nslookup c1", Lines("Address: ")),
+            ("exec c2 busybox nslookup -type=a c1", Out),
+            ("exec c2 busybox nslookup -type=aaaa c1", Out),
+            ("exec c2 busybox nslookup -type=a web", Out),
+            ("exec c2 busybox nslookup -type=a c1.net1", Out),
+            ("exec c2 busybox nslookup -type=a hh", Out),
+            ("exec c2 busybox nslookup 10.73.0.2", Out),
+            ("exec c2 busybox ping -c1 -W1 web", Code),
+            ("exec c2 busybox nslookup -type=a c3", Code),
+            ("network connect --alias db net2 c1", Setup),
+            ("exec c3 busybox nslookup -type=a db", Out),
+            ("exec c3 busybox nslookup -type=a c1", Out),
+            ("exec c2 busybox nslookup -type=a db", Code),
+            ("network disconnect net1 c1", Setup),
+            ("exec c2 busybox nslookup -type=a c1", Code),
+            ("exec c3 busybox nslookup -type=a c1", Out),
+            ("stop -t 0 c1", Setup),
+            ("exec c3 busybox nslookup -type=a c1", Code),
+            ("start c1", Setup),
+            ("exec c3 busybox nslookup -type=a c1", Out),
+            // A container of the default bridge uses the embedded DNS once it is on a
+            // user-defined network too.
+            ("run -d --name b IMG sleep 1000", Setup),
+            ("exec b cat /etc/resolv.conf", Out),
+            ("network connect net1 b", Setup),
+            ("exec b cat /etc/resolv.conf", Out),
+            ("exec b busybox nslookup -type=a c2", Out),
+            ("exec c2 busybox nslookup -type=a b", Out),
+        ],
+    },
+    Case {
+        // A parent of the same name on both sides: the lab host's uplink, and an
+        // interface made in the engine's namespace.
+        name: "network-macvlan",
+        steps: &[
+            ("lab create --uplink eth1=10.89.0.10/24", Setup),
+            (
+                "network create -d macvlan -o parent=eth1 --subnet 10.89.0.0/24 --gateway 10.89.0.1 mv",
+                Out,
+            ),
+            (
+                "network inspect -f '{{.Driver}} {{json .Options}} {{.Internal}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' mv",
+                Out,
+            ),
+            (
+                "network ls -f driver=macvlan --format '{{.Name}} {{.Driver}}'",
+                Out,
+            ),
+            (
+                "network create -d macvlan -o parent=eth1 --subnet 10.89.1.0/24 mv2",
+                Code,
+            ),
+            ("network create -d macvlan --subnet 10.89.2.0/24 mv3", Code),
+            (
+                "run -d --name m1 --network mv --ip 10.89.0.50 IMG sleep 1000",
+                Setup,
+            ),
+            ("run -d --name m2 --network mv IMG sleep 1000", Setup),
+            (
+                "inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Gateway}} {{$v.IPPrefixLen}} {{$v.MacAddress}} {{$v.Aliases}}{{end}}' m1 m2",
+                Out,
+            ),
+            (
+                "network inspect -f '{{range .Containers}}{{println .Name .IPv4Address .MacAddress}}{{end}}' mv",
+                Lines(""),
+            ),
+            ("exec m1 busybox ip -4 route", Out),
+            (
+                r#"exec m1 sh -c 'busybox ip -o -4 addr | busybox awk "{print \$2, \$4}"'"#,
+                Out,
+            ),
+            ("exec m1 busybox ping -c1 -W1 10.89.0.2", Code),
+            ("exec m1 cat /etc/resolv.conf", Out),
+            ("exec m1 busybox nslookup -type=a m2", Out),
+            ("network rm mv", Code),
+            ("rm -f m1 m2", Setup),
+            ("network rm mv", Out),
+        ],
+    },
 ];
 
 /// Differences that are there by design, each with its reason, and a case that shows it:

@@ -750,11 +750,73 @@ const BY_DESIGN: &[(&str, &str, &str)] = &[
          network, hostname, /etc/hosts, /etc/hostname and /etc/resolv.conf",
     ),
     (
-        "published ports answer on IPv4 only",
+        "the default bridge publishes ports on IPv4 only",
         "run -d --name v6 -p 8080:80 IMG sleep 1000\nport v6",
-        "Docker 20.10's proxy also listens on [::] (`:::8080`); netlab's lab host forwards \
-         with an IPv4 nft table, and publishing on IPv6 comes with the networks issue \
-         (dual-stack networks, `[::]:8080`)",
+        "Docker 20.10's userland proxy (docker-proxy on [::]) also takes IPv6 connections \
+         for a container that has only IPv4, and `port` lists `:::8080` for it; netlab \
+         forwards in the kernel (nft DNAT), which cannot turn an IPv6 connection into an \
+         IPv4 one. A container on a network with IPv6 is published on `::` too (`:::8080`, \
+         compared in the network-ipv6 case)",
+    ),
+    (
+        "a removed network's subnet is free again at once",
+        "network create pa\nnetwork inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' pa\nnetwork rm pa\nnetwork create pb\nnetwork inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' pb",
+        "Docker's pool hands subnets out with a rolling cursor: the next network gets the \
+         next pool even when an earlier one is free again, and wraps around at the end \
+         (172.18-31/16, then 192.168.x.0/20). netlab takes the first free pool, so a lab's \
+         networks get the same subnets at every run of a script",
+    ),
+    (
+        "an interface name is free again once its network is disconnected",
+        "network create --subnet 10.81.0.0/24 n1\nnetwork create --subnet 10.81.1.0/24 n2\nrun -d --name c --network n1 IMG sleep 1000\nnetwork connect n2 c\nnetwork disconnect n1 c\nnetwork connect n1 c\nexec c sh -c 'busybox ip -o -4 addr | busybox awk \"{print \\$2, \\$4}\"'",
+        "Docker numbers a container's interfaces with a counter that never goes back \
+         (eth0, eth1, then eth2 after eth0 was disconnected); netlab takes the first free \
+         ethN, as the pipework interfaces do",
+    ),
+    (
+        "a restart keeps each interface's name",
+        "network create --subnet 10.82.0.0/24 n1\nnetwork create --subnet 10.82.1.0/24 n2\nrun -d --name c --network n2 IMG sleep 1000\nnetwork connect n1 c\nstop -t 0 c\nstart c\nexec c sh -c 'busybox ip -o -4 addr | busybox awk \"{print \\$2, \\$4}\"'",
+        "Docker renumbers a container's interfaces at each start, sorted (non-internal \
+         networks first, then by name), and the default route follows; netlab keeps the \
+         order in which the container joined its networks, so eth0 and the default route \
+         stay where `run --network` put them",
+    ),
+    (
+        "--ip without --network is refused",
+        "run --name c --ip 10.83.0.5 IMG true",
+        "Docker silently ignores --ip (and --network-alias) without --network; netlab says \
+         that they need a user-defined network, rather than run a container without the \
+         address its user asked for",
+    ),
+    (
+        "a network whose containers are all stopped cannot be removed",
+        "network create --subnet 10.84.0.0/24 n1\nrun -d --name s --network n1 IMG sleep 1000\nstop -t 0 s\nnetwork rm n1",
+        "Docker removes it (and `network prune` does too), and the stopped container then \
+         fails to start with `network n1 not found`; netlab refuses, as for a running \
+         container: a container must never be left pointing at a missing network",
+    ),
+    (
+        "disconnect leaves the container's other addresses in /etc/hosts",
+        "network create --subnet 10.85.0.0/24 n1\nnetwork create --subnet 10.85.1.0/24 n2\nrun -d --name c --hostname ch --network n1 IMG sleep 1000\nnetwork connect n2 c\nnetwork disconnect n1 c\nexec c grep -c ch /etc/hosts",
+        "Docker appends a line at connect but removes every line of the container's own at \
+         disconnect, the other networks' too; netlab writes the file again with a line for \
+         each address the container has",
+    ),
+    (
+        "names the embedded DNS does not know are refused at once",
+        "network create --subnet 10.87.0.0/24 n1\nrun -d --name c --network n1 IMG sleep 1000\nexec c busybox nslookup -type=a nosuch",
+        "Docker's DNS forwards them to the host's resolvers, which its namespace here cannot \
+         reach: no answer, and busybox gives up after 5 s (`no servers could be reached`). \
+         A lab has no upstream unless it is given one (`lab create --dns-forward`), and \
+         then netlab's DNS answers REFUSED at once rather than keep a workshop waiting; \
+         both exit 1 (compared in the network-dns case)",
+    ),
+    (
+        "resolv.conf goes back to the host's once the last user-defined network is left",
+        "network create --subnet 10.88.0.0/24 n1\nrun -d --name b IMG sleep 1000\nnetwork connect n1 b\nnetwork disconnect n1 b\nexec b cat /etc/resolv.conf",
+        "Docker switches a default-bridge container to its embedded DNS at connect and keeps \
+         it after the disconnect, where no name resolves any more until the container is \
+         created again; netlab gives it the host's servers back, as at its creation",
     ),
     (
         "the default hostname is the container's name",

@@ -119,11 +119,7 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         "Name": format!("/{}", container.name),
         "RestartCount": container.restart_count,
         "HostConfig": {
-            "NetworkMode": match container.networks.first().map(|e| e.network.as_str()) {
-                None => crate::model::network::NONE_NETWORK,
-                Some(crate::model::network::DEFAULT_NETWORK) => "default",
-                Some(n) => n,
-            },
+            "NetworkMode": container.network_mode,
             "PortBindings": port_bindings,
             "RestartPolicy": restart_policy(container.restart_policy),
             "AutoRemove": container.auto_remove,
@@ -158,6 +154,25 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
 /// first, as Docker 20.10 lists them).
 fn networks(container: &ContainerState) -> Value {
     let mut map = Map::new();
+    // `--network none`: Docker's endpoint there has nothing but the network's ID.
+    if let Some(id) = &container.none_network_id {
+        map.insert(
+            crate::model::network::NONE_NETWORK.into(),
+            json!({
+                "IPAMConfig": null,
+                "Links": null,
+                "Aliases": null,
+                "NetworkID": id,
+                "Gateway": "",
+                "IPAddress": "",
+                "IPPrefixLen": 0,
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "MacAddress": "",
+            }),
+        );
+    }
     for e in &container.networks {
         let live = container.connected;
         let text = |v: Option<String>| {
@@ -348,6 +363,8 @@ mod tests {
             restarting: false,
             restart_policy: Default::default(),
             auto_remove: false,
+            network_mode: "default".into(),
+            none_network_id: None,
             ip: "172.17.0.3".parse().unwrap(),
             connected: true,
             faults: vec![],

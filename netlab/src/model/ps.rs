@@ -378,10 +378,10 @@ pub fn fields(
 }
 
 /// `{{.Networks}}`: the networks the container is on, by name, in the order of its
-/// interfaces (Docker joins them in its map's order, which has none); `none` when it is
-/// on none, as `inspect`'s `HostConfig.NetworkMode` says then.
+/// interfaces (Docker joins them in its map's order, which has none); `none` for a
+/// container run there, nothing for one disconnected from all its networks.
 fn network_names(c: &ContainerState) -> String {
-    if c.networks.is_empty() {
+    if c.none_network_id.is_some() {
         return crate::model::network::NONE_NETWORK.into();
     }
     c.networks
@@ -555,6 +555,8 @@ mod tests {
             restarting: false,
             restart_policy: Default::default(),
             auto_remove: false,
+            network_mode: "default".into(),
+            none_network_id: None,
             ip: "172.17.0.2".parse().unwrap(),
             connected: true,
             faults: vec![],
@@ -630,7 +632,13 @@ mod tests {
         assert_eq!(f["ID"], "300000000000");
         assert_eq!(f["RunningFor"], "About a minute ago");
         assert_eq!(f["CreatedAt"], "1970-01-01 00:16:40 +0000 UTC");
-        assert_eq!(f["Networks"], "none", "a container without endpoints");
+        assert_eq!(
+            f["Networks"], "",
+            "a container disconnected from every network"
+        );
+        let mut none = c.clone();
+        none.none_network_id = Some("1".repeat(64));
+        assert_eq!(fields(&none, &[], 1065, false)["Networks"], "none");
         let mut two = c.clone();
         for net in ["bridge", "net1"] {
             two.networks.push(EndpointState {

@@ -548,6 +548,9 @@ impl Lab {
             restarting: r.restarting,
             restart_policy: c.spec.restart,
             auto_remove: c.spec.auto_remove,
+            network_mode: c.spec.network_mode().to_string(),
+            none_network_id: (c.spec.network_mode() == crate::model::network::NONE_NETWORK)
+                .then(|| self.network_id(crate::model::network::NONE_NETWORK)),
             ip: c.ip(),
             connected: c.connected && r.status == ContainerStatus::Running,
             prefix: c.endpoints.first().map(|e| e.view.prefix).unwrap_or(0),

@@ -23,7 +23,7 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::links::{self, hosts_file};
 use crate::model::net::docker_mac;
-use crate::model::network::{Attachment, DEFAULT_NETWORK, Driver, first_free_eth};
+use crate::model::network::{Attachment, DEFAULT_NETWORK, Driver, NONE_NETWORK, first_free_eth};
 use crate::model::{ContainerSpec, ContainerStatus, limits, resolv};
 use crate::net;
 use crate::sys::rtnl::{Netlink, Rtnl};
@@ -231,6 +231,16 @@ impl Lab {
     pub fn connect_network(&mut self, name: &str, want: Attachment) -> Result<()> {
         want.validate()?;
         let c = self.get(name)?;
+        if c.spec.network_mode() == NONE_NETWORK {
+            return Err(Error::spec(
+                "network",
+                &want.network,
+                format!(
+                    "container {name} runs on the none network (a loopback and nothing else), which Docker keeps apart: run it again with `--network {}`",
+                    want.network
+                ),
+            ));
+        }
         if c.endpoint(&want.network).is_some() {
             return Err(Error::spec(
                 "network",

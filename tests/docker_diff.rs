@@ -731,6 +731,49 @@ const CASES: &[Case] = &[
             ("network rm mv", Out),
         ],
     },
+    Case {
+        name: "network-none-and-modes",
+        steps: &[
+            ("run -d --name n --network none IMG sleep 1000", Setup),
+            (
+                "inspect -f '{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} [{{$v.IPAddress}}] [{{$v.MacAddress}}] {{$v.IPPrefixLen}}{{end}}' n",
+                Out,
+            ),
+            (
+                "network inspect -f '{{range .Containers}}{{.Name}} [{{.IPv4Address}}]{{end}}' none",
+                Out,
+            ),
+            (
+                r#"exec n sh -c 'busybox ip -o link | busybox awk "{print \$2}"'"#,
+                Out,
+            ),
+            ("exec n busybox ip -4 route", Out),
+            ("exec n cat /etc/hosts", Out),
+            ("network create --subnet 10.92.0.0/24 net1", Setup),
+            ("network connect net1 n", Code),
+            ("run -d --name u --network net1 IMG sleep 1000", Setup),
+            ("run -d --name v --network bridge IMG sleep 1000", Setup),
+            ("run -d --name w IMG sleep 1000", Setup),
+            ("inspect -f {{.HostConfig.NetworkMode}} n u v w", Out),
+            ("ps --format '{{.Names}} [{{.Networks}}]'", Out),
+            ("network disconnect net1 u", Out),
+            (
+                "inspect -f '{{.HostConfig.NetworkMode}} {{json .NetworkSettings.Networks}}' u",
+                Out,
+            ),
+            ("ps --format '{{.Names}} [{{.Networks}}]'", Out),
+            (
+                r#"exec u sh -c 'busybox ip -o -4 addr | busybox awk "{print \$2, \$4}"'"#,
+                Out,
+            ),
+            ("stop -t 0 n w", Setup),
+            (
+                "network inspect -f '{{range .Containers}}{{.Name}}{{end}}' none bridge",
+                Out,
+            ),
+            ("ps -a --format '{{.Names}} [{{.Networks}}]'", Out),
+        ],
+    },
 ];
 
 /// Differences that are there by design, each with its reason, and a case that shows it:
@@ -817,6 +860,13 @@ const BY_DESIGN: &[(&str, &str, &str)] = &[
         "Docker switches a default-bridge container to its embedded DNS at connect and keeps \
          it after the disconnect, where no name resolves any more until the container is \
          created again; netlab gives it the host's servers back, as at its creation",
+    ),
+    (
+        "--network host is refused",
+        "run --name h --network host IMG true",
+        "netlab does not share the lab host's network namespace with a container: it holds \
+         the lab's bridges, nft tables and embedded DNS, which a container must not be able \
+         to change; `netlab exec --host` runs a command there",
     ),
     (
         "the default hostname is the container's name",

@@ -368,6 +368,20 @@ fn bad_input_is_refused_with_the_fix_and_nothing_is_half_made() {
         "no network of that name",
     );
     refused(lab.disconnect_network("bridge", "web"), "not connected");
+    let mut alone = sleeper("alone");
+    alone.networks.push(Attachment::new("none"));
+    let st = lab.run(&alone).unwrap();
+    assert!(st.networks.is_empty());
+    let links = lab
+        .exec(&c("alone"), &["ip", "-br", "link"])
+        .unwrap()
+        .stdout_str();
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    refused(
+        lab.connect_network("alone", &Attachment::new("appnet")),
+        "none network",
+    );
+    lab.rm("alone", true).unwrap();
     let mut x = sleeper("x");
     let mut a = Attachment::new("bridge");
     a.ip = Some("172.17.0.9".parse().unwrap());
@@ -613,4 +627,154 @@ fn the_embedded_dns_answers_ptr_with_the_containers_name() {
         .exec(&c("web"), &["getent", "hosts", "10.84.0.2"])
         .unwrap();
     assert_ne!(out.code, 0, "{}", out.stdout_str());
+}
+
+/// The network commands through the CLI, in Docker's shapes and exit codes.
+#[test]
+fn the_network_commands_speak_dockers_cli() {
+    let name = lab_name("cli");
+    let _lab = lab("cli");
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::new(netlab::netlab_bin().unwrap())
+            .arg("--lab")
+            .arg(&name)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, id, _) = run(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.90.0.0/24",
+        "--label",
+        "team=physics",
+        "appnet",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(id.trim().len(), 64, "the full ID: {id}");
+    let (_, ls, _) = run(&["network", "ls"]);
+    let lines: Vec<&str> = ls.lines().collect();
+    assert_eq!(lines[0], "NETWORK ID     NAME      DRIVER    SCOPE");
+    let names: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(names, ["appnet", "bridge", "host", "none"], "by name: {ls}");
+    assert!(
+        ls.contains(&format!("{}   appnet    bridge    local", &id.trim()[..12])),
+        "{ls}"
+    );
+    let (_, q, _) = run(&["network", "ls", "-q", "--filter", "name=app"]);
+    assert_eq!(q.trim(), &id.trim()[..12]);
+    let (_, f, _) = run(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Labels}}",
+        "-f",
+        "driver=null",
+    ]);
+    assert_eq!(f, "none null \n");
+    let (_, subnet, _) = run(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Labels.team}}",
+        "appnet",
+    ]);
+    assert_eq!(subnet, "10.90.0.0/24 physics\n");
+    let (code, json, _) = run(&["network", "inspect", "appnet", "bridge"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        doc[1]["Options"]["com.docker.network.bridge.name"],
+        "docker0"
+    );
+    assert_eq!(doc[0]["IPAM"]["Config"][0]["Subnet"], "10.90.0.0/24");
+    run(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "appnet",
+        "--network-alias",
+        "www",
+        "sleep",
+        "1000",
+    ]);
+    run(&["run", "-d", "--name", "old", "sleep", "1000"]);
+    let (code, _, _) = run(&["network", "connect", "--alias", "legacy", "appnet", "old"]);
+    assert_eq!(code, 0);
+    let (_, nets, _) = run(&[
+        "ps",
+        "--format",
+        "{{.Names}} {{.Networks}}",
+        "--filter",
+        "network=appnet",
+    ]);
+    assert_eq!(nets, "old appnet,bridge\nweb appnet\n");
+    let (_, members, _) = run(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}};{{end}}",
+        "appnet",
+    ]);
+    // A map keyed by container ID: its order is the IDs'.
+    let mut members: Vec<&str> = members
+        .trim()
+        .split(';')
+        .filter(|m| !m.is_empty())
+        .collect();
+    members.sort_unstable();
+    assert_eq!(members, ["old 10.90.0.3/24", "web 10.90.0.2/24"]);
+    let (_, aliases, _) = run(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.Aliases}} {{end}}",
+        "old",
+    ]);
+    assert!(aliases.starts_with("appnet=[legacy "), "{aliases}");
+    // Errors: exit 1 for `network`, as Docker; the message names the fix.
+    let (code, _, err) = run(&["network", "rm", "appnet"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("active endpoints (web, old)"), "{err}");
+    let (code, _, err) = run(&["network", "create", "--subnet", "10.90.0.0/16", "x"]);
+    assert_eq!(
+        (code, err.contains("overlaps network appnet")),
+        (1, true),
+        "{err}"
+    );
+    let (code, _, err) = run(&["network", "create", "-d", "ipvlan", "x"]);
+    assert_eq!((code, err.contains("no ipvlan")), (1, true), "{err}");
+    let (code, _, err) = run(&[
+        "run",
+        "-d",
+        "--name",
+        "y",
+        "--ip",
+        "172.17.0.50",
+        "sleep",
+        "1",
+    ]);
+    assert_eq!(
+        (code, err.contains("user defined networks only")),
+        (125, true),
+        "{err}"
+    );
+    let (code, _, err) = run(&["network", "inspect", "nope"]);
+    assert_eq!((code, err.trim()), (1, "Error: No such network: nope"));
+    run(&["network", "disconnect", "appnet", "old"]);
+    run(&["rm", "-f", "web"]);
+    run(&["network", "create", "spare"]);
+    let (code, out, _) = run(&["network", "prune", "-f"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "Deleted Networks:\nappnet\nspare\n\n");
 }

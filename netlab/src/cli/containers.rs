@@ -1,11 +1,9 @@
 //! `netlab ps`, `logs`, `stop`, `start`, `rm`.
 
-use serde_json::Value;
-
+use super::table::ListFormat;
 use crate::client::Lab;
 use crate::error::Error;
 use crate::model::ps::{self, Filters};
-use crate::model::template::{Options, Template};
 
 #[derive(Debug, clap::Args)]
 pub struct PsArgs {
@@ -63,7 +61,7 @@ pub struct StopArgs {
 #[derive(Debug, clap::Args)]
 pub struct NamesArgs {
     #[arg(required = true)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,18 +97,10 @@ pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
         Some("raw") => RAW_FORMAT,
         Some(f) => f,
     };
-    let (table, body) = match format.strip_prefix("table") {
-        Some(rest) => (true, rest),
-        None => (false, format),
-    };
-    let body = body
-        .trim_matches(' ')
-        .replace("\\t", "\t")
-        .replace("\\n", "\n");
-    let template = match Template::parse(&body) {
-        Ok(t) => t,
+    let list_format = match ListFormat::parse(format) {
+        Ok(f) => f,
         Err(e) => {
-            eprintln!("failed to parse template: {e}");
+            eprintln!("{e}");
             return Ok(1);
         }
     };
@@ -127,40 +117,19 @@ pub fn ps(lab: &str, a: PsArgs) -> anyhow::Result<u8> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let options = Options {
-        missing_key_error: true,
-        ..Options::default()
-    };
-    let mut text = String::new();
-    for c in &list {
-        let row = Value::Object(ps::fields(c, &everyone, now, a.no_trunc));
-        match template.execute(&row, &options) {
-            Ok(line) => {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            Err(e) => {
-                eprintln!("failed to execute template: {e}");
-                return Ok(1);
-            }
+    let rows = list
+        .iter()
+        .map(|c| ps::fields(c, &everyone, now, a.no_trunc));
+    match list_format.render(rows, ps::header_fields()) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(1)
         }
     }
-    if table {
-        let header = Options {
-            header: true,
-            ..options
-        };
-        let head = match template.execute(&Value::Object(ps::header_fields()), &header) {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("failed to execute template: {e}");
-                return Ok(1);
-            }
-        };
-        text = ps::tabwrite(&format!("{head}\n{text}"));
-    }
-    print!("{text}");
-    Ok(0)
 }
 
 pub fn logs(lab: &str, a: LogsArgs) -> anyhow::Result<u8> {

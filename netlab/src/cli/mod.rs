@@ -13,6 +13,7 @@ mod labs;
 mod network;
 mod port;
 mod run;
+mod table;
 mod trace;
 mod up;
 

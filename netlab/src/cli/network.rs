@@ -6,10 +6,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use serde_json::{Map, Value, json};
 
 use super::LabSession;
+use super::table::ListFormat;
 use crate::client::Lab;
 use crate::error::Error;
 use crate::model::network::{Attachment, NetworkSpec, NetworkState};
-use crate::model::ps::tabwrite;
 use crate::model::template::{Options, Template};
 use crate::model::time::{go_time, rfc3339};
 
@@ -24,7 +24,7 @@ pub enum NetworkCmd {
     Inspect(InspectArgs),
     /// Remove networks no container is on.
     #[command(alias = "remove")]
-    Rm(NamesArgs),
+    Rm(super::containers::NamesArgs),
     /// Connect a container to a network: a new interface, with its address and aliases.
     Connect(ConnectArgs),
     /// Disconnect a container from a network: its interface there goes.
@@ -87,12 +87,6 @@ pub struct InspectArgs {
     /// A Go template applied to each network.
     #[arg(short = 'f', long = "format")]
     format: Option<String>,
-    #[arg(required = true)]
-    names: Vec<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NamesArgs {
     #[arg(required = true)]
     names: Vec<String>,
 }
@@ -279,50 +273,23 @@ fn ls(lab: &str, a: LsArgs) -> anyhow::Result<u8> {
         None | Some("table") => DEFAULT_TABLE,
         Some(f) => f,
     };
-    let (table, body) = match format.strip_prefix("table") {
-        Some(rest) => (true, rest),
-        None => (false, format),
-    };
-    let body = body
-        .trim_matches(' ')
-        .replace("\\t", "\t")
-        .replace("\\n", "\n");
-    let template = match Template::parse(&body) {
-        Ok(t) => t,
+    let list_format = match ListFormat::parse(format) {
+        Ok(f) => f,
         Err(e) => {
-            eprintln!("failed to parse template: {e}");
+            eprintln!("{e}");
             return Ok(1);
         }
     };
-    let options = Options {
-        missing_key_error: true,
-        ..Options::default()
-    };
-    let mut text = String::new();
-    for n in &list {
-        match template.execute(&Value::Object(fields(n, a.no_trunc)), &options) {
-            Ok(line) => {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            Err(e) => {
-                eprintln!("failed to execute template: {e}");
-                return Ok(1);
-            }
+    match list_format.render(list.iter().map(|n| fields(n, a.no_trunc)), header()) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(1)
         }
     }
-    if table {
-        let head = Options {
-            header: true,
-            ..options
-        };
-        let h = template
-            .execute(&Value::Object(header()), &head)
-            .map_err(|e| anyhow::anyhow!("failed to execute template: {e}"))?;
-        text = tabwrite(&format!("{h}\n{text}"));
-    }
-    print!("{text}");
-    Ok(0)
 }
 
 /// A network in Docker 20.10's `network inspect` shape.
@@ -476,7 +443,7 @@ fn inspect(lab: &str, a: InspectArgs) -> anyhow::Result<u8> {
     Ok(u8::from(failed))
 }
 
-fn rm(lab: &str, a: NamesArgs) -> anyhow::Result<u8> {
+fn rm(lab: &str, a: super::containers::NamesArgs) -> anyhow::Result<u8> {
     let l = Lab::open(lab)?;
     let mut failed = false;
     for name in &a.names {

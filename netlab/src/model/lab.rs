@@ -126,6 +126,23 @@ impl LabSpec {
         }
     }
 
+    /// The addresses the lab's LAN side holds, with who holds them (for error messages):
+    /// the uplink's and each LAN machine's. No container may take them.
+    pub fn lan_addresses(&self) -> Vec<(std::net::Ipv4Addr, String)> {
+        self.uplink
+            .iter()
+            .filter_map(|u| {
+                u.addr
+                    .map(|a| (a.addr, format!("the lab host's uplink {}", u.name)))
+            })
+            .chain(
+                self.lan_nodes
+                    .iter()
+                    .map(|n| (n.addr.addr, format!("LAN machine {}", n.name))),
+            )
+            .collect()
+    }
+
     /// Checks everything before anything is built.
     pub fn validate(&self) -> Result<()> {
         validate_lab_name(&self.name)?;

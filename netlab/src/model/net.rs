@@ -71,48 +71,70 @@ impl Ipv4Net {
 
     /// Parses `A.B.C.D/N`; `what` names the option in the error (`--bip`).
     pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
-        let (a, p) = s.split_once('/').ok_or_else(|| {
-            Error::spec(
-                what,
-                s,
-                "write an address with its prefix length, e.g. 172.17.0.1/16",
-            )
-        })?;
-        let addr = Ipv4Addr::from_str(a)
-            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv4 address")))?;
-        let prefix =
-            p.parse::<u8>().ok().filter(|p| *p <= 32).ok_or_else(|| {
-                Error::spec(what, s, format!("{p:?} is not a prefix length 0-32"))
-            })?;
+        let (addr, prefix) = parse_cidr(what, s, "IPv4", 32, "172.17.0.1/16")?;
         Ok(Self { addr, prefix })
     }
 }
 
-impl FromStr for Ipv4Net {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse_as("CIDR", s)
-    }
+/// `ADDR/N` of one family (`family`, prefixes up to `max`); `what` names the option and
+/// `example` shows the form in the error.
+fn parse_cidr<A: FromStr>(
+    what: &str,
+    s: &str,
+    family: &str,
+    max: u8,
+    example: &str,
+) -> Result<(A, u8)> {
+    let (a, p) = s.split_once('/').ok_or_else(|| {
+        Error::spec(
+            what,
+            s,
+            format!("write an address with its prefix length, e.g. {example}"),
+        )
+    })?;
+    let addr = A::from_str(a)
+        .map_err(|_| Error::spec(what, s, format!("{a:?} is not an {family} address")))?;
+    let prefix = p
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= max)
+        .ok_or_else(|| Error::spec(what, s, format!("{p:?} is not a prefix length 0-{max}")))?;
+    Ok((addr, prefix))
 }
 
-impl fmt::Display for Ipv4Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
+/// `ADDR/PREFIX` as text both ways, for a network type with `addr`, `prefix` and
+/// `parse_as` (serde goes through it: `try_from = "String"`).
+macro_rules! cidr_text {
+    ($t:ident) => {
+        impl FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::parse_as("CIDR", s)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}/{}", self.addr, self.prefix)
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(n: $t) -> String {
+                n.to_string()
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for Ipv4Net {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Ipv4Net> for String {
-    fn from(n: Ipv4Net) -> String {
-        n.to_string()
-    }
-}
+cidr_text!(Ipv4Net);
 
 impl Ipv4Net {
     /// Why this address cannot be an interface's own address in its network, if it
@@ -193,48 +215,12 @@ impl Ipv6Net {
 
     /// Parses `ADDR/N`; `what` names the option in the error (`--subnet`).
     pub(crate) fn parse_as(what: &str, s: &str) -> Result<Self> {
-        let (a, p) = s.split_once('/').ok_or_else(|| {
-            Error::spec(
-                what,
-                s,
-                "write an address with its prefix length, e.g. fd00:78::/64",
-            )
-        })?;
-        let addr = Ipv6Addr::from_str(a)
-            .map_err(|_| Error::spec(what, s, format!("{a:?} is not an IPv6 address")))?;
-        let prefix =
-            p.parse::<u8>().ok().filter(|p| *p <= 128).ok_or_else(|| {
-                Error::spec(what, s, format!("{p:?} is not a prefix length 0-128"))
-            })?;
+        let (addr, prefix) = parse_cidr(what, s, "IPv6", 128, "fd00:78::/64")?;
         Ok(Self { addr, prefix })
     }
 }
 
-impl FromStr for Ipv6Net {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse_as("CIDR", s)
-    }
-}
-
-impl fmt::Display for Ipv6Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl TryFrom<String> for Ipv6Net {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Ipv6Net> for String {
-    fn from(n: Ipv6Net) -> String {
-        n.to_string()
-    }
-}
+cidr_text!(Ipv6Net);
 
 /// A subnet of either family, as `--subnet` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

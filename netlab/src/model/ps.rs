@@ -103,6 +103,18 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     out
 }
 
+/// Docker's `.Networks`: the names of its networks, sorted, comma-separated: `none` for a
+/// container run there (`--network none`), nothing for one disconnected from all its
+/// networks.
+pub fn network_names(c: &ContainerState) -> String {
+    if c.none_network_id.is_some() {
+        return crate::model::network::NONE_NETWORK.into();
+    }
+    let mut names: Vec<&str> = c.networks.iter().map(|e| e.network.as_str()).collect();
+    names.sort_unstable();
+    names.join(",")
+}
+
 /// Docker's `PORTS` column (`DisplayablePorts` of Docker 20.10's CLI): sorted by
 /// container port, then address, host port, protocol; a port published on the same
 /// host port, and exposed ports, fold into ranges per address and protocol
@@ -230,6 +242,8 @@ pub struct Filters {
     statuses: Vec<Option<ContainerStatus>>,
     /// `exited=`: exit codes of exited containers.
     exited: Vec<i32>,
+    /// `network=`: a network's name (exactly, as Docker matches it) the container is on.
+    networks: Vec<String>,
 }
 
 impl Filters {
@@ -260,15 +274,16 @@ impl Filters {
                         .parse()
                         .map_err(|_| bad("exited= takes an exit code, e.g. exited=0"))?,
                 ),
+                "network" => f.networks.push(value.to_string()),
                 "ancestor" | "before" | "expose" | "health" | "isolation" | "is-task"
-                | "label" | "network" | "publish" | "since" | "volume" => {
+                | "label" | "publish" | "since" | "volume" => {
                     return Err(bad(
-                        "netlab's ps filters by name, id, status and exited only",
+                        "netlab's ps filters by name, id, status, exited and network only",
                     ));
                 }
                 _ => {
                     return Err(bad(
-                        "the filters are name, id, status and exited (as in docker ps)",
+                        "the filters are name, id, status, exited and network (as in docker ps)",
                     ));
                 }
             }
@@ -297,6 +312,10 @@ impl Filters {
             && (self.exited.is_empty()
                 || (c.status == ContainerStatus::Exited
                     && self.exited.contains(&c.exit_code.unwrap_or(0))))
+            && (self.networks.is_empty()
+                || c.networks
+                    .iter()
+                    .any(|e| self.networks.contains(&e.network)))
     }
 }
 
@@ -377,20 +396,6 @@ pub fn fields(
         .collect()
 }
 
-/// `{{.Networks}}`: the networks the container is on, by name, in the order of its
-/// interfaces (Docker joins them in its map's order, which has none); `none` for a
-/// container run there, nothing for one disconnected from all its networks.
-fn network_names(c: &ContainerState) -> String {
-    if c.none_network_id.is_some() {
-        return crate::model::network::NONE_NETWORK.into();
-    }
-    c.networks
-        .iter()
-        .map(|e| e.network.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The header row's values: each field's column name.
 pub fn header_fields() -> Map<String, Value> {
     FIELDS
@@ -465,7 +470,6 @@ fn write_lines(out: &mut String, lines: &[Vec<&str>], widths: &[usize], from: us
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::container::EndpointState;
     use crate::model::{CommandSpec, ExposedPort, PortBinding};
 
     fn port(ip: Option<&str>, private: u16, public: u16, proto: Proto) -> ListedPort {
@@ -640,11 +644,11 @@ mod tests {
         none.none_network_id = Some("1".repeat(64));
         assert_eq!(fields(&none, &[], 1065, false)["Networks"], "none");
         let mut two = c.clone();
-        for net in ["bridge", "net1"] {
-            two.networks.push(EndpointState {
+        for net in ["zeta", "appnet"] {
+            two.networks.push(crate::model::container::EndpointState {
                 network: net.into(),
                 network_id: String::new(),
-                ifname: String::new(),
+                ifname: "eth0".into(),
                 ip: "10.0.0.2".parse().unwrap(),
                 prefix: 24,
                 gateway: None,
@@ -658,7 +662,11 @@ mod tests {
                 static_ip6: None,
             });
         }
-        assert_eq!(fields(&two, &[], 1065, false)["Networks"], "bridge,net1");
+        assert_eq!(fields(&two, &[], 1065, false)["Networks"], "appnet,zeta");
+        let on = |n: &str| Filters::parse(&[format!("network={n}")]).unwrap();
+        assert!(
+            on("appnet").matches(&two) && !on("app").matches(&two) && !on("appnet").matches(&c)
+        );
         assert_eq!(f["State"], "running");
         let keys: Vec<&String> = f.keys().collect();
         assert_eq!(keys.len(), FIELDS.len(), "a header for every field");

@@ -447,17 +447,8 @@ fn taken_addresses(
             .map(|(_, s)| s.clone())
             .unwrap_or(0..0);
         let lan = lab
-            .uplink
-            .iter()
-            .filter_map(|u| {
-                u.addr
-                    .map(|a| (a.addr, format!("the lab host's uplink {}", u.name)))
-            })
-            .chain(
-                lab.lan_nodes
-                    .iter()
-                    .map(|n| (n.addr.addr, format!("LAN machine {}", n.name))),
-            )
+            .lan_addresses()
+            .into_iter()
             .find(|(addr, _)| net.driver == Driver::Macvlan && IpAddr::V4(*addr) == ip);
         let owner = if gateways.contains(&Some(ip)) {
             Some(format!("the gateway of network {}", net.name))

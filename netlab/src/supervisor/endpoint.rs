@@ -23,7 +23,7 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::model::links::{self, hosts_file};
 use crate::model::net::docker_mac;
-use crate::model::network::{Attachment, DEFAULT_NETWORK, Driver, NONE_NETWORK, first_free_eth};
+use crate::model::network::{Attachment, DEFAULT_NETWORK, Driver, first_free_eth};
 use crate::model::{ContainerSpec, ContainerStatus, limits, resolv};
 use crate::net;
 use crate::sys::rtnl::{Netlink, Rtnl};
@@ -231,12 +231,14 @@ impl Lab {
     pub fn connect_network(&mut self, name: &str, want: Attachment) -> Result<()> {
         want.validate()?;
         let c = self.get(name)?;
-        if c.spec.network_mode() == NONE_NETWORK {
+        if c.spec.attachments().is_empty() {
+            // Docker: "container cannot be connected to multiple networks with one of the
+            // networks in private (none) mode".
             return Err(Error::spec(
                 "network",
                 &want.network,
                 format!(
-                    "container {name} runs on the none network (a loopback and nothing else), which Docker keeps apart: run it again with `--network {}`",
+                    "container {name} runs on the none network, which is its only one; run it again with --network {} instead",
                     want.network
                 ),
             ));

@@ -134,14 +134,12 @@ impl Lab {
         std::fs::create_dir_all(STATE_DIR)
             .map_err(|e| Error::io(format!("mkdir {STATE_DIR}"), &e))?;
         let mut ipam = Ipam::new(&spec);
-        if let Some(up) = &spec.uplink {
-            if let Some(a) = up.addr
-                && a.addr != spec.bip.addr
-            {
-                ipam.claim(a.addr, &format!("the lab host's uplink {}", up.name))?;
-            }
-            for n in &spec.lan_nodes {
-                ipam.claim(n.addr.addr, &format!("LAN machine {}", n.name))?;
+        if spec.uplink.is_some() {
+            // The uplink may hold the bridge's own address (the article's -bip trick).
+            for (ip, who) in spec.lan_addresses() {
+                if ip != spec.bip.addr {
+                    ipam.claim(ip, &who)?;
+                }
             }
         }
         let mut lab = Lab {

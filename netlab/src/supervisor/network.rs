@@ -294,21 +294,7 @@ impl Lab {
         });
         if spec.driver == Driver::Macvlan {
             // The LAN's machines keep their addresses.
-            let lan = self
-                .spec
-                .uplink
-                .iter()
-                .filter_map(|u| {
-                    u.addr
-                        .map(|a| (a.addr, format!("the lab host's uplink {}", u.name)))
-                })
-                .chain(
-                    self.spec
-                        .lan_nodes
-                        .iter()
-                        .map(|n| (n.addr.addr, format!("LAN machine {}", n.name))),
-                );
-            for (ip, who) in lan {
+            for (ip, who) in self.spec.lan_addresses() {
                 if subnet4.contains(ip) && ip != gw4 {
                     let _ = ipam.claim(ip, &who);
                 }

@@ -119,11 +119,7 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
         "Name": format!("/{}", container.name),
         "RestartCount": container.restart_count,
         "HostConfig": {
-            "NetworkMode": match container.networks.first().map(|e| e.network.as_str()) {
-                None => crate::model::network::NONE_NETWORK,
-                Some(crate::model::network::DEFAULT_NETWORK) => "default",
-                Some(n) => n,
-            },
+            "NetworkMode": container.network_mode,
             "PortBindings": port_bindings,
             "RestartPolicy": restart_policy(container.restart_policy),
             "AutoRemove": container.auto_remove,
@@ -158,6 +154,25 @@ pub fn to_docker_json(container: &ContainerState, pid: Option<i32>) -> Value {
 /// first, as Docker 20.10 lists them).
 fn networks(container: &ContainerState) -> Value {
     let mut map = Map::new();
+    // `--network none`: Docker's endpoint there has nothing but the network's ID.
+    if let Some(id) = &container.none_network_id {
+        map.insert(
+            crate::model::network::NONE_NETWORK.into(),
+            json!({
+                "IPAMConfig": null,
+                "Links": null,
+                "Aliases": null,
+                "NetworkID": id,
+                "Gateway": "",
+                "IPAddress": "",
+                "IPPrefixLen": 0,
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "MacAddress": "",
+            }),
+        );
+    }
     for e in &container.networks {
         let live = container.connected;
         let text = |v: Option<String>| {
@@ -169,18 +184,32 @@ fn networks(container: &ContainerState) -> Value {
         };
         let user = e.network != crate::model::network::DEFAULT_NETWORK;
         let aliases: Value = if user {
-            // Docker 20.10's order: the given aliases, then the short ID.
+            // Docker 20.10's order: the given aliases, then the short ID, then the
+            // `--hostname` if one was given (Docker's default hostname is the short ID,
+            // netlab's the name: neither is added).
             let mut a = e.aliases.clone();
-            a.push(container.id.get(..12).unwrap_or(&container.id).to_string());
+            for name in [
+                container.id.get(..12).unwrap_or(&container.id),
+                container.hostname.as_str(),
+            ] {
+                if name != container.name && !a.iter().any(|x| x == name) {
+                    a.push(name.to_string());
+                }
+            }
             json!(a)
         } else {
             Value::Null
         };
+        // Docker's EndpointIPAMConfig leaves an address out when none was asked for.
         let ipam = if e.static_ip.is_some() || e.static_ip6.is_some() {
-            json!({
-                "IPv4Address": e.static_ip.map(|i| i.to_string()).unwrap_or_default(),
-                "IPv6Address": e.static_ip6.map(|i| i.to_string()).unwrap_or_default(),
-            })
+            let mut m = Map::new();
+            if let Some(ip) = e.static_ip {
+                m.insert("IPv4Address".into(), json!(ip.to_string()));
+            }
+            if let Some(ip) = e.static_ip6 {
+                m.insert("IPv6Address".into(), json!(ip.to_string()));
+            }
+            Value::Object(m)
         } else {
             Value::Null
         };
@@ -217,6 +246,20 @@ pub fn docker_maps(doc: &Value) -> Vec<&Map<String, Value>> {
     .iter()
     .filter_map(|path| path.iter().try_fold(doc, |v, k| v.get(k))?.as_object())
     .collect()
+}
+
+/// The objects of a document that Docker's JSON writes without their empty fields
+/// (`omitempty`), with those fields: in `-f` templates they print as empty strings, as
+/// with Docker, which runs the template over its typed structures.
+pub fn docker_omitted(doc: &Value) -> Vec<(&Map<String, Value>, &'static [&'static str])> {
+    const IPAM_CONFIG: &[&str] = &["IPv4Address", "IPv6Address"];
+    doc.pointer("/NetworkSettings/Networks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|nets| nets.values())
+        .filter_map(|n| n.get("IPAMConfig")?.as_object())
+        .map(|c| (c, IPAM_CONFIG))
+        .collect()
 }
 
 /// `docker inspect`'s output: the documents as a JSON array indented by four spaces,
@@ -320,6 +363,8 @@ mod tests {
             restarting: false,
             restart_policy: Default::default(),
             auto_remove: false,
+            network_mode: "default".into(),
+            none_network_id: None,
             ip: "172.17.0.3".parse().unwrap(),
             connected: true,
             faults: vec![],
@@ -414,12 +459,50 @@ mod tests {
         );
     }
 
+    /// On a user-defined network: the aliases given, the short ID, and a `--hostname`
+    /// (Docker 20.10's order); the default hostname (the name) is not among them.
+    #[test]
+    fn aliases_on_a_user_network() {
+        let mut c = web();
+        c.networks[0].network = "net1".into();
+        c.networks[0].aliases = vec!["www".into()];
+        let aliases = |c: &ContainerState| {
+            to_docker_json(c, None)["NetworkSettings"]["Networks"]["net1"]["Aliases"].clone()
+        };
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff"]));
+        c.hostname = "wh".into();
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff", "wh"]));
+        c.hostname = "www".into();
+        assert_eq!(aliases(&c), json!(["www", "ffffffffffff"]), "no name twice");
+    }
+
+    /// Docker's `IPAMConfig` has only the addresses asked for; `-f` reads the other as
+    /// empty, as over Docker's typed structure.
+    #[test]
+    fn ipam_config_leaves_out_what_was_not_asked_for() {
+        let mut c = web();
+        c.networks[0].static_ip = Some("172.17.0.9".parse().unwrap());
+        let d = to_docker_json(&c, Some(1));
+        let options = Options {
+            missing_key_error: true,
+            maps: docker_maps(&d),
+            omitted: docker_omitted(&d),
+            header: false,
+        };
+        let t = "{{range .NetworkSettings.Networks}}{{json .IPAMConfig}} [{{.IPAMConfig.IPv6Address}}]{{end}}";
+        assert_eq!(
+            Template::parse(t).unwrap().execute(&d, &options).unwrap(),
+            r#"{"IPv4Address":"172.17.0.9"} []"#
+        );
+    }
+
     #[test]
     fn templates_over_the_document() {
         let d = to_docker_json(&web(), Some(1));
         let options = Options {
             missing_key_error: true,
             maps: docker_maps(&d),
+            omitted: docker_omitted(&d),
             header: false,
         };
         let run = |t: &str| Template::parse(t).unwrap().execute(&d, &options);

@@ -560,6 +560,18 @@ fn the_embedded_dns_answers_names_and_aliases_and_follows_every_change() {
         .unwrap()
         .stdout_str();
     assert!(!resolv.contains("127.0.0.11"), "{resolv}");
+    // ... until it joins a user-defined network: its resolv.conf switches to the embedded
+    // DNS (as Docker's does), and back once it leaves.
+    lab.connect_network("classic", &Attachment::new("appnet"))
+        .unwrap();
+    let web = v4(&lab, "classic", "web").expect("web resolves from the bridge's container");
+    assert!(web[0].starts_with("10.81.0."), "{web:?}");
+    lab.disconnect_network("appnet", "classic").unwrap();
+    let resolv = lab
+        .exec(&c("classic"), &["cat", "/etc/resolv.conf"])
+        .unwrap()
+        .stdout_str();
+    assert!(!resolv.contains("127.0.0.11"), "{resolv}");
 }
 
 /// A DNS server for the LAN machine: answers every A query with 192.0.2.7 (the upstream

@@ -2,7 +2,7 @@
 
 use crate::client::{Lab, outer_pid};
 use crate::error::Error;
-use crate::inspect::{docker_maps, to_docker_json, to_pretty_json};
+use crate::inspect::{docker_maps, docker_omitted, to_docker_json, to_pretty_json};
 use crate::model::template::{Options, Template};
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,7 @@ pub fn inspect(lab: &str, a: InspectArgs) -> anyhow::Result<u8> {
                 let options = Options {
                     missing_key_error: true,
                     maps: docker_maps(d),
+                    omitted: docker_omitted(d),
                     header: false,
                 };
                 match t.execute(d, &options) {

@@ -380,6 +380,19 @@ fn endpoint_id(container: &str, network: &str) -> String {
         .collect()
 }
 
+/// The entries of `IPAM.Config`, whose fields Docker's JSON leaves out when empty
+/// (`omitempty`): `{{.Gateway}}` of a subnet given without one is empty, as with Docker.
+fn omitted(doc: &Value) -> Vec<(&Map<String, Value>, &'static [&'static str])> {
+    const FIELDS: &[&str] = &["Subnet", "IPRange", "Gateway"];
+    doc.pointer("/IPAM/Config")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .map(|c| (c, FIELDS))
+        .collect()
+}
+
 fn inspect(lab: &str, a: InspectArgs) -> anyhow::Result<u8> {
     let handle = match Lab::open(lab) {
         Ok(l) => Some(l),
@@ -412,7 +425,11 @@ fn inspect(lab: &str, a: InspectArgs) -> anyhow::Result<u8> {
                 }
             };
             for d in &docs {
-                match template.execute(d, &Options::default()) {
+                let options = Options {
+                    omitted: omitted(d),
+                    ..Options::default()
+                };
+                match template.execute(d, &options) {
                     Ok(line) => println!("{line}"),
                     Err(e) => {
                         eprintln!("Template parsing error: {e}");

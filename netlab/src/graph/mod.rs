@@ -134,6 +134,8 @@ delay = "100ms"
             restarting: false,
             restart_policy: Default::default(),
             auto_remove: false,
+            network_mode: "default".into(),
+            none_network_id: None,
             ip: ip.into(),
             connected: true,
             faults: vec![],

@@ -104,6 +104,14 @@ impl ContainerSpec {
             .is_some_and(|a| a.network == DEFAULT_NETWORK)
     }
 
+    /// Docker's `HostConfig.NetworkMode`: the network `run --network` named, `default`
+    /// without one. It stays when the container is disconnected from that network.
+    pub fn network_mode(&self) -> &str {
+        self.networks
+            .first()
+            .map_or("default", |a| a.network.as_str())
+    }
+
     /// The networks it joins in order: its `networks`, or the default bridge; none for
     /// `--network none`.
     pub fn attachments(&self) -> Vec<Attachment> {
@@ -297,6 +305,13 @@ pub struct ContainerState {
     /// `--rm` (Docker's `HostConfig.AutoRemove`).
     #[serde(default)]
     pub auto_remove: bool,
+    /// Docker's `HostConfig.NetworkMode` (see [`ContainerSpec::network_mode`]).
+    #[serde(default = "default_network_mode")]
+    pub network_mode: String,
+    /// The `none` network's ID when it runs there (`--network none`): Docker lists that
+    /// network among its networks, with no address.
+    #[serde(default)]
+    pub none_network_id: Option<String>,
     /// Its address on the lab's bridge (`eth0`) while it runs; the last one it had once
     /// stopped (see `connected`).
     pub ip: Ipv4Addr,
@@ -333,6 +348,10 @@ pub struct ContainerState {
     /// top-level `ip`, `prefix`, `gateway`, `mac` and `host_veth` are the first one's.
     #[serde(default)]
     pub networks: Vec<EndpointState>,
+}
+
+fn default_network_mode() -> String {
+    "default".into()
 }
 
 /// A container's place on one network, as `inspect` shows it (Docker's

@@ -153,8 +153,9 @@ pub fn hosts_entry(alias: &str, linked: &Linked<'_>) -> String {
     format!("{}\t{}", linked.ip, names.join(" "))
 }
 
-/// Docker's /etc/hosts of a container: localhost, the link entries, then itself.
-pub fn hosts_file(ip: std::net::Ipv4Addr, hostname: &str, links: &[String]) -> String {
+/// Docker's /etc/hosts of a container: localhost, the link entries, then itself: a line
+/// for each of its addresses, one per network, in the order it joined them.
+pub fn hosts_file(ips: &[std::net::Ipv4Addr], hostname: &str, links: &[String]) -> String {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -163,7 +164,7 @@ pub fn hosts_file(ip: std::net::Ipv4Addr, hostname: &str, links: &[String]) -> S
         s.push('\n');
     }
     // A container without a network (`--network none`) has no line of its own.
-    if !ip.is_unspecified() {
+    for ip in ips.iter().filter(|ip| !ip.is_unspecified()) {
         s.push_str(&format!("{ip}\t{hostname}\n"));
     }
     s
@@ -379,5 +380,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(m.contains("at most 64"), "{m}");
+    }
+
+    #[test]
+    fn hosts_has_a_line_per_address() {
+        let ips = ["172.18.0.2".parse().unwrap(), "10.0.0.5".parse().unwrap()];
+        let text = hosts_file(&ips, "web", &["172.17.0.3\tdb".to_string()]);
+        let tail: Vec<&str> = text.lines().skip(6).collect();
+        assert_eq!(tail, ["172.17.0.3\tdb", "172.18.0.2\tweb", "10.0.0.5\tweb"]);
+        assert_eq!(
+            hosts_file(&[std::net::Ipv4Addr::UNSPECIFIED], "alone", &[])
+                .lines()
+                .count(),
+            6,
+            "no line of its own without a network"
+        );
     }
 }

@@ -103,10 +103,11 @@ pub fn listed_ports(c: &ContainerState) -> Vec<ListedPort> {
     out
 }
 
-/// Docker's `.Networks`: the names of its networks, sorted, comma-separated (`none` for a
-/// container without any, as Docker lists `--network none`).
+/// Docker's `.Networks`: the names of its networks, sorted, comma-separated: `none` for a
+/// container run there (`--network none`), nothing for one disconnected from all its
+/// networks.
 pub fn network_names(c: &ContainerState) -> String {
-    if c.networks.is_empty() {
+    if c.none_network_id.is_some() {
         return crate::model::network::NONE_NETWORK.into();
     }
     let mut names: Vec<&str> = c.networks.iter().map(|e| e.network.as_str()).collect();
@@ -558,6 +559,8 @@ mod tests {
             restarting: false,
             restart_policy: Default::default(),
             auto_remove: false,
+            network_mode: "default".into(),
+            none_network_id: None,
             ip: "172.17.0.2".parse().unwrap(),
             connected: true,
             faults: vec![],
@@ -633,7 +636,13 @@ mod tests {
         assert_eq!(f["ID"], "300000000000");
         assert_eq!(f["RunningFor"], "About a minute ago");
         assert_eq!(f["CreatedAt"], "1970-01-01 00:16:40 +0000 UTC");
-        assert_eq!(f["Networks"], "none", "no endpoint: the none network");
+        assert_eq!(
+            f["Networks"], "",
+            "a container disconnected from every network"
+        );
+        let mut none = c.clone();
+        none.none_network_id = Some("1".repeat(64));
+        assert_eq!(fields(&none, &[], 1065, false)["Networks"], "none");
         let mut two = c.clone();
         for net in ["zeta", "appnet"] {
             two.networks.push(crate::model::container::EndpointState {

@@ -115,6 +115,11 @@ impl Container {
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
 
+    /// Its addresses, one per network, in the order of its interfaces.
+    pub fn ips(&self) -> Vec<Ipv4Addr> {
+        self.endpoints.iter().map(|e| e.ip).collect()
+    }
+
     /// Its first interface's MAC.
     pub fn mac(&self) -> [u8; 6] {
         self.endpoints.first().map(|e| e.mac).unwrap_or_default()
@@ -406,11 +411,7 @@ impl Lab {
     /// back by its own bridge port (to itself through the host's published port).
     pub fn create(p: &Prepared, first: Option<Attached>) -> Result<Container> {
         let (b, spec) = (&p.builder, p.spec.clone());
-        let ip = p
-            .endpoints
-            .first()
-            .map(|e| e.ip)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let ips: Vec<Ipv4Addr> = p.endpoints.iter().map(|e| e.ip).collect();
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         // Docker's embedded DNS serves the containers of user-defined networks.
         let resolv = if p.endpoints.first().is_some_and(|e| e.view.user) {
@@ -426,7 +427,7 @@ impl Lab {
         // writes them, bind-mounted over the machine's in its mount namespace (a file the
         // machine lacks is left out: a bind mount needs its target).
         let files = [
-            ("hosts", hosts_file(ip, spec.hostname(), &p.hosts_lines)),
+            ("hosts", hosts_file(&ips, spec.hostname(), &p.hosts_lines)),
             ("hostname", format!("{}\n", spec.hostname())),
             ("resolv.conf", resolv),
         ];
@@ -491,7 +492,7 @@ impl Lab {
             for (e, v) in c.endpoints.iter_mut().zip(veths) {
                 e.host_veth = v.into_inner();
             }
-            tracing::info!(container = %c.spec.name, %ip, veth = %c.host_veth(), "container up");
+            tracing::info!(container = %c.spec.name, ip = %c.ip(), veth = %c.host_veth(), "container up");
             Ok(c)
         })
     }
@@ -547,6 +548,9 @@ impl Lab {
             restarting: r.restarting,
             restart_policy: c.spec.restart,
             auto_remove: c.spec.auto_remove,
+            network_mode: c.spec.network_mode().to_string(),
+            none_network_id: (c.spec.network_mode() == crate::model::network::NONE_NETWORK)
+                .then(|| self.network_id(crate::model::network::NONE_NETWORK)),
             ip: c.ip(),
             connected: c.connected && r.status == ContainerStatus::Running,
             prefix: c.endpoints.first().map(|e| e.view.prefix).unwrap_or(0),

@@ -4,7 +4,7 @@
 //! connect, disconnect, rm), so a change is visible to the very next query.
 //!
 //! A network's names are Docker's: each connected container's name, its aliases on that
-//! network and its short ID, with its addresses there. A stopped container has none, as
+//! network, its short ID and its `--hostname`, with its addresses there. A stopped container has none, as
 //! with Docker (its endpoint is released).
 
 use std::collections::BTreeMap;
@@ -47,8 +47,10 @@ impl Lab {
             let mut addrs = vec![IpAddr::V4(e.ip)];
             addrs.extend(e.ip6.map(IpAddr::V6));
             let short = c.id.get(..12).unwrap_or(&c.id).to_string();
+            // A `--hostname` is a name too: Docker lists it among the aliases.
             for name in [c.spec.name.clone(), short]
                 .into_iter()
+                .chain(c.spec.hostname.clone())
                 .chain(e.want.aliases.iter().cloned())
             {
                 let list = names.entry(name.to_ascii_lowercase()).or_default();

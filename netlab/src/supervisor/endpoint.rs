@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::model::links::{self, hosts_file};
 use crate::model::net::docker_mac;
 use crate::model::network::{Attachment, DEFAULT_NETWORK, Driver, first_free_eth};
-use crate::model::{ContainerSpec, ContainerStatus, limits};
+use crate::model::{ContainerSpec, ContainerStatus, limits, resolv};
 use crate::net;
 use crate::sys::rtnl::{Netlink, Rtnl};
 
@@ -170,8 +170,8 @@ impl Lab {
 
     fn attach(&mut self, name: &str, fresh: &[Endpoint]) -> Result<()> {
         let c = self.get(name)?;
-        let ip = fresh.first().map(|e| e.ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let hosts = hosts_file(ip, c.spec.hostname(), &self.hosts_lines(name)?);
+        let ips: Vec<Ipv4Addr> = fresh.iter().map(|e| e.ip).collect();
+        let hosts = hosts_file(&ips, c.spec.hostname(), &self.hosts_lines(name)?);
         let file = c.dir.join("hosts");
         let wires: Vec<Wire> = fresh.iter().map(Wire::of).collect();
         inside(c, |nl| {
@@ -283,6 +283,8 @@ impl Lab {
         if let Some(c) = self.containers.get_mut(name) {
             c.endpoints.push(e);
         }
+        self.rewrite_own_hosts(name);
+        self.rewrite_own_resolv(name);
         self.refresh_dns_of(name);
         self.refresh_faults();
         self.refresh_summary();
@@ -404,6 +406,8 @@ impl Lab {
         }
         self.apply_network_rules()?;
         tracing::info!(container = %name, network = %network, "disconnected");
+        self.rewrite_own_hosts(name);
+        self.rewrite_own_resolv(name);
         self.refresh_dns_of(name);
         self.forget_dns_member(name, network);
         self.refresh_faults();
@@ -470,9 +474,51 @@ impl Lab {
                 continue;
             };
             let file = c.dir.join("hosts");
-            if let Err(e) = std::fs::write(&file, hosts_file(c.ip(), c.spec.hostname(), &lines)) {
+            if let Err(e) = std::fs::write(&file, hosts_file(&c.ips(), c.spec.hostname(), &lines)) {
                 tracing::warn!(container = %c.spec.name, "cannot update {}: {e}", file.display());
             }
+        }
+    }
+
+    /// Writes a container's `/etc/resolv.conf` again after `network connect` or
+    /// `disconnect`: the embedded DNS (127.0.0.11) while it is on a user-defined network,
+    /// as Docker switches a default-bridge container to it at connect; the host's servers
+    /// once it is on none. (Docker keeps 127.0.0.11 after the disconnect, where nothing
+    /// answers any more until the container is created again.)
+    fn rewrite_own_resolv(&self, name: &str) {
+        let Ok(c) = self.get(name) else { return };
+        let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let text = if c.endpoints.iter().any(|e| e.view.user) {
+            resolv::for_user_network(&host)
+        } else {
+            resolv::for_default_bridge(&host)
+        };
+        let file = c.dir.join("resolv.conf");
+        if std::fs::read_to_string(&file).is_ok_and(|old| old == text) {
+            return;
+        }
+        // Written in place: the file is bind-mounted by inode.
+        if let Err(e) = std::fs::write(&file, text) {
+            tracing::warn!(container = %name, "cannot update {}: {e}", file.display());
+        }
+    }
+
+    /// Writes a running container's own `/etc/hosts` again after `network connect` or
+    /// `disconnect`: a line for each address it has now. (Docker appends a line at
+    /// connect, and at disconnect removes every line of its own, the other networks'
+    /// too; netlab keeps the file true.)
+    fn rewrite_own_hosts(&self, name: &str) {
+        let Ok(c) = self.get(name) else { return };
+        if !c.connected {
+            return;
+        }
+        let Ok(lines) = self.hosts_lines(name) else {
+            return;
+        };
+        let file = c.dir.join("hosts");
+        // Written in place: the file is bind-mounted by inode.
+        if let Err(e) = std::fs::write(&file, hosts_file(&c.ips(), c.spec.hostname(), &lines)) {
+            tracing::warn!(container = %name, "cannot update {}: {e}", file.display());
         }
     }
 }

@@ -63,7 +63,7 @@ impl Lab {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("mkdir {}", dir.display()), &e))?;
             let hosts = dir.join("hosts");
-            std::fs::write(&hosts, hosts_file(n.addr.addr, &n.name, &[]))
+            std::fs::write(&hosts, hosts_file(&[n.addr.addr], &n.name, &[]))
                 .map_err(|e| Error::io("write hosts file", &e))?;
             let setup = NsSetup {
                 hostname: n.name.clone(),

@@ -620,31 +620,41 @@ impl Lab {
 
     /// Network `name` as `network inspect` shows it.
     pub fn network_state(&self, name: &str) -> Result<NetworkState> {
+        // The containers on `net` with their addresses there: running ones only, as
+        // Docker lists a network's endpoints (a stopped container has none); on `none`,
+        // those run there, with no address.
         let members = |net: &str| -> Result<Vec<NetworkMember>> {
             let mut out = vec![];
             for c in self.order.iter().filter_map(|n| self.containers.get(n)) {
-                let Some(e) = c.endpoint(net) else { continue };
                 let running =
                     c.run.lock().map_err(|_| poisoned())?.status == ContainerStatus::Running;
-                let live = running && c.connected;
-                out.push(NetworkMember {
+                if !running {
+                    continue;
+                }
+                let member = |mac, ipv4, ipv6| NetworkMember {
                     name: c.spec.name.clone(),
                     id: c.id.clone(),
-                    mac: if live {
-                        format_mac(&e.mac)
-                    } else {
-                        String::new()
-                    },
-                    ipv4: if live {
-                        format!("{}/{}", e.ip, e.view.prefix)
-                    } else {
-                        String::new()
-                    },
-                    ipv6: match e.ip6 {
-                        Some(v6) if live => format!("{v6}/{}", e.view.prefix6),
-                        _ => String::new(),
-                    },
-                });
+                    mac,
+                    ipv4,
+                    ipv6,
+                };
+                if net == NONE_NETWORK {
+                    if c.spec.network_mode() == NONE_NETWORK {
+                        out.push(member(String::new(), String::new(), String::new()));
+                    }
+                    continue;
+                }
+                let Some(e) = c.endpoint(net) else { continue };
+                if !c.connected {
+                    continue;
+                }
+                out.push(member(
+                    format_mac(&e.mac),
+                    format!("{}/{}", e.ip, e.view.prefix),
+                    e.ip6
+                        .map(|v6| format!("{v6}/{}", e.view.prefix6))
+                        .unwrap_or_default(),
+                ));
             }
             Ok(out)
         };

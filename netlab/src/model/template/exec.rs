@@ -361,12 +361,19 @@ impl<'d> Run<'d, '_> {
                     return Err(fail(format!("{name} is not a method but has arguments")));
                 }
                 if !m.contains_key(name) {
-                    let exempt = match &v {
-                        Cow::Borrowed(Value::Object(bm)) => {
-                            self.opts.maps.iter().any(|x| std::ptr::eq(*x, bm))
-                        }
-                        _ => false,
+                    let (exempt, zero) = match &v {
+                        Cow::Borrowed(Value::Object(bm)) => (
+                            self.opts.maps.iter().any(|x| std::ptr::eq(*x, bm)),
+                            self.opts
+                                .omitted
+                                .iter()
+                                .any(|(x, fields)| std::ptr::eq(*x, bm) && fields.contains(&name)),
+                        ),
+                        _ => (false, false),
                     };
+                    if zero {
+                        return Ok(Some(Cow::Owned(Value::String(String::new()))));
+                    }
                     return if self.opts.missing_key_error && !exempt {
                         Err(fail(format!("map has no entry for key {}", go_quote(name))))
                     } else {

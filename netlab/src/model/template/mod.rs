@@ -27,7 +27,9 @@
 //! - A field of an object that is missing: Go's default prints `<no value>` (and `.A.B`
 //!   past it is `<no value>` too); with [`Options::missing_key_error`] it is the error
 //!   `map has no entry for key "A"`, except in the objects listed in [`Options::maps`],
-//!   which stand for Go maps (`Networks`, `Ports`…), where Docker prints `<no value>`.
+//!   which stand for Go maps (`Networks`, `Ports`…), where Docker prints `<no value>`,
+//!   and except the fields [`Options::omitted`] names, which Docker's JSON leaves out when
+//!   they are empty (`omitempty`): they are the empty string, as the typed field is.
 //! - A JSON `null` printed on its own is `<no value>` (Go unwraps the nil interface), inside
 //!   a list or map `<nil>`; a field of `null` is the error `nil pointer evaluating
 //!   interface {}.A`; a field of a string, number or list is `can't evaluate field A in
@@ -101,6 +103,11 @@ pub struct Options<'d> {
     /// print `<no value>` even with [`missing_key_error`](Self::missing_key_error).
     /// Compared by address, so they must be borrowed from the document being run.
     pub maps: Vec<&'d Map<String, Value>>,
+    /// Objects of the document that are Go structs, with the string fields Docker's JSON
+    /// leaves out when empty (`omitempty`, as `IPAM.Config`'s `Gateway`): a missing one
+    /// prints as the empty string, as the typed field does. Compared by address, like
+    /// [`maps`](Self::maps).
+    pub omitted: Vec<(&'d Map<String, Value>, &'static [&'static str])>,
     /// Docker's table header pass: `json`, `split`, `join`, `title`, `lower`, `upper` and
     /// `truncate` return their argument unchanged, so `{{upper .Names}}` heads its
     /// column with `NAMES`.

@@ -185,6 +185,7 @@ fn go_messages() {
     let docker = Options {
         missing_key_error: true,
         maps: vec![nets],
+        omitted: vec![],
         header: false,
     };
     let plain = Options::default();
@@ -509,6 +510,7 @@ fn malformed_templates_fail_cleanly() {
         Options {
             missing_key_error: true,
             maps: vec![nets],
+            omitted: vec![],
             header: false,
         },
         Options {
@@ -538,5 +540,40 @@ fn malformed_templates_fail_cleanly() {
                 }
             }
         }
+    }
+}
+
+/// Fields Docker's JSON leaves out when empty print as the empty string where the options
+/// name them (Docker runs the template over its typed structs), `<no value>` elsewhere.
+#[test]
+fn omitted_fields_are_empty_strings() {
+    let d = json!({"IPAM": {"Config": [
+        {"Subnet": "10.0.0.0/24"},
+        {"Subnet": "10.0.1.0/24", "Gateway": "10.0.1.9"},
+    ]}, "Other": {}});
+    let config = d["IPAM"]["Config"].as_array().unwrap();
+    let options = Options {
+        omitted: config
+            .iter()
+            .map(|c| (c.as_object().unwrap(), &["Subnet", "Gateway"][..]))
+            .collect(),
+        ..Options::default()
+    };
+    for (t, want) in [
+        (
+            "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}};{{end}}",
+            "10.0.0.0/24 ;10.0.1.0/24 10.0.1.9;",
+        ),
+        (
+            "{{range .IPAM.Config}}{{.IPRange}};{{end}}",
+            "<no value>;<no value>;",
+        ),
+        ("{{.Other.Gateway}}", "<no value>"),
+        (
+            "{{json .IPAM.Config}}",
+            r#"[{"Subnet":"10.0.0.0/24"},{"Subnet":"10.0.1.0/24","Gateway":"10.0.1.9"}]"#,
+        ),
+    ] {
+        assert_eq!(run(t, &options, &d).as_deref(), Ok(want), "{t}");
     }
 }

@@ -171,8 +171,8 @@ fn create(lab: &str, a: CreateArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The lab's networks, or the predefined ones of a lab that does not exist yet (as a
-/// fresh Docker engine lists them).
+/// The lab's networks; none for a lab that does not exist yet (`ls` creates no lab, and
+/// the predefined networks' IDs are made with it).
 fn states(lab: &str) -> anyhow::Result<Vec<NetworkState>> {
     match Lab::open(lab) {
         Ok(l) => Ok(l.networks()?),

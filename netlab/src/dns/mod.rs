@@ -48,6 +48,8 @@ pub mod testns;
 mod tests;
 mod zone;
 
+pub use zone::Member;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::os::fd::OwnedFd;
@@ -145,26 +147,7 @@ impl DnsServer {
     /// restarted container) closes its old sockets first.
     pub fn attach(&self, who: &str, net: &OwnedFd, networks: Vec<String>) -> Result<()> {
         self.close_sockets(who);
-        let (udp, tcp) = in_netns(net, || {
-            let bind_error = |proto: &str, e: &std::io::Error| {
-                let lo = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
-                    "; is lo up there?"
-                } else {
-                    ""
-                };
-                Error::kernel_io(
-                    "bind",
-                    format!("{DNS_ADDR}/{proto} in the network namespace of {who}{lo}"),
-                    e,
-                )
-            };
-            let udp = UdpSocket::bind(DNS_ADDR).map_err(|e| bind_error("udp", &e))?;
-            let tcp = TcpListener::bind(DNS_ADDR).map_err(|e| bind_error("tcp", &e))?;
-            for r in [udp.set_nonblocking(true), tcp.set_nonblocking(true)] {
-                r.map_err(|e| Error::kernel_io("fcntl O_NONBLOCK", "a DNS socket", &e))?;
-            }
-            Ok((udp, tcp))
-        })?;
+        let (udp, tcp) = in_netns(net, || Self::bind(who))?;
         self.set_networks(who, networks);
         let (done, result) = mpsc::sync_channel(1);
         self.send(Command::Attach {
@@ -213,6 +196,50 @@ impl DnsServer {
     pub fn set_names(&self, network: &str, names: BTreeMap<String, Vec<IpAddr>>) {
         tracing::debug!("dns: network {network} has {} names", names.len());
         self.lock().zone.set_names(network, names);
+    }
+
+    /// Sets container `member`'s names on `network` (`None`: it left, or holds no address
+    /// now); the next query sees them. Costs the same however large the network is.
+    pub fn set_member(&self, network: &str, member: &str, entry: Option<Member>) {
+        self.lock().zone.set_member(network, member, entry);
+    }
+
+    /// Binds the UDP socket and TCP listener of 127.0.0.11:53 in the calling thread's
+    /// network namespace (`lo` up there), for [`DnsServer::attach_bound`]: a container's
+    /// own thread binds them while it is built, outside the lab's lock.
+    pub fn bind(who: &str) -> Result<(UdpSocket, TcpListener)> {
+        let bind_error = |proto: &str, e: &std::io::Error| {
+            let lo = if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                "; is lo up there?"
+            } else {
+                ""
+            };
+            Error::kernel_io(
+                "bind",
+                format!("{DNS_ADDR}/{proto} in the network namespace of {who}{lo}"),
+                e,
+            )
+        };
+        let udp = UdpSocket::bind(DNS_ADDR).map_err(|e| bind_error("udp", &e))?;
+        let tcp = TcpListener::bind(DNS_ADDR).map_err(|e| bind_error("tcp", &e))?;
+        for r in [udp.set_nonblocking(true), tcp.set_nonblocking(true)] {
+            r.map_err(|e| Error::kernel_io("fcntl O_NONBLOCK", "a DNS socket", &e))?;
+        }
+        Ok((udp, tcp))
+    }
+
+    /// Serves sockets [`DnsServer::bind`] made as queries from `who` (a new querier),
+    /// without waiting for the serving thread: the sockets are bound already, so a query
+    /// that comes first waits in them; a failure to watch them is logged by the server.
+    pub fn attach_bound(&self, who: &str, udp: UdpSocket, tcp: TcpListener, networks: Vec<String>) {
+        self.set_networks(who, networks);
+        let (done, _ignored) = mpsc::sync_channel(1);
+        self.send(Command::Attach {
+            who: who.to_string(),
+            udp,
+            tcp,
+            done,
+        });
     }
 
     /// Replaces the names PTR questions get on `network`: address -> the one name to

@@ -292,7 +292,11 @@ impl Loop {
                     tcp,
                     done,
                 }) => {
-                    let _ = done.send(self.attach(who.into(), udp, tcp));
+                    let attached = self.attach(who.as_str().into(), udp, tcp);
+                    if let Err(e) = &attached {
+                        tracing::warn!("dns: {who} not served: {e}");
+                    }
+                    let _ = done.send(attached);
                 }
                 Ok(Command::Detach { who, done }) => {
                     self.detach(&who);
@@ -533,7 +537,8 @@ impl Loop {
 /// Answers `bytes` from `who` with the zone as it is now.
 fn resolve(shared: &Mutex<Shared>, who: &str, bytes: &[u8], transport: Transport) -> Outcome {
     let _span = tracing::debug_span!("dns", who).entered();
-    let shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    shared.zone.refresh();
     let networks = shared.views.get(who).map(Vec::as_slice).unwrap_or_default();
     answer::answer(bytes, &shared.zone.view(networks), transport)
 }

@@ -21,7 +21,7 @@
 //!   container's name, never an alias or the short ID); a network without that list gives
 //!   every name that has the address.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 /// The names of every network of a lab.
@@ -30,6 +30,21 @@ pub(crate) struct Zone {
     networks: HashMap<String, Table>,
     /// Network -> address -> the one name a PTR question gets, when the caller said.
     reverse: HashMap<String, HashMap<IpAddr, String>>,
+    /// Networks given member by member ([`Zone::set_member`]): their entries, and which
+    /// ones changed since their tables were built.
+    members: HashMap<String, BTreeMap<String, Member>>,
+    dirty: HashSet<String>,
+}
+
+/// One container's names on one network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Member {
+    /// Its names (name, short ID, hostname, aliases), any case.
+    pub names: Vec<String>,
+    /// Its addresses there, v4 and/or v6.
+    pub addrs: Vec<IpAddr>,
+    /// The name a PTR question for its addresses gets (Docker: the container's name).
+    pub ptr: Option<String>,
 }
 
 /// The names of one network, and the same the other way round for PTR questions.
@@ -78,6 +93,49 @@ impl Zone {
     pub(crate) fn remove_network(&mut self, network: &str) {
         self.networks.remove(network);
         self.reverse.remove(network);
+        self.members.remove(network);
+        self.dirty.remove(network);
+    }
+
+    /// Sets (or with `None` removes) one member's entry on `network`: a change costs the
+    /// same however many containers the network has, so bringing up N containers is not
+    /// quadratic. The network's tables are built again from its members at the next
+    /// [`Zone::refresh`], i.e. by the next query, not at every change.
+    pub(crate) fn set_member(&mut self, network: &str, member: &str, entry: Option<Member>) {
+        let members = self.members.entry(network.to_string()).or_default();
+        let changed = match entry {
+            Some(e) => members.insert(member.to_string(), e.clone()) != Some(e),
+            None => members.remove(member).is_some(),
+        };
+        if changed {
+            self.dirty.insert(network.to_string());
+        }
+    }
+
+    /// Builds the tables of the networks whose members changed.
+    pub(crate) fn refresh(&mut self) {
+        for network in std::mem::take(&mut self.dirty) {
+            let Some(members) = self.members.get(&network) else {
+                continue;
+            };
+            let mut names: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+            let mut reverse: BTreeMap<IpAddr, String> = BTreeMap::new();
+            for m in members.values() {
+                for n in &m.names {
+                    let list = names.entry(normalize(n)).or_default();
+                    for a in &m.addrs {
+                        push_unique(list, *a);
+                    }
+                }
+                if let Some(ptr) = &m.ptr {
+                    for a in &m.addrs {
+                        reverse.entry(*a).or_insert_with(|| ptr.clone());
+                    }
+                }
+            }
+            self.set_names(&network, names);
+            self.set_reverse(&network, reverse);
+        }
     }
 
     /// The zone as a querier on `networks` sees it.
@@ -302,6 +360,46 @@ mod tests {
             Some(vec!["web.front".to_string()]),
             "the PTR list went with the network"
         );
+    }
+
+    #[test]
+    fn members_are_set_one_by_one_and_tables_built_at_refresh() {
+        let mut z = Zone::default();
+        let nets = ["appnet".to_string()];
+        let m = |names: &[&str], a: &str| Member {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            addrs: vec![ip(a)],
+            ptr: Some(names[0].to_string()),
+        };
+        z.set_member("appnet", "db", Some(m(&["db", "Database"], "10.0.0.2")));
+        z.set_member("appnet", "web", Some(m(&["web", "www"], "10.0.0.3")));
+        // Not built before a refresh; built once after.
+        assert_eq!(z.view(&nets).lookup("db"), None);
+        z.refresh();
+        assert_eq!(
+            z.view(&nets).lookup("DATABASE."),
+            Some(vec![ip("10.0.0.2")])
+        );
+        assert_eq!(
+            z.view(&nets).reverse(ip("10.0.0.3")),
+            Some(vec!["web.appnet".to_string()])
+        );
+        // The same entry again changes nothing; a removed member is gone after refresh.
+        z.set_member("appnet", "web", Some(m(&["web", "www"], "10.0.0.3")));
+        assert!(z.dirty.is_empty());
+        z.set_member("appnet", "db", None);
+        z.refresh();
+        assert_eq!(z.view(&nets).lookup("db"), None);
+        assert_eq!(z.view(&nets).lookup("www"), Some(vec![ip("10.0.0.3")]));
+        // Two members with one alias: both addresses.
+        z.set_member("appnet", "db2", Some(m(&["db2", "www"], "10.0.0.4")));
+        z.refresh();
+        let mut both = z.view(&nets).lookup("www").unwrap();
+        both.sort();
+        assert_eq!(both, vec![ip("10.0.0.3"), ip("10.0.0.4")]);
+        z.remove_network("appnet");
+        z.refresh();
+        assert_eq!(z.view(&nets).lookup("www"), None);
     }
 
     #[test]

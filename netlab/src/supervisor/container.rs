@@ -103,6 +103,10 @@ pub struct Container {
     /// its process ends, as Docker's endpoints (see `endpoint.rs`); the endpoints keep the
     /// last ones they had.
     pub connected: bool,
+    /// The embedded DNS's sockets (127.0.0.11:53, UDP and TCP), bound by the container's
+    /// own thread while it was built (outside the lab lock), until the lab hands them to
+    /// the DNS server.
+    pub dns_sockets: Mutex<Option<(std::net::UdpSocket, std::net::TcpListener)>>,
 }
 
 impl Container {
@@ -469,8 +473,12 @@ impl Lab {
                 ports: vec![],
                 pipework: vec![],
                 connected: true,
+                dns_sockets: Mutex::new(None),
                 spec,
             };
+            // On a user-defined network the embedded DNS serves it: its sockets are bound
+            // here, in its namespace, once `lo` is up, not later under the lab lock.
+            let dns = c.endpoints.iter().any(|e| e.view.user);
             let veths: Vec<RefCell<String>> = c
                 .endpoints
                 .iter()
@@ -483,6 +491,10 @@ impl Lab {
                 hairpin,
             };
             let plan = wiring_plan(&wiring, &veths, || {
+                if dns {
+                    let bound = crate::dns::DnsServer::bind(&c.spec.name)?;
+                    *c.dns_sockets.lock().map_err(|_| poisoned())? = Some(bound);
+                }
                 start(&b.reaper, &b.events, &c, None, first, false)
             });
             plan.run(&mut WiringCtx {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use super::container::Container;
 use super::lab::Lab;
-use crate::dns::{DnsServer, Upstream};
+use crate::dns::{DnsServer, Member, Upstream};
 use crate::error::Result;
 
 /// The server, started with the first user-defined network, and who it serves.
@@ -36,62 +36,24 @@ impl Lab {
         Ok(self.dns.server.as_ref().expect("started above"))
     }
 
-    /// The names of network `net` with their addresses now.
-    pub(super) fn dns_names(&self, net: &str) -> BTreeMap<String, Vec<IpAddr>> {
-        let mut names: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
-        for c in self.order.iter().filter_map(|n| self.containers.get(n)) {
-            if !c.connected {
-                continue;
-            }
-            let Some(e) = c.endpoint(net) else { continue };
-            let mut addrs = vec![IpAddr::V4(e.ip)];
-            addrs.extend(e.ip6.map(IpAddr::V6));
-            let short = c.id.get(..12).unwrap_or(&c.id).to_string();
-            // A `--hostname` is a name too: Docker lists it among the aliases.
-            for name in [c.spec.name.clone(), short]
+    /// Container `c`'s entry on network `net`: its name, short ID, `--hostname` (Docker
+    /// lists it among the aliases) and aliases there, with its addresses there, and its
+    /// name for PTR questions (Docker answers the name, never an alias or the short ID);
+    /// none while it holds no address (stopped), as Docker releases the endpoint.
+    fn member_entry(c: &Container, net: &str) -> Option<Member> {
+        let e = c.endpoint(net).filter(|_| c.connected)?;
+        let short = c.id.get(..12).unwrap_or(&c.id).to_string();
+        Some(Member {
+            names: [c.spec.name.clone(), short]
                 .into_iter()
                 .chain(c.spec.hostname.clone())
                 .chain(e.want.aliases.iter().cloned())
-            {
-                let list = names.entry(name.to_ascii_lowercase()).or_default();
-                for a in &addrs {
-                    if !list.contains(a) {
-                        list.push(*a);
-                    }
-                }
-            }
-        }
-        names
-    }
-
-    /// The one name a PTR question gets for each address on network `net`: the
-    /// container's name, as Docker answers (`NAME.NETWORK`), not an alias or the short ID.
-    /// A table of link names answers no PTR question.
-    pub(super) fn dns_reverse(&self, net: &str) -> BTreeMap<IpAddr, String> {
-        let mut names = BTreeMap::new();
-        if is_links_table(net) {
-            return names;
-        }
-        for c in self.order.iter().filter_map(|n| self.containers.get(n)) {
-            if !c.connected {
-                continue;
-            }
-            let Some(e) = c.endpoint(net) else { continue };
-            for a in std::iter::once(IpAddr::V4(e.ip)).chain(e.ip6.map(IpAddr::V6)) {
-                names
-                    .entry(a)
-                    .or_insert_with(|| c.spec.name.to_ascii_lowercase());
-            }
-        }
-        names
-    }
-
-    /// [`Lab::dns_reverse`] of each table's network.
-    fn dns_reverse_of<T>(&self, tables: &[(String, T)]) -> Vec<(String, BTreeMap<IpAddr, String>)> {
-        tables
-            .iter()
-            .map(|(n, _)| (n.clone(), self.dns_reverse(n)))
-            .collect()
+                .collect(),
+            addrs: std::iter::once(IpAddr::V4(e.ip))
+                .chain(e.ip6.map(IpAddr::V6))
+                .collect(),
+            ptr: Some(c.spec.name.clone()),
+        })
     }
 
     /// The user-defined networks of container `c`, in the order of its interfaces, then
@@ -146,13 +108,16 @@ impl Lab {
         if view.is_empty() && !self.dns.attached.contains(name) {
             return Ok(());
         }
-        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = view
+        // Only this container's entries change: each network's table is built again by
+        // the server at its next query, not here (bring-up stays linear).
+        let members: Vec<(String, Option<Member>)> = view
             .iter()
             .filter(|n| !is_links_table(n))
-            .map(|n| (n.clone(), self.dns_names(n)))
+            .map(|n| (n.clone(), Self::member_entry(c, n)))
             .collect();
         // Its own link names, and those of the containers linking to it (its addresses
         // may have changed).
+        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = vec![];
         for other in self.containers.values() {
             if (other.spec.name == name || other.links.iter().any(|l| l.name == name))
                 && !other.spec.legacy_links()
@@ -161,24 +126,39 @@ impl Lab {
                 tables.push((links_table(&other.spec.name), self.link_names(other)));
             }
         }
-        let net_fd =
-            c.ns.net
-                .try_clone()
-                .map_err(|e| crate::error::Error::kernel_io("dup", "a network namespace", &e))?;
-        let reverse = self.dns_reverse_of(&tables);
         let attached = self.dns.attached.contains(name);
+        // Sockets the container's own thread bound while it was built, if it was.
+        let bound = if attached {
+            None
+        } else {
+            c.dns_sockets.lock().ok().and_then(|mut s| s.take())
+        };
+        let net_fd =
+            if attached || bound.is_some() {
+                None
+            } else {
+                Some(c.ns.net.try_clone().map_err(|e| {
+                    crate::error::Error::kernel_io("dup", "a network namespace", &e)
+                })?)
+            };
         let server = self.dns_server()?;
+        for (n, m) in members {
+            server.set_member(&n, name, m);
+        }
         for (n, t) in tables {
             server.set_names(&n, t);
         }
-        for (n, r) in reverse {
-            server.set_reverse(&n, r);
-        }
-        if attached {
-            server.set_networks(name, view);
-        } else {
-            server.attach(name, &net_fd, view)?;
-            self.dns.attached.insert(name.to_string());
+        match (attached, bound, net_fd) {
+            (true, _, _) => server.set_networks(name, view),
+            (false, Some((udp, tcp)), _) => {
+                server.attach_bound(name, udp, tcp, view);
+                self.dns.attached.insert(name.to_string());
+            }
+            (false, None, Some(fd)) => {
+                server.attach(name, &fd, view)?;
+                self.dns.attached.insert(name.to_string());
+            }
+            (false, None, None) => {}
         }
         Ok(())
     }
@@ -188,37 +168,32 @@ impl Lab {
         if !self.dns.attached.remove(name) {
             return;
         }
-        let nets = Self::dns_view(c);
-        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = nets
-            .iter()
+        let nets: Vec<String> = Self::dns_view(c)
+            .into_iter()
             .filter(|n| !is_links_table(n))
-            .map(|n| (n.clone(), self.dns_names(n)))
             .collect();
+        let mut tables: Vec<(String, BTreeMap<String, Vec<IpAddr>>)> = vec![];
         for other in self.containers.values() {
             if other.links.iter().any(|l| l.name == name) && !other.spec.legacy_links() {
                 tables.push((links_table(&other.spec.name), self.link_names(other)));
             }
         }
-        let reverse = self.dns_reverse_of(&tables);
         if let Some(server) = &self.dns.server {
             server.detach(name);
             server.remove_network(&links_table(name));
+            for n in nets {
+                server.set_member(&n, name, None);
+            }
             for (n, t) in tables {
                 server.set_names(&n, t);
-            }
-            for (n, r) in reverse {
-                server.set_reverse(&n, r);
             }
         }
     }
 
     /// Container `name` left network `network`: the network's names without it.
-    pub(super) fn forget_dns_member(&mut self, _name: &str, network: &str) {
-        let table = self.dns_names(network);
-        let reverse = self.dns_reverse(network);
+    pub(super) fn forget_dns_member(&mut self, name: &str, network: &str) {
         if let Some(server) = &self.dns.server {
-            server.set_names(network, table);
-            server.set_reverse(network, reverse);
+            server.set_member(network, name, None);
         }
     }
 

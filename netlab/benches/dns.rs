@@ -12,38 +12,24 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
-use netlab::bench_internals::dns::{DNS_ADDR, DnsServer, Upstream, in_netns, loopback_netns};
+use hickory_proto::rr::{RData, Record, RecordType};
+use netlab::bench_internals::dns::testns::{self, loopback_netns, udp_client};
+use netlab::bench_internals::dns::{DNS_ADDR, DnsServer, Upstream, in_netns};
 
 const QUERIES: usize = 10_000;
 const CONTAINERS: usize = 50;
 const NAMES: usize = 1000;
 const CLIENTS: usize = 4;
 
+/// An A query for `name`.
 fn query(name: &str, id: u16) -> Vec<u8> {
-    let mut m = Message::query();
-    m.metadata.id = id;
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
-    m.to_vec().unwrap()
-}
-
-fn udp_client(ns: &OwnedFd) -> UdpSocket {
-    let s = in_netns(ns, || {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.connect(DNS_ADDR).unwrap();
-        Ok(s)
-    })
-    .unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    s
+    testns::query(name, RecordType::A, id)
 }
 
 /// One query over UDP, checked: NOERROR, the right ID, one answer.

@@ -130,7 +130,7 @@ pub mod bench_internals {
 
     /// The lab's DNS server and throwaway namespaces to query it from.
     pub mod dns {
-        pub use crate::dns::testns::loopback_netns;
+        pub use crate::dns::testns::{self, loopback_netns};
         pub use crate::dns::{DNS_ADDR, DnsServer, Upstream};
         pub use crate::sys::nsfd::in_netns;
     }

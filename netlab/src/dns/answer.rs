@@ -342,17 +342,7 @@ mod tests {
         }
     }
 
-    fn addrs(m: &Message) -> Vec<String> {
-        m.answers
-            .iter()
-            .map(|r| match &r.data {
-                RData::A(a) => a.0.to_string(),
-                RData::AAAA(a) => a.0.to_string(),
-                RData::PTR(p) => p.0.to_string(),
-                other => format!("{other:?}"),
-            })
-            .collect()
-    }
+    use crate::dns::testns::record_texts as addrs;
 
     /// A, AAAA, ANY, NODATA, PTR, case and trailing dots: the records, the rcode and the
     /// header bits of each answer.

@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::OwnedFd;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{RData, Record, RecordType};
 
 use super::serve::Limits;
-use super::testns::loopback_netns;
+use super::testns::{loopback_netns, query, record_texts, udp_client};
 use super::{DNS_ADDR, DnsServer, Upstream};
 use crate::sys::nsfd::in_netns;
 
@@ -46,27 +45,6 @@ fn names(rows: &[(&str, &[&str])]) -> BTreeMap<String, Vec<IpAddr>> {
 
 fn nets(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-fn query(name: &str, rtype: RecordType, id: u16) -> Vec<u8> {
-    let mut m = Message::query();
-    m.metadata.id = id;
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_str(name).unwrap(), rtype));
-    m.to_vec().unwrap()
-}
-
-/// A UDP socket in `ns` connected to the server, so an ICMP "port unreachable" shows as
-/// ECONNREFUSED.
-fn udp_client(ns: &OwnedFd) -> UdpSocket {
-    let s = in_netns(ns, || {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.connect(DNS_ADDR).unwrap();
-        Ok(s)
-    })
-    .unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    s
 }
 
 fn tcp_client(ns: &OwnedFd) -> std::io::Result<TcpStream> {
@@ -117,15 +95,7 @@ fn ask_tcp(s: &mut TcpStream, name: &str, rtype: RecordType) -> Message {
 /// The addresses (or PTR targets) of an answer, after checking it is NOERROR.
 fn found(m: &Message) -> Vec<String> {
     assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m}");
-    m.answers
-        .iter()
-        .map(|r| match &r.data {
-            RData::A(a) => a.0.to_string(),
-            RData::AAAA(a) => a.0.to_string(),
-            RData::PTR(p) => p.0.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect()
+    record_texts(m)
 }
 
 /// True when the server closed `s` (EOF or reset) within `within`.
